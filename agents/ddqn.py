@@ -1,0 +1,168 @@
+"""Double DQN (van Hasselt, Guez & Silver, 2016): the paper's baseline.
+
+Reads top to bottom: config, network, target, agent (action selection, update, checkpoint state).
+The runner in :mod:`agents.runner` owns the environment, the replay and the schedule.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from agents.config import TrainConfig, UnitFloat
+from agents.envs import EnvSpec
+from agents.networks import conv_output_size, make_adam, nature_conv, trunk_features, xavier_init
+from agents.replay import Batch
+
+
+class DDQNConfig(TrainConfig):
+    """Double-DQN keys on top of :class:`~agents.config.TrainConfig`."""
+
+    hidden_dim: int = Field(gt=0)
+    eps_start: float = UnitFloat
+    eps_end: float = UnitFloat
+    eps_decay_steps: int = Field(gt=0)
+    loss: Literal["huber", "mse"]
+    grad_clip_per_layer: bool  # the authors' code clips each layer's gradient norm separately
+    init: Literal["xavier", "torch-default"]
+
+
+class QNetwork(nn.Module):
+    """Nature-DQN: conv trunk, one hidden layer, one Q-value per action."""
+
+    def __init__(
+        self,
+        obs_shape: tuple[int, ...],
+        num_actions: int,
+        hidden_dim: int = 512,
+        bf16: bool = False,
+    ):
+        super().__init__()
+        self.bf16 = bf16
+        self.trunk = nature_conv(obs_shape[0])
+        self.head = nn.Sequential(
+            nn.Linear(conv_output_size(self.trunk, obs_shape), hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, num_actions),
+        )
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 observations (B, C, H, W) -> Q-values (B, A)."""
+        return self.head(trunk_features(self.trunk, obs, self.bf16))
+
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """Penultimate-layer embedding (B, hidden_dim), for t-SNE comparisons with i-DQN."""
+        return self.head[1](self.head[0](trunk_features(self.trunk, obs, self.bf16)))
+
+
+def double_dqn_target(
+    rewards: torch.Tensor,
+    terminated: torch.Tensor,
+    gamma: float,
+    next_q_online: torch.Tensor,
+    next_q_target: torch.Tensor,
+) -> torch.Tensor:
+    """r + gamma * (1 - terminal) * Q_target(s', argmax_a Q_online(s', a)).
+
+    The online network picks the next action, the target network evaluates it; this decoupling is
+    what removes DQN's max-operator overestimation.
+    """
+    next_actions = next_q_online.argmax(dim=1, keepdim=True)
+    next_values = next_q_target.gather(1, next_actions).squeeze(1)
+    return rewards + gamma * (1.0 - terminated) * next_values
+
+
+def linear_epsilon(step: int, start: float, end: float, decay_steps: int) -> float:
+    """Linearly anneal from ``start`` to ``end`` over ``decay_steps`` agent steps, then hold."""
+    fraction = min(step / decay_steps, 1.0)
+    return start + fraction * (end - start)
+
+
+class DDQNAgent:
+    """Double DQN with epsilon-greedy exploration."""
+
+    name = "ddqn"
+
+    def __init__(self, config: DDQNConfig, spec: EnvSpec, device: torch.device):
+        self.config = config
+        self.spec = spec
+        self.device = device
+        bf16 = config.precision == "bf16"
+        self.online = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16)
+        if config.init == "xavier":
+            xavier_init(self.online)
+        self.online.to(device, memory_format=torch.channels_last)
+        self.target = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16)
+        self.target.to(device, memory_format=torch.channels_last)
+        self.target.requires_grad_(False)
+        self.sync_target()
+        self.optimizer = make_adam(self.online.parameters(), config.lr, config.adam_eps)
+
+    # Action selection ------------------------------------------------------------------------
+    def epsilon(self, step: int) -> float:
+        c = self.config
+        return linear_epsilon(step, c.eps_start, c.eps_end, c.eps_decay_steps)
+
+    @torch.inference_mode()
+    def greedy_action(self, obs: np.ndarray) -> int:
+        q = self.online(torch.from_numpy(obs).to(self.device).unsqueeze(0))
+        return int(q.argmax(dim=1).item())
+
+    def act(self, obs: np.ndarray, step: int, rng: np.random.Generator) -> int:
+        """Epsilon-greedy action during training; skips the forward pass when exploring."""
+        if rng.random() < self.epsilon(step):
+            return int(rng.integers(self.spec.num_actions))
+        return self.greedy_action(obs)
+
+    def act_eval(self, obs: np.ndarray, rng: np.random.Generator) -> int:
+        """Evaluation policy: greedy with a small ``eval_epsilon``."""
+        if rng.random() < self.config.eval_epsilon:
+            return int(rng.integers(self.spec.num_actions))
+        return self.greedy_action(obs)
+
+    # Learning ----------------------------------------------------------------------------------
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One gradient step on a minibatch; returns detached scalar tensors for the loss log."""
+        c = self.config
+        q = self.online(batch.obs).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
+        with torch.no_grad():
+            target = double_dqn_target(
+                batch.rewards,
+                batch.terminated,
+                c.gamma,
+                next_q_online=self.online(batch.next_obs),
+                next_q_target=self.target(batch.next_obs),
+            )
+        loss = F.smooth_l1_loss(q, target) if c.loss == "huber" else F.mse_loss(q, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.grad_clip_per_layer:
+            for layer in self.online.modules():
+                if isinstance(layer, nn.Conv2d | nn.Linear):
+                    nn.utils.clip_grad_norm_(layer.parameters(), c.grad_clip_norm)
+        else:
+            nn.utils.clip_grad_norm_(self.online.parameters(), c.grad_clip_norm)
+        self.optimizer.step()
+        # Tensors, not floats: .item() would sync the GPU every update; the runner reads them rarely.
+        return {"loss": loss.detach(), "q_mean": q.detach().mean()}
+
+    def sync_target(self) -> None:
+        self.target.load_state_dict(self.online.state_dict())
+
+    # Checkpoint state --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, object]:
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])

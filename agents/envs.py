@@ -1,0 +1,143 @@
+"""Atari environments under the paper's protocol (DeepMind ``NoFrameskip-v4`` preprocessing).
+
+The pipeline is built from the field's standard wrappers rather than hand-written copies:
+
+* ``ALE/<Game>-v5`` with ``frameskip=1`` and ``repeat_action_probability=0`` (the
+  ``NoFrameskip-v4`` emulator settings the paper used) and the minimal action set;
+* gymnasium's :class:`~gymnasium.wrappers.AtariPreprocessing`: up to 30 no-op starts, action
+  repeat 4 with a max over the last two frames, 84x84 grayscale (INTER_AREA), no end-of-life
+  episodes;
+* stable-baselines3's :class:`~stable_baselines3.common.atari_wrappers.FireResetEnv` for games
+  with a FIRE action, as in DeepMind's ``wrap_deepmind``;
+* gymnasium's :class:`~gymnasium.wrappers.FrameStackObservation`: 4 frames, padded at reset with
+  copies of the first frame.
+
+Rewards are returned raw. Clipping is the learner's business (the runner clips what it stores in
+the replay when the agent's config asks for it), so the recorded episode return is always the
+unclipped game score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ale_py
+import gymnasium as gym
+import numpy as np
+from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TransformObservation
+from stable_baselines3.common.atari_wrappers import FireResetEnv
+
+from agents.errors import UsageError
+
+gym.register_envs(ale_py)
+
+#: The eight games of the paper's Table 1, plus Pong, which its ablations (Fig. 9) use.
+PAPER_GAMES = (
+    "Alien",
+    "Freeway",
+    "Frostbite",
+    "Gravitar",
+    "MsPacman",
+    "Qbert",
+    "SpaceInvaders",
+    "Venture",
+)
+GAMES = (*PAPER_GAMES, "Pong")
+
+GRAY_FRAME_SHAPE = (84, 84)
+COLOR_FRAME_SHAPE = (3, 210, 160)
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What a learner needs to know about an environment before building its networks."""
+
+    game: str
+    num_actions: int
+    obs_shape: tuple[int, ...]  # what the env returns, e.g. (4, 84, 84) or (12, 210, 160)
+    frame_shape: tuple[int, ...]  # one frame, as the replay stores it
+    frame_stack: int
+    action_meanings: tuple[str, ...]
+
+
+def check_game(game: str) -> str:
+    """Return ``game`` if it is supported, else raise a one-line :class:`UsageError`."""
+    if game not in GAMES:
+        raise UsageError(f"unknown game {game!r}; valid games: {', '.join(GAMES)}")
+    return game
+
+
+def make_env(
+    game: str,
+    *,
+    color: bool = False,
+    frame_stack: int = 4,
+    frame_skip: int = 4,
+    noop_max: int = 30,
+    render_mode: str | None = None,
+) -> gym.Env:
+    """Build one preprocessed Atari environment.
+
+    Args:
+        game: one of :data:`GAMES`.
+        color: if true, keep full 210x160 RGB frames (the paper's colour MsPacman runs); a
+            stack of 4 frames then has 12 channels, ordered frame-major (RGB of the oldest first).
+        frame_stack: frames per observation.
+        frame_skip: action repeat; the max over the last two emulator frames is taken.
+        noop_max: up to this many no-op actions at reset.
+        render_mode: passed to ``gym.make`` (``"rgb_array"`` for videos or analyses).
+
+    Returns:
+        An environment whose observations are ``uint8`` arrays of shape
+        ``(frame_stack, 84, 84)`` (gray) or ``(3 * frame_stack, 210, 160)`` (colour).
+    """
+    check_game(game)
+    env = gym.make(
+        f"ALE/{game}-v5",
+        frameskip=1,
+        repeat_action_probability=0.0,
+        full_action_space=False,
+        render_mode=render_mode,
+    )
+    env = AtariPreprocessing(
+        env,
+        noop_max=noop_max,
+        frame_skip=frame_skip,
+        screen_size=(160, 210) if color else 84,
+        terminal_on_life_loss=False,
+        grayscale_obs=not color,
+    )
+    if "FIRE" in env.unwrapped.get_action_meanings():
+        env = FireResetEnv(env)
+    if color:
+        # HWC -> CHW so that stacked frames concatenate along the channel axis.
+        chw_space = gym.spaces.Box(0, 255, COLOR_FRAME_SHAPE, np.uint8)
+        env = TransformObservation(
+            env, lambda o: np.ascontiguousarray(o.transpose(2, 0, 1)), chw_space
+        )
+    env = FrameStackObservation(env, frame_stack)
+    if color:
+        stacked = gym.spaces.Box(0, 255, (3 * frame_stack, *COLOR_FRAME_SHAPE[1:]), np.uint8)
+        env = TransformObservation(env, lambda o: o.reshape(stacked.shape), stacked)
+    return env
+
+
+def env_spec(env: gym.Env, game: str, frame_stack: int) -> EnvSpec:
+    """Describe ``env`` (as built by :func:`make_env`) for network construction and replay."""
+    obs_shape = tuple(env.observation_space.shape)
+    channels_per_frame = obs_shape[0] // frame_stack
+    frame_shape = obs_shape[1:] if channels_per_frame == 1 else (channels_per_frame, *obs_shape[1:])
+    return EnvSpec(
+        game=game,
+        num_actions=int(env.action_space.n),
+        obs_shape=obs_shape,
+        frame_shape=tuple(frame_shape),
+        frame_stack=frame_stack,
+        action_meanings=tuple(env.unwrapped.get_action_meanings()),
+    )
+
+
+def newest_frame(obs: np.ndarray, spec: EnvSpec) -> np.ndarray:
+    """The most recent frame of a stacked observation, in the replay's frame layout."""
+    channels = obs.shape[0] // spec.frame_stack
+    return obs[-1] if channels == 1 else obs[-channels:]

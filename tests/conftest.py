@@ -1,0 +1,19 @@
+import os
+
+import pytest
+
+# Two cores: keep torch from oversubscribing when pytest runs beside subprocess trainings.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+@pytest.fixture
+def tiny_overrides() -> dict:
+    """A DDQN config small enough to train a few thousand steps in seconds."""
+    return {
+        "replay_capacity": 2000,
+        "learning_starts": 200,
+        "batch_size": 8,
+        "target_sync_steps": 100,
+        "checkpoint_every_steps": 300,
+        "log_loss_every_updates": 20,
+    }

@@ -1,0 +1,140 @@
+"""Every bad-input case: one clear line on stderr, exit status 2, nothing half-written."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from agents.__main__ import main
+from agents.runner import RunSpec, train
+
+BASE = ["train", "--agent", "ddqn", "--game", "Pong", "--seed", "0", "--no-progress"]
+
+
+def _fail(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("error: ")
+    return err
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--game", "Zork", "--frames", "100"], "unknown game 'Zork'; valid games: Alien, Freeway"),
+        (["--agent", "rainbow", "--frames", "100"], "unknown agent 'rainbow'; valid agents: ddqn"),
+        (["--frames", "0"], "--frames must be positive"),
+        (["--frames", "-5"], "--frames must be positive"),
+        (["--frames", "100", "--set", "learning_rate=1"], "unknown config key 'learning_rate'"),
+        (["--frames", "100", "--set", "gamma=2"], "invalid config value for gamma"),
+        (
+            ["--frames", "100", "--preset", "nope"],
+            "unknown preset 'nope' for agent ddqn; valid presets:",
+        ),
+    ],
+)
+def test_bad_input(tmp_path, capsys, args, message):
+    out = tmp_path / "run"
+    err = _fail(capsys, BASE + ["--out", str(out)] + args)
+    assert message in err
+    assert not out.exists()
+
+
+def test_unwritable_output_directory(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    err = _fail(capsys, BASE + ["--frames", "100", "--out", str(blocker / "run")])
+    assert "cannot create output directory" in err
+    err = _fail(capsys, BASE + ["--frames", "100", "--out", str(blocker)])
+    assert "exists and is not a directory" in err
+
+
+@pytest.fixture
+def finished_run(tmp_path, tiny_overrides):
+    out = tmp_path / "run"
+    overrides = {**tiny_overrides, "learning_starts": 50}
+    train(RunSpec("ddqn", "Pong", 0, 4 * 100, "paper"), out, overrides, progress=False)
+    return out, overrides
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _argv(out, overrides, seed=0, frames=400):
+    sets = [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
+    return [
+        "train",
+        "--agent",
+        "ddqn",
+        "--game",
+        "Pong",
+        "--seed",
+        str(seed),
+        "--frames",
+        str(frames),
+        "--out",
+        str(out),
+        "--no-progress",
+        *sets,
+    ]
+
+
+def test_corrupt_checkpoint(capsys, finished_run):
+    out, overrides = finished_run
+    (out / "checkpoint.pt").write_bytes(b"\x00garbage")
+    before = _snapshot(out)
+    err = _fail(capsys, _argv(out, overrides, frames=800))
+    assert "is corrupt or unreadable" in err
+    assert _snapshot(out) == before
+
+
+def test_checkpoint_from_another_run(tmp_path, capsys, finished_run):
+    out, overrides = finished_run
+    other = tmp_path / "other"
+    train(RunSpec("ddqn", "Pong", 1, 4 * 60, "paper"), other, overrides, progress=False)
+    shutil.copy(out / "checkpoint.pt", other / "checkpoint.pt")
+    before = _snapshot(other)
+    err = _fail(capsys, _argv(other, overrides, seed=1, frames=800))
+    assert "does not match this run's config" in err
+    assert _snapshot(other) == before
+
+
+def test_reusing_a_run_directory_with_another_config(capsys, finished_run):
+    out, overrides = finished_run
+    before = _snapshot(out)
+    err = _fail(capsys, _argv(out, overrides, seed=3))
+    assert "holds a run with a different config" in err
+    assert _snapshot(out) == before
+
+
+def test_evaluate_errors(tmp_path, capsys):
+    assert "is not a run directory" in _fail(
+        capsys, ["evaluate", "--run", str(tmp_path), "--episodes", "1"]
+    )
+
+
+def test_real_process_exit_code(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agents",
+            *BASE,
+            "--game",
+            "Zork",
+            "--frames",
+            "10",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown game 'Zork'; valid games: Alien, Freeway, Frostbite, Gravitar, MsPacman, "
+        "Qbert, SpaceInvaders, Venture, Pong"
+    ]

@@ -1,0 +1,101 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.wrappers import FrameStackObservation
+
+from agents.replay import FrameReplay
+
+
+class CounterEnv(gym.Env):
+    """Each frame is filled with a unique id, so a stack shows exactly which frames it holds."""
+
+    observation_space = gym.spaces.Box(0, 255, (2, 3), np.uint8)
+    action_space = gym.spaces.Discrete(3)
+
+    def __init__(self, rng):
+        self.rng, self.counter = rng, 0
+
+    def _frame(self):
+        self.counter += 1
+        return np.full((2, 3), self.counter % 251, dtype=np.uint8)
+
+    def reset(self, *, seed=None, options=None):
+        self.left = int(self.rng.integers(1, 9))  # short episodes, shorter than a stack too
+        return self._frame(), {}
+
+    def step(self, action):
+        self.left -= 1
+        ended = self.left == 0
+        terminated = ended and self.rng.random() < 0.5  # otherwise truncated
+        return self._frame(), float(self.counter), terminated, ended and not terminated, {}
+
+
+def fill(replay, steps, seed=0):
+    """Play CounterEnv through gymnasium's own frame stacker; return every true transition."""
+    rng = np.random.default_rng(seed)
+    env = FrameStackObservation(CounterEnv(rng), 4)
+    truth = {}
+    obs, _ = env.reset()
+    replay.start_episode(obs[-1])
+    for _ in range(steps):
+        action = int(rng.integers(3))
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        entry = (replay.cursor - 1) % replay.capacity
+        replay.add(action, reward, terminated, next_obs[-1])
+        truth[entry] = (obs, action, reward, terminated, next_obs)
+        obs = next_obs
+        if terminated or truncated:
+            obs, _ = env.reset()
+            replay.start_episode(obs[-1])
+    return truth
+
+
+@pytest.mark.parametrize("capacity,steps", [(500, 300), (50, 400)])  # without and with wrap-around
+def test_stacks_match_gymnasium_frame_stack_across_episodes(capacity, steps):
+    replay = FrameReplay(capacity, (2, 3), frame_stack=4)
+    truth = fill(replay, steps)
+    rng = np.random.default_rng(1)
+    idx = replay.sample_indices(400, rng)
+    batch = replay.sample(400, np.random.default_rng(1), torch.device("cpu"))
+    for row, i in enumerate(idx):
+        obs, action, reward, terminated, next_obs = truth[int(i)]
+        assert np.array_equal(batch.obs[row].numpy(), obs)
+        assert np.array_equal(batch.next_obs[row].numpy(), next_obs)
+        assert batch.actions[row] == action and batch.rewards[row] == reward
+        assert batch.terminated[row] == float(terminated)
+
+
+def test_never_samples_an_episode_final_frame_or_overwritten_history():
+    replay = FrameReplay(50, (2, 3), frame_stack=4)
+    truth = fill(replay, 400)
+    idx = replay.sample_indices(5000, np.random.default_rng(2))
+    assert set(idx.tolist()) <= set(truth)
+    oldest = {(replay.cursor + k) % replay.capacity for k in range(3)}
+    assert not oldest & set(idx.tolist())
+    # Every sampleable entry is reached: sampling is uniform over them.
+    assert len(set(idx.tolist())) == replay.num_transitions()
+
+
+def test_state_dict_roundtrip():
+    replay = FrameReplay(50, (2, 3))
+    fill(replay, 120)
+    copy = FrameReplay(50, (2, 3))
+    copy.load_state_dict(replay.state_dict())
+    a = replay.sample(16, np.random.default_rng(3), torch.device("cpu"))
+    b = copy.sample(16, np.random.default_rng(3), torch.device("cpu"))
+    assert torch.equal(a.obs, b.obs) and torch.equal(a.next_obs, b.next_obs)
+
+
+def test_color_frames_concatenate_channels():
+    replay = FrameReplay(20, (3, 4, 5))
+    replay.start_episode(np.full((3, 4, 5), 1, np.uint8))
+    replay.add(0, 0.0, False, np.full((3, 4, 5), 2, np.uint8))
+    batch = replay.sample(1, np.random.default_rng(0), torch.device("cpu"))
+    assert batch.obs.shape == (1, 12, 4, 5)
+    assert batch.next_obs[0, :9].eq(1).all() and batch.next_obs[0, 9:].eq(2).all()
+
+
+def test_stores_each_frame_once():
+    replay = FrameReplay(1000, (84, 84))
+    assert replay.frames.nbytes == 1000 * 84 * 84
