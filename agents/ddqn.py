@@ -16,7 +16,15 @@ from torch import nn
 
 from agents.config import TrainConfig, UnitFloat
 from agents.envs import EnvSpec
-from agents.networks import conv_output_size, make_adam, nature_conv, trunk_features, xavier_init
+from agents.networks import (
+    clip_gradients,
+    conv_output_size,
+    conv_torso,
+    make_adam,
+    pixels_to_float,
+    trunk_features,
+    xavier_init,
+)
 from agents.replay import Batch
 
 
@@ -33,7 +41,7 @@ class DDQNConfig(TrainConfig):
 
 
 class QNetwork(nn.Module):
-    """Nature-DQN: conv trunk, one hidden layer, one Q-value per action."""
+    """Nature-DQN (MinAtar: a smaller torso): conv trunk, one hidden layer, a Q-value per action."""
 
     def __init__(
         self,
@@ -44,7 +52,7 @@ class QNetwork(nn.Module):
     ):
         super().__init__()
         self.bf16 = bf16
-        self.trunk = nature_conv(obs_shape[0])
+        self.trunk = conv_torso(obs_shape)
         self.head = nn.Sequential(
             nn.Linear(conv_output_size(self.trunk, obs_shape), hidden_dim),
             nn.ReLU(),
@@ -53,11 +61,13 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """uint8 observations (B, C, H, W) -> Q-values (B, A)."""
-        return self.head(trunk_features(self.trunk, obs, self.bf16))
+        return self.head(trunk_features(self.trunk, pixels_to_float(obs), self.bf16))
 
     def features(self, obs: torch.Tensor) -> torch.Tensor:
         """Penultimate-layer embedding (B, hidden_dim), for t-SNE comparisons with i-DQN."""
-        return self.head[1](self.head[0](trunk_features(self.trunk, obs, self.bf16)))
+        return self.head[1](
+            self.head[0](trunk_features(self.trunk, pixels_to_float(obs), self.bf16))
+        )
 
 
 def double_dqn_target(
@@ -87,6 +97,7 @@ class DDQNAgent:
     """Double DQN with epsilon-greedy exploration."""
 
     name = "ddqn"
+    log_columns = ("loss", "q_mean", "epsilon")
 
     def __init__(self, config: DDQNConfig, spec: EnvSpec, device: torch.device):
         self.config = config
@@ -126,7 +137,7 @@ class DDQNAgent:
         return self.greedy_action(obs)
 
     # Learning ----------------------------------------------------------------------------------
-    def update(self, batch: Batch) -> dict[str, float]:
+    def update(self, batch: Batch, step: int) -> dict[str, torch.Tensor]:
         """One gradient step on a minibatch; returns detached scalar tensors for the loss log."""
         c = self.config
         q = self.online(batch.obs).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
@@ -141,15 +152,10 @@ class DDQNAgent:
         loss = F.smooth_l1_loss(q, target) if c.loss == "huber" else F.mse_loss(q, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if c.grad_clip_per_layer:
-            for layer in self.online.modules():
-                if isinstance(layer, nn.Conv2d | nn.Linear):
-                    nn.utils.clip_grad_norm_(layer.parameters(), c.grad_clip_norm)
-        else:
-            nn.utils.clip_grad_norm_(self.online.parameters(), c.grad_clip_norm)
+        clip_gradients(self.online, c.grad_clip_norm, c.grad_clip_per_layer)
         self.optimizer.step()
         # Tensors, not floats: .item() would sync the GPU every update; the runner reads them rarely.
-        return {"loss": loss.detach(), "q_mean": q.detach().mean()}
+        return {"loss": loss.detach(), "q_mean": q.detach().mean(), "epsilon": self.epsilon(step)}
 
     def sync_target(self) -> None:
         self.target.load_state_dict(self.online.state_dict())

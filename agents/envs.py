@@ -42,10 +42,18 @@ PAPER_GAMES = (
     "SpaceInvaders",
     "Venture",
 )
-GAMES = (*PAPER_GAMES, "Pong")
+ATARI_GAMES = (*PAPER_GAMES, "Pong")
+#: MinAtar (Young & Tian 2019): 10x10 versions of five Atari games, for CPU-scale learning checks.
+MINATAR_GAMES = (
+    "MinAtar-Breakout",
+    "MinAtar-Freeway",
+    "MinAtar-SpaceInvaders",
+    "MinAtar-Seaquest",
+    "MinAtar-Asterix",
+)
+GAMES = (*ATARI_GAMES, *MINATAR_GAMES)
 
 GRAY_FRAME_SHAPE = (84, 84)
-COLOR_FRAME_SHAPE = (3, 210, 160)
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ def make_env(
     """Build one preprocessed Atari environment.
 
     Args:
-        game: one of :data:`GAMES`.
+        game: one of :data:`GAMES`. MinAtar games ignore the Atari-only arguments.
         color: if true, keep full 210x160 RGB frames (the paper's colour MsPacman runs); a
             stack of 4 frames then has 12 channels, ordered frame-major (RGB of the oldest first).
         frame_stack: frames per observation.
@@ -92,6 +100,8 @@ def make_env(
         ``(frame_stack, 84, 84)`` (gray) or ``(3 * frame_stack, 210, 160)`` (colour).
     """
     check_game(game)
+    if game in MINATAR_GAMES:
+        return _make_minatar(game, frame_stack)
     env = gym.make(
         f"ALE/{game}-v5",
         frameskip=1,
@@ -110,16 +120,43 @@ def make_env(
     if "FIRE" in env.unwrapped.get_action_meanings():
         env = FireResetEnv(env)
     if color:
-        # HWC -> CHW so that stacked frames concatenate along the channel axis.
-        chw_space = gym.spaces.Box(0, 255, COLOR_FRAME_SHAPE, np.uint8)
-        env = TransformObservation(
-            env, lambda o: np.ascontiguousarray(o.transpose(2, 0, 1)), chw_space
-        )
+        env = _channels_first(env, scale=1)
+    return _stack(env, frame_stack)
+
+
+def _channels_first(env: gym.Env, scale: int) -> gym.Env:
+    """HWC frames -> CHW uint8 (times ``scale``), so that stacks concatenate along channels."""
+    height, width, channels = env.observation_space.shape
+    space = gym.spaces.Box(0, 255, (channels, height, width), np.uint8)
+
+    def to_chw(obs: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(obs.transpose(2, 0, 1)).astype(np.uint8) * np.uint8(scale)
+
+    return TransformObservation(env, to_chw, space)
+
+
+def _stack(env: gym.Env, frame_stack: int) -> gym.Env:
+    """Stack frames; multi-channel frames are merged into (frame_stack * C, H, W)."""
+    frame_shape = env.observation_space.shape
     env = FrameStackObservation(env, frame_stack)
-    if color:
-        stacked = gym.spaces.Box(0, 255, (3 * frame_stack, *COLOR_FRAME_SHAPE[1:]), np.uint8)
+    if len(frame_shape) == 3:
+        stacked = gym.spaces.Box(0, 255, (frame_stack * frame_shape[0], *frame_shape[1:]), np.uint8)
         env = TransformObservation(env, lambda o: o.reshape(stacked.shape), stacked)
     return env
+
+
+def _make_minatar(game: str, frame_stack: int) -> gym.Env:
+    """MinAtar with its standard settings (sticky actions 0.1, difficulty ramping), minimal actions.
+
+    Observations are the game's binary channels as uint8 0/255, channel-first, so the networks'
+    /255 scaling gives 0/1 as in MinAtar's own code.
+    """
+    from minatar.gym import register_envs
+
+    env_id = f"MinAtar/{game.removeprefix('MinAtar-')}-v1"
+    if env_id not in gym.registry:
+        register_envs()
+    return _stack(_channels_first(gym.make(env_id), scale=255), frame_stack)
 
 
 def env_spec(env: gym.Env, game: str, frame_stack: int) -> EnvSpec:
@@ -133,8 +170,19 @@ def env_spec(env: gym.Env, game: str, frame_stack: int) -> EnvSpec:
         obs_shape=obs_shape,
         frame_shape=tuple(frame_shape),
         frame_stack=frame_stack,
-        action_meanings=tuple(env.unwrapped.get_action_meanings()),
+        action_meanings=action_meanings(env),
     )
+
+
+_MINATAR_ACTIONS = ("NOOP", "LEFT", "UP", "RIGHT", "DOWN", "FIRE")  # MinAtar's full action order
+
+
+def action_meanings(env: gym.Env) -> tuple[str, ...]:
+    """Names of the actions, in the agent's action order, for Atari and MinAtar alike."""
+    base = env.unwrapped
+    if hasattr(base, "get_action_meanings"):
+        return tuple(base.get_action_meanings())
+    return tuple(_MINATAR_ACTIONS[i] for i in base.action_set)
 
 
 def newest_frame(obs: np.ndarray, spec: EnvSpec) -> np.ndarray:

@@ -1,25 +1,76 @@
-"""Network pieces shared by the agents."""
+"""Network pieces shared by the agents: conv torsos, their mirrored decoders, init, optimizer."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+# (out_channels, kernel, stride) per conv layer.
+NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))  # Mnih et al. 2015; Table 3 of the i-DQN paper
+MINATAR_CONVS = ((16, 3, 1),)  # Young & Tian 2019, for 10x10 MinAtar grids
 
-def nature_conv(in_channels: int) -> nn.Sequential:
-    """The conv trunk of Mnih et al. (2015), also Table 3 of the i-DQN paper.
 
-    (32, 8x8, stride 4), (64, 4x4, stride 2), (64, 3x3, stride 1), ReLU after each, flattened.
+def torso_layers(obs_shape: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:
+    """The Nature-DQN convs for Atari-sized frames, MinAtar's single conv for small grids."""
+    return NATURE_CONVS if min(obs_shape[1:]) >= 36 else MINATAR_CONVS
+
+
+def conv_torso(obs_shape: tuple[int, ...]) -> nn.Sequential:
+    """Conv layers with a ReLU after each, flattened. Input (B, C, H, W) float."""
+    layers: list[nn.Module] = []
+    channels = obs_shape[0]
+    for out_channels, kernel, stride in torso_layers(obs_shape):
+        layers += [nn.Conv2d(channels, out_channels, kernel, stride), nn.ReLU()]
+        channels = out_channels
+    return nn.Sequential(*layers, nn.Flatten())
+
+
+def torso_output_shape(obs_shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(C, H, W) of the torso's last conv output, computed analytically."""
+    layers = torso_layers(obs_shape)
+    height, width = obs_shape[1:]
+    for _, kernel, stride in layers:
+        height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
+    return layers[-1][0], height, width
+
+
+def conv_decoder(
+    obs_shape: tuple[int, ...], embedding_dim: int, dense_hidden: int = 0
+) -> nn.Sequential:
+    """Mirror of :func:`conv_torso`: embedding -> image of ``obs_shape`` (linear output).
+
+    Linear to the torso's output size, then ReLU and transposed convs in reverse order, with the
+    ``output_padding`` that recovers each layer's exact input size (e.g. 210x160 colour frames).
+    ``dense_hidden > 0`` inserts one more fully connected layer first (the "Dense" decoder).
     """
-    return nn.Sequential(
-        nn.Conv2d(in_channels, 32, kernel_size=8, stride=4),
-        nn.ReLU(),
-        nn.Conv2d(32, 64, kernel_size=4, stride=2),
-        nn.ReLU(),
-        nn.Conv2d(64, 64, kernel_size=3, stride=1),
-        nn.ReLU(),
-        nn.Flatten(),
-    )
+    convs = torso_layers(obs_shape)
+    sizes = [tuple(obs_shape[1:])]
+    for _, kernel, stride in convs:
+        h, w = sizes[-1]
+        sizes.append(((h - kernel) // stride + 1, (w - kernel) // stride + 1))
+    in_channels = [obs_shape[0]] + [c for c, _, _ in convs[:-1]]
+    out_shape = torso_output_shape(obs_shape)
+
+    layers: list[nn.Module] = []
+    width = embedding_dim
+    if dense_hidden:
+        layers += [nn.Linear(embedding_dim, dense_hidden), nn.ReLU()]
+        width = dense_hidden
+    layers += [
+        nn.Linear(width, out_shape[0] * out_shape[1] * out_shape[2]),
+        nn.Unflatten(1, out_shape),
+    ]
+    for index in reversed(range(len(convs))):
+        channels, kernel, stride = convs[index]
+        (h_in, w_in), (h_out, w_out) = sizes[index], sizes[index + 1]
+        padding = (h_in - ((h_out - 1) * stride + kernel), w_in - ((w_out - 1) * stride + kernel))
+        layers += [
+            nn.ReLU(),
+            nn.ConvTranspose2d(
+                channels, in_channels[index], kernel, stride, output_padding=padding
+            ),
+        ]
+    return nn.Sequential(*layers)
 
 
 def conv_output_size(trunk: nn.Module, obs_shape: tuple[int, ...]) -> int:
@@ -29,29 +80,43 @@ def conv_output_size(trunk: nn.Module, obs_shape: tuple[int, ...]) -> int:
 
 
 def xavier_init(module: nn.Module) -> None:
-    """Xavier-uniform weights and zero biases for conv and linear layers (the authors' init)."""
+    """Xavier-uniform weights and zero biases for conv and linear layers (the authors' DDQN init)."""
     for layer in module.modules():
         if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
             nn.init.xavier_uniform_(layer.weight)
             nn.init.zeros_(layer.bias)
 
 
-def pixels_to_float(obs: torch.Tensor) -> torch.Tensor:
-    """uint8 frames (B, C, H, W) in [0, 255] -> float32 in [0, 1], channels-last.
+def to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """Channels-last is what oneDNN's and cuDNN's fastest conv kernels want.
 
-    Channels-last is what oneDNN's and cuDNN's fastest conv kernels want; on a 2-core CPU it makes
-    a Nature-CNN forward+backward about 1.8x faster (benchmarks/throughput_vs_sb3.py).
+    On a 2-core CPU it makes a Nature-CNN forward+backward about 1.7x faster.
     """
-    return obs.float().div_(255.0).contiguous(memory_format=torch.channels_last)
+    return x.contiguous(memory_format=torch.channels_last)
 
 
-def trunk_features(trunk: nn.Module, obs: torch.Tensor, bf16: bool) -> torch.Tensor:
-    """Run a conv trunk on uint8 frames, optionally under bf16 autocast; returns fp32 features."""
-    with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=bf16):
-        features = trunk(pixels_to_float(obs))
+def pixels_to_float(obs: torch.Tensor) -> torch.Tensor:
+    """uint8 frames (B, C, H, W) in [0, 255] -> float32 in [0, 1], channels-last."""
+    return to_channels_last(obs.float().div_(255.0))
+
+
+def trunk_features(trunk: nn.Module, x: torch.Tensor, bf16: bool) -> torch.Tensor:
+    """Run a conv trunk on float input, optionally under bf16 autocast; returns fp32 features."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        features = trunk(x)
     return features.float()
 
 
 def make_adam(params, lr: float, eps: float) -> torch.optim.Adam:
-    """Adam with the fused kernel (same maths, one kernel for all tensors: ~6x faster step on CPU)."""
+    """Adam with the fused kernel: the same maths, ~6x faster step on CPU."""
     return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+
+
+def clip_gradients(module: nn.Module, max_norm: float, per_layer: bool) -> None:
+    """Clip by global norm, or (the authors' code) each conv/linear layer's norm separately."""
+    if not per_layer:
+        nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+        return
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+            nn.utils.clip_grad_norm_(layer.parameters(), max_norm)

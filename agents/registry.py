@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from agents.config import TrainConfig
 from agents.ddqn import DDQNAgent, DDQNConfig
 from agents.errors import UsageError
+from agents.idqn import IDQNAgent, IDQNConfig
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class AgentEntry:
 
 AGENTS: dict[str, AgentEntry] = {
     "ddqn": AgentEntry(DDQNConfig, DDQNAgent),
+    "idqn": AgentEntry(IDQNConfig, IDQNAgent),
 }
 
 

@@ -51,7 +51,6 @@ from agents.replay import FrameReplay
 
 CHECKPOINT_FORMAT = 1
 EPISODE_HEADER = ["frame", "episode", "return", "length", "seconds"]
-LOSS_HEADER = ["frame", "update", "loss", "q_mean", "epsilon"]
 EVAL_HEADER = ["episode", "return", "length"]
 
 
@@ -248,12 +247,13 @@ def train(
         next_checkpoint = checkpoint["next_checkpoint"]
     # Logs hold exactly what the restored state has seen.
     CsvLog.truncate(out / "episodes.csv", EPISODE_HEADER, lambda r: int(r["episode"]) < episode)
-    CsvLog.truncate(out / "losses.csv", LOSS_HEADER, lambda r: int(r["update"]) <= updates)
+    loss_header = ["frame", "update", *agent.log_columns]
+    CsvLog.truncate(out / "losses.csv", loss_header, lambda r: int(r["update"]) <= updates)
     if checkpoint is None:
         for name in ("episodes.csv", "losses.csv", "summary.json"):
             (out / name).unlink(missing_ok=True)
     episodes_log = CsvLog(out / "episodes.csv", EPISODE_HEADER)
-    losses_log = CsvLog(out / "losses.csv", LOSS_HEADER)
+    losses_log = CsvLog(out / "losses.csv", loss_header)
 
     def save_checkpoint() -> None:
         atomic_torch_save(
@@ -312,15 +312,11 @@ def train(
             if step % config.train_freq == 0 and replay.transitions_added >= max(
                 config.learning_starts, 1
             ):
-                stats = agent.update(replay.sample(config.batch_size, rng, torch_device))
+                stats = agent.update(replay.sample(config.batch_size, rng, torch_device), step)
                 updates += 1
                 if updates % config.log_loss_every_updates == 0:
-                    eps = agent.epsilon(step) if hasattr(agent, "epsilon") else float("nan")
-                    losses_log.write(
-                        [step * config.frame_skip, updates]
-                        + [f"{float(stats.get(k, float('nan'))):.6g}" for k in LOSS_HEADER[2:4]]
-                        + [f"{eps:.4g}"]
-                    )
+                    values = [f"{float(stats[name]):.6g}" for name in agent.log_columns]
+                    losses_log.write([step * config.frame_skip, updates, *values])
             if step % config.target_sync_steps == 0:
                 agent.sync_target()
 

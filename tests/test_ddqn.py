@@ -55,7 +55,7 @@ def test_update_fits_a_fixed_batch_and_target_stays_frozen():
     agent = _agent(lr=1e-3)
     batch = _batch(torch.Generator().manual_seed(0))
     before = {k: v.clone() for k, v in agent.target.state_dict().items()}
-    losses = [float(agent.update(batch)["loss"]) for _ in range(60)]
+    losses = [float(agent.update(batch, step)["loss"]) for step in range(60)]
     assert losses[-1] < 0.2 * losses[0]
     assert all(torch.equal(before[k], v) for k, v in agent.target.state_dict().items())
     agent.sync_target()
