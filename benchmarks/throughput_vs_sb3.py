@@ -24,16 +24,14 @@ This suite also runs with ``precision=bf16`` (conv trunk under bf16 autocast), r
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import torch
+from common import steady_and_whole_run
 from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.envs import make_env
-from agents.runner import RunSpec, train
 
 HYPERPARAMETERS = dict(
     buffer=10_000, batch=32, train_freq=4, target_sync=1000, lr=2.5e-4, grad_clip=10.0
@@ -49,32 +47,11 @@ def time_ours(steps: int, learning_starts: int, seed: int, precision: str) -> tu
         "target_sync_steps": HYPERPARAMETERS["target_sync"],
         "lr": HYPERPARAMETERS["lr"],
         "grad_clip_norm": HYPERPARAMETERS["grad_clip"],
-        "learning_starts": learning_starts,
         "eps_start": 0.01,
         "eps_end": 0.01,
         "precision": precision,
-        "checkpoint_every_steps": 10 * steps,  # no checkpoint but the end of each phase
-        "checkpoint_replay": True,
     }
-    with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        train(
-            RunSpec("ddqn", "Pong", seed, learning_starts * 4, "paper"),
-            Path(out),
-            overrides,
-            device="cpu",
-            progress=False,
-        )
-        resumed = time.perf_counter()
-        train(
-            RunSpec("ddqn", "Pong", seed, steps * 4, "paper"),
-            Path(out),
-            overrides,
-            device="cpu",
-            progress=False,
-        )
-        end = time.perf_counter()
-    return (steps - learning_starts) / (end - resumed), steps / (end - start)
+    return steady_and_whole_run("ddqn", "Pong", steps, learning_starts, overrides, seed)
 
 
 class _StartClock(BaseCallback):

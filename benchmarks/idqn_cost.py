@@ -1,0 +1,78 @@
+"""Cost of i-DQN per environment step against this suite's Double DQN (target: at most 1.3x).
+
+Both agents train on Pong with their ``paper`` presets on this machine's CPU, back to back in one
+invocation. DDQN uses a constant epsilon of 0.01, so it runs a forward pass for nearly every action
+as i-DQN always does (directed exploration has no random actions). The figure that matters is the
+steady state after ``learning_starts``; the update alone is also timed on a fixed batch, to show
+where the cost goes.
+
+    python benchmarks/idqn_cost.py [--steps 16000] [--learning-starts 10000] [--precision fp32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from common import steady_and_whole_run
+
+from agents.config import build_config
+from agents.envs import EnvSpec
+from agents.registry import get_agent
+from agents.replay import Batch
+
+
+def update_ms(agent_name: str, precision: str, repeats: int = 30) -> float:
+    """Milliseconds per update on a fixed random Pong-shaped batch of 32."""
+    entry = get_agent(agent_name)
+    config = build_config(entry.config, agent_name, "paper", {"precision": precision})
+    spec = EnvSpec("Pong", 6, (4, 84, 84), (84, 84), 4, ())
+    agent = entry.agent(config, spec, torch.device("cpu"))
+    gen = torch.Generator().manual_seed(0)
+    batch = Batch(
+        obs=torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8, generator=gen),
+        actions=torch.randint(0, 6, (32,), generator=gen),
+        rewards=torch.zeros(32),
+        terminated=torch.zeros(32),
+        next_obs=torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8, generator=gen),
+    )
+    for _ in range(5):
+        agent.update(batch, 0)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        agent.update(batch, 0)
+    return (time.perf_counter() - start) / repeats * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=16_000)
+    parser.add_argument("--learning-starts", type=int, default=10_000)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    args = parser.parse_args()
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, Pong, {args.steps} steps, "
+        f"learning starts {args.learning_starts}, {args.precision}"
+    )
+    common = {"precision": args.precision}
+    ddqn = steady_and_whole_run(
+        "ddqn",
+        "Pong",
+        args.steps,
+        args.learning_starts,
+        {**common, "eps_start": 0.01, "eps_end": 0.01},
+    )
+    idqn = steady_and_whole_run("idqn", "Pong", args.steps, args.learning_starts, common)
+    ddqn_update, idqn_update = update_ms("ddqn", args.precision), update_ms("idqn", args.precision)
+    print(f"{'':8s} {'steady steps/s':>15s} {'whole-run steps/s':>18s} {'update ms':>10s}")
+    print(f"{'ddqn':8s} {ddqn[0]:15.1f} {ddqn[1]:18.1f} {ddqn_update:10.1f}")
+    print(f"{'idqn':8s} {idqn[0]:15.1f} {idqn[1]:18.1f} {idqn_update:10.1f}")
+    print(
+        f"i-DQN cost per environment step: {ddqn[0] / idqn[0]:.2f}x DDQN (steady state), "
+        f"{ddqn[1] / idqn[1]:.2f}x (whole run); per update {idqn_update / ddqn_update:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()

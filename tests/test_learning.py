@@ -1,0 +1,55 @@
+"""A small, seeded learning check: both agents beat a random policy on MinAtar Breakout.
+
+The full version (3 seeds, two games, curves) is benchmarks/minatar_learning.py; see
+docs/learning.md. Here one seed and 15K steps per agent, single-threaded for determinism.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from agents.envs import make_env
+from agents.runner import RunSpec, episode_seed, train
+
+STEPS = 15_000
+
+
+def random_policy_mean_return(game: str, episodes: int = 100) -> float:
+    env = make_env(game, frame_stack=1)
+    rng = np.random.default_rng(123)
+    returns = []
+    for episode in range(episodes):
+        env.reset(seed=episode_seed(123, episode, stream=2))
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            total += reward
+            done = terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "agent,overrides",
+    [("ddqn", {"eps_decay_steps": 8000, "eps_end": 0.05}), ("idqn", {})],
+)
+def test_agents_learn_minatar_breakout(tmp_path, one_thread, agent, overrides):
+    overrides = {**overrides, "replay_capacity": 20_000, "learning_starts": 2000}
+    train(
+        RunSpec(agent, "MinAtar-Breakout", 0, STEPS, "minatar"), tmp_path, overrides, progress=False
+    )
+    returns = pd.read_csv(tmp_path / "episodes.csv")["return"]
+    random_mean = random_policy_mean_return("MinAtar-Breakout")
+    learned = returns.tail(30).mean()
+    print(f"{agent}: last-30-episode mean {learned:.2f}, random {random_mean:.2f}")
+    assert learned > 3 * random_mean, (learned, random_mean)
