@@ -65,6 +65,18 @@ class RunSpec:
     preset: str
 
 
+def make_run_env(run: RunSpec, config: TrainConfig, render_mode: str | None = None):
+    """The environment a run trains on, built from its config."""
+    return make_env(
+        run.game,
+        color=config.color,
+        frame_stack=config.frame_stack,
+        frame_skip=config.frame_skip,
+        noop_max=config.noop_max,
+        render_mode=render_mode,
+    )
+
+
 def select_device(requested: str | None = None) -> torch.device:
     """CUDA when present (or asked for), else the CPU."""
     if requested:
@@ -219,13 +231,7 @@ def train(
     # Build the pieces.
     torch.manual_seed(run.seed)
     rng = np.random.default_rng(run.seed)
-    env = make_env(
-        run.game,
-        color=config.color,
-        frame_stack=config.frame_stack,
-        frame_skip=config.frame_skip,
-        noop_max=config.noop_max,
-    )
+    env = make_run_env(run, config)
     spec = env_spec(env, run.game, config.frame_stack)
     agent = get_agent(run.agent).agent(config, spec, torch_device)
     replay = FrameReplay(config.replay_capacity, spec.frame_shape, config.frame_stack)
@@ -245,6 +251,8 @@ def train(
         step, episode, updates = checkpoint["step"], checkpoint["episode"], checkpoint["updates"]
         elapsed_before = checkpoint["elapsed_seconds"]
         next_checkpoint = checkpoint["next_checkpoint"]
+    if step < total_steps:
+        (out / "summary.json").unlink(missing_ok=True)  # the run is not complete until rewritten
     # Logs hold exactly what the restored state has seen.
     CsvLog.truncate(out / "episodes.csv", EPISODE_HEADER, lambda r: int(r["episode"]) < episode)
     loss_header = ["frame", "update", *agent.log_columns]
@@ -400,22 +408,16 @@ def load_run(run_dir: Path) -> tuple[RunSpec, TrainConfig]:
 
 
 def load_agent(run_dir: Path, device: str | None = None):
-    """Load the trained agent of a run directory (for evaluation and analyses)."""
+    """Load the trained agent of a run directory: ``(run, config, agent)``.
+
+    The agent exposes the inspection API of its class (e.g. :class:`agents.idqn.IDQNAgent`).
+    """
     run, config = load_run(run_dir)
-    checkpoint = (
-        _load_checkpoint(Path(run_dir) / "checkpoint.pt", _identity_digest(run, config))
-        if (Path(run_dir) / "checkpoint.pt").is_file()
-        else None
-    )
-    if checkpoint is None:
+    path = Path(run_dir) / "checkpoint.pt"
+    if not path.is_file():
         raise UsageError(f"{run_dir} has no checkpoint.pt yet")
-    env = make_env(
-        run.game,
-        color=config.color,
-        frame_stack=config.frame_stack,
-        frame_skip=config.frame_skip,
-        noop_max=config.noop_max,
-    )
+    checkpoint = _load_checkpoint(path, _identity_digest(run, config))
+    env = make_run_env(run, config)
     spec = env_spec(env, run.game, config.frame_stack)
     env.close()
     agent = get_agent(run.agent).agent(config, spec, select_device(device))
@@ -440,13 +442,7 @@ def evaluate(
         raise UsageError(f"run directory {run_dir} is not writable")
     seed = run.seed if seed is None else seed
     rng = np.random.default_rng([seed, 1])
-    env = make_env(
-        run.game,
-        color=config.color,
-        frame_stack=config.frame_stack,
-        frame_skip=config.frame_skip,
-        noop_max=config.noop_max,
-    )
+    env = make_run_env(run, config)
     rows = []
     for index in tqdm(
         range(episodes),

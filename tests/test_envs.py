@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from agents.envs import GAMES, PAPER_GAMES, check_game, env_spec, make_env, newest_frame
+from agents.envs import (
+    ATARI_GAMES,
+    MINATAR_GAMES,
+    PAPER_GAMES,
+    check_game,
+    env_spec,
+    make_env,
+    newest_frame,
+)
 from agents.errors import UsageError
 
 # Minimal action sets of ALE v5 for the paper's games and Pong.
@@ -20,10 +28,10 @@ EXPECTED_ACTIONS = {
 
 def test_game_list_is_the_papers_eight_plus_pong():
     assert len(PAPER_GAMES) == 8
-    assert set(GAMES) == set(EXPECTED_ACTIONS)
+    assert set(ATARI_GAMES) == set(EXPECTED_ACTIONS)
 
 
-@pytest.mark.parametrize("game", GAMES)
+@pytest.mark.parametrize("game", ATARI_GAMES)
 def test_gray_observations(game):
     env = make_env(game)
     obs, _ = env.reset(seed=0)
@@ -89,3 +97,15 @@ def test_same_seed_same_episode_start():
 def test_unknown_game_lists_valid_ones():
     with pytest.raises(UsageError, match="valid games: Alien, Freeway"):
         check_game("Zork")
+
+
+@pytest.mark.parametrize("game", MINATAR_GAMES)
+def test_minatar_observations_are_binary_channel_first(game):
+    env = make_env(game, frame_stack=1)
+    obs, _ = env.reset(seed=0)
+    for _ in range(5):
+        obs, *_ = env.step(env.action_space.sample())
+    assert obs.dtype == np.uint8 and obs.shape[1:] == (10, 10)
+    assert set(np.unique(obs)) <= {0, 255}
+    spec = env_spec(env, game, 1)
+    assert spec.frame_shape == obs.shape and len(spec.action_meanings) == env.action_space.n
