@@ -43,8 +43,57 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default=None)
     evaluate.add_argument("--no-progress", action="store_true")
 
+    report = sub.add_parser("report", help="build a table or figure from trained runs")
+    report.add_argument("kind", choices=["table1", "figure8", "aggregate", "verdict"])
+    report.add_argument(
+        "--runs", type=Path, required=True, help="runs root: RUNS/<agent>/<game>/s<seed>"
+    )
+    report.add_argument("--agents", nargs="+", default=["ddqn", "idqn"])
+    report.add_argument("--games", nargs="+", required=True)
+    report.add_argument("--seeds", nargs="+", type=int, required=True)
+    report.add_argument("--reference", type=Path, default=Path("data/paper/table1.csv"))
+    report.add_argument("--out", type=Path, required=True, help="output path without suffix")
+    report.add_argument("--reps", type=int, default=2000, help="bootstrap repetitions (aggregate)")
+    report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
+
     sub.add_parser("list", help="list agents, their presets and the games")
     return parser
+
+
+def _report(args: argparse.Namespace) -> dict:
+    from agents import reports
+
+    if not args.reference.is_file():
+        raise UsageError(f"reference table {args.reference} does not exist")
+    reference = reports.read_reference(args.reference)
+    episodes = reports.load_episodes(args.runs, args.agents, args.games, args.seeds)
+    scores = reports.per_seed_scores(episodes)
+    out = args.out
+    if args.kind == "table1":
+        caption = (
+            "Table 1: training reward, 100-episode average, best point per seed, mean over seeds "
+            "(paper statistic); final 100-episode mean and sd over seeds beside it; paper columns "
+            f"transcribed from Annasamy & Sycara (2019). Seeds: {args.seeds}."
+        )
+        paths = reports.write_table(reports.table1(scores, reference, args.games), out, caption)
+    elif args.kind == "verdict":
+        table = reports.verdict_table(scores, reference, args.games, args.tolerance)
+        paths = reports.write_table(
+            table, out, "Reproduction verdicts. " + reports.verdict_rule(args.tolerance)
+        )
+    elif args.kind == "figure8":
+        paths = [out.with_suffix(".png"), out.with_suffix(".pdf")]
+        reports.figure8(episodes, args.games, paths)
+    else:
+        table = reports.aggregate(scores, reference, args.games, out, args.reps)
+        caption = (
+            "rliable aggregate over games: IQM with 95% stratified-bootstrap CIs; P(i-DQN > DDQN)."
+        )
+        paths = reports.write_table(table, out, caption) + [
+            out.with_suffix(".png"),
+            out.with_suffix(".pdf"),
+        ]
+    return {"wrote": [str(p) for p in paths]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
                 device=args.device,
                 progress=not args.no_progress,
             )
+        elif args.command == "report":
+            summary = _report(args)
         else:
             summary = {
                 "agents": {name: preset_names(name) for name in AGENTS},

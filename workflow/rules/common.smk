@@ -1,0 +1,36 @@
+import sys
+
+PYTHON = sys.executable  # the interpreter running Snakemake: the project's .venv
+RUNS = config["runs_dir"]
+REPORTS = config["reports_dir"]
+ENV = "../envs/agents.yaml"
+SELECTION = (
+    f"--games {' '.join(config['games'])} --seeds {' '.join(map(str, config['seeds']))} "
+    f"--agents {' '.join(config['agents'])} --reference {config['reference']}"
+)
+
+
+def train_outputs():
+    """summary.json of every (agent, game, seed): written last, so it marks a finished run."""
+    return expand(
+        f"{RUNS}/{{agent}}/{{game}}/s{{seed}}/summary.json",
+        agent=config["agents"],
+        game=config["games"],
+        seed=config["seeds"],
+    )
+
+
+def runs_root(wildcards, input):
+    """RUNS, from an input RUNS/<agent>/<game>/s<seed>/summary.json."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(input[0]))))
+
+
+def overrides(wildcards):
+    return " ".join(f"--set {item}" for item in config["overrides"].get(wildcards.agent, []))
+
+
+def report_outputs():
+    stems = ["table1", "verdict", "aggregate"]
+    tables = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=stems, ext=["csv", "md", "tex"])
+    figures = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=["figure8", "aggregate"], ext=["png", "pdf"])
+    return tables + figures

@@ -1,0 +1,85 @@
+rule table1:
+    input:
+        train_outputs(),
+    output:
+        csv=report(f"{REPORTS}/table1.csv", caption="../report/table1.rst", category="Table 1"),
+        md=f"{REPORTS}/table1.md",
+        tex=f"{REPORTS}/table1.tex",
+    params:
+        python=PYTHON,
+        runs=runs_root,
+        selection=SELECTION,
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/table1.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents report table1 --runs {params.runs} {params.selection} "
+        "--out {params.stem} > {log} 2>&1"
+
+
+rule verdict:
+    input:
+        train_outputs(),
+    output:
+        csv=report(f"{REPORTS}/verdict.csv", caption="../report/verdict.rst", category="Verdict"),
+        md=f"{REPORTS}/verdict.md",
+        tex=f"{REPORTS}/verdict.tex",
+    params:
+        python=PYTHON,
+        runs=runs_root,
+        selection=SELECTION,
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+        tolerance=config["verdict_tolerance"],
+    log:
+        f"{REPORTS}/logs/verdict.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents report verdict --runs {params.runs} {params.selection} "
+        "--tolerance {params.tolerance} --out {params.stem} > {log} 2>&1"
+
+
+rule figure8:
+    input:
+        train_outputs(),
+    output:
+        png=report(f"{REPORTS}/figure8.png", caption="../report/figure8.rst", category="Figure 8"),
+        pdf=f"{REPORTS}/figure8.pdf",
+    params:
+        python=PYTHON,
+        runs=runs_root,
+        selection=SELECTION,
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/figure8.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents report figure8 --runs {params.runs} {params.selection} "
+        "--out {params.stem} > {log} 2>&1"
+
+
+rule aggregate:
+    input:
+        train_outputs(),
+    output:
+        csv=report(f"{REPORTS}/aggregate.csv", caption="../report/aggregate_table.rst", category="Aggregate"),
+        md=f"{REPORTS}/aggregate.md",
+        tex=f"{REPORTS}/aggregate.tex",
+        png=report(f"{REPORTS}/aggregate.png", caption="../report/aggregate.rst", category="Aggregate"),
+        pdf=f"{REPORTS}/aggregate.pdf",
+    params:
+        python=PYTHON,
+        runs=runs_root,
+        selection=SELECTION,
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+        reps=config["bootstrap_reps"],
+    log:
+        f"{REPORTS}/logs/aggregate.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents report aggregate --runs {params.runs} {params.selection} "
+        "--reps {params.reps} --out {params.stem} > {log} 2>&1"
