@@ -112,12 +112,12 @@ def verdict_table(
             seeds = scores[(scores["agent"] == agent) & (scores["game"] == game)]["best_100"]
             paper = reference.loc[game, f"{agent}_10m"] if game in reference.index else np.nan
             ours = seeds.mean()
-            spread = seeds.std(ddof=1) if len(seeds) > 1 else 0.0
+            spread = seeds.std(ddof=1) if len(seeds) > 1 else np.nan
             if np.isnan(paper):
                 verdict = "no reference"
             elif ours >= paper - tolerance * abs(paper):
                 verdict = VERDICTS[0]
-            elif abs(ours - paper) <= 2 * spread:
+            elif not np.isnan(spread) and abs(ours - paper) <= 2 * spread:
                 verdict = VERDICTS[1]
             else:
                 verdict = VERDICTS[2]

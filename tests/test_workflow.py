@@ -1,0 +1,148 @@
+"""The Snakemake pipeline: the paper DAG, config validation, the smoke run, kill-and-resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE_GAMES = ["Qbert", "SpaceInvaders"]
+
+
+def snakemake(*args, timeout=900, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(result.stdout[-3000:] + result.stderr[-3000:])
+    return result
+
+
+def _job_counts(dry_run_output: str) -> dict[str, int]:
+    counts = {}
+    for line in dry_run_output.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_paper_dry_run_has_48_training_jobs():
+    out = snakemake("-n", "--quiet", "rules", "all")
+    counts = _job_counts(out.stdout + out.stderr)
+    assert counts["train"] == 48
+    assert {counts[r] for r in ("table1", "figure8", "aggregate", "verdict")} == {1}
+
+
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ("games=[Zork]", "Zork"),
+        ("frames=-5", "-5 is less than the minimum of 4"),
+        ("seeds=[-1]", "minimum"),
+    ],
+)
+def test_schema_rejects_bad_config(config, message):
+    out = snakemake("all", "-n", "--config", config, check=False)
+    assert out.returncode != 0
+    assert message in out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_smoke_workflow_produces_every_output(tmp_path):
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    snakemake(
+        "all",
+        "--profile",
+        "workflow/profiles/smoke",
+        "--config",
+        f"runs_dir={runs}",
+        f"reports_dir={reports}",
+    )
+    table = pd.read_csv(reports / "table1.csv")
+    assert table["game"].tolist() == SMOKE_GAMES
+    for column in [
+        "DDQN (ours)",
+        "i-DQN (ours)",
+        "DDQN (paper, 10M)",
+        "i-DQN (paper, 10M)",
+        "Distrib. DQN",
+        "Q-ensemble",
+        "Bootstrap DQN",
+        "Noisy DQN",
+    ]:
+        assert table[column].notna().all(), column
+    verdict = pd.read_csv(reports / "verdict.csv")
+    assert (
+        len(verdict) == 2 * len(SMOKE_GAMES)
+        and verdict["verdict"].isin(["reproduced", "within spread", "not reproduced"]).all()
+    )
+    aggregate = pd.read_csv(reports / "aggregate.csv")
+    assert {"IQM", "P(i-DQN > DDQN)"} <= set(aggregate["metric"])
+    for name in ("table1.md", "table1.tex", "verdict.md", "aggregate.md"):
+        assert (reports / name).stat().st_size > 100, name
+    for name in ("figure8.png", "aggregate.png"):
+        data = (reports / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
+    for name in ("figure8.pdf", "aggregate.pdf"):
+        assert (reports / name).read_bytes()[:4] == b"%PDF", name
+    html = tmp_path / "report.html"
+    snakemake(
+        "--report",
+        str(html),
+        "--profile",
+        "workflow/profiles/smoke",
+        "--config",
+        f"runs_dir={runs}",
+        f"reports_dir={reports}",
+    )
+    assert html.stat().st_size > 100_000
+
+
+@pytest.mark.slow
+def test_killed_workflow_resumes_runs_from_checkpoints(tmp_path):
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    args = [
+        "--profile",
+        "workflow/profiles/smoke",
+        "--config",
+        f"runs_dir={runs}",
+        f"reports_dir={reports}",
+        "frames=12000",
+        "games=[Qbert]",
+        "agents=[ddqn]",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "all", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    checkpoint = runs / "ddqn" / "Qbert" / "s0" / "checkpoint.pt"
+    deadline = time.time() + 300
+    while not checkpoint.exists():
+        assert proc.poll() is None, "workflow ended before the first checkpoint"
+        assert time.time() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: Snakemake and its training job
+    proc.wait()
+    assert not (runs / "ddqn" / "Qbert" / "s0" / "summary.json").exists()
+
+    snakemake("--unlock", *args)  # a hard kill leaves Snakemake's lock behind; Ctrl-C does not
+    snakemake("all", *args)
+    invocations = json.loads((runs / "ddqn" / "Qbert" / "s0" / "meta.json").read_text())[
+        "invocations"
+    ]
+    assert len(invocations) == 2 and invocations[1]["resumed_from_step"] > 0
+    assert (reports / "table1.csv").exists()
