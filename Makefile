@@ -5,13 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# Quick-start training run (until the Snakemake pipeline lands, this is the main job).
-GAME ?= Pong
-AGENT ?= ddqn
-FRAMES ?= 200000
-RUN_DIR ?= results/runs/quickstart/$(AGENT)-$(GAME)-s0
+SNAKEMAKE := $(VENV)/bin/snakemake
+CORES ?= 16
 
-.PHONY: setup run test lint benchmarks clean
+.PHONY: setup run paper slurm test lint benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +17,18 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The main job at smoke budget: the whole pipeline (48 -> 4 runs, tiny budgets) in a few minutes.
 run: setup
-	$(PY) -m agents train --agent $(AGENT) --game $(GAME) --seed 0 --frames $(FRAMES) --out $(RUN_DIR)
-	$(PY) -m agents evaluate --run $(RUN_DIR) --episodes 3
+	$(SNAKEMAKE) all --profile workflow/profiles/smoke
+	$(SNAKEMAKE) --profile workflow/profiles/smoke --report results/smoke/report.html
+
+# The paper budget: 48 runs of 10M frames (GPU machines; see README for the cost).
+paper: setup
+	$(SNAKEMAKE) all --cores $(CORES)
+	$(SNAKEMAKE) --report reports/report.html
+
+slurm: setup
+	$(SNAKEMAKE) all --profile workflow/profiles/slurm
 
 lint: setup
 	$(PY) -m ruff check agents tests benchmarks
@@ -35,6 +41,8 @@ test: setup lint
 benchmarks: setup
 	$(PY) benchmarks/replay_memory.py
 	$(PY) benchmarks/throughput_vs_sb3.py
+	$(PY) benchmarks/idqn_cost.py
+	$(PY) benchmarks/minatar_learning.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

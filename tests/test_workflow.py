@@ -58,17 +58,27 @@ def test_schema_rejects_bad_config(config, message):
     assert message in out.stdout + out.stderr
 
 
-@pytest.mark.slow
-def test_smoke_workflow_produces_every_output(tmp_path):
-    runs, reports = tmp_path / "runs", tmp_path / "reports"
+def _smoke(profile: str, folder: Path) -> Path:
+    reports = folder / "reports"
     snakemake(
         "all",
         "--profile",
-        "workflow/profiles/smoke",
+        profile,
         "--config",
-        f"runs_dir={runs}",
+        f"runs_dir={folder / 'runs'}",
         f"reports_dir={reports}",
     )
+    return reports
+
+
+@pytest.fixture(scope="module")
+def smoke_reports(tmp_path_factory) -> Path:
+    return _smoke("workflow/profiles/smoke", tmp_path_factory.mktemp("smoke"))
+
+
+@pytest.mark.slow
+def test_smoke_workflow_produces_every_output(smoke_reports):
+    reports = smoke_reports
     table = pd.read_csv(reports / "table1.csv")
     assert table["game"].tolist() == SMOKE_GAMES
     for column in [
@@ -96,17 +106,39 @@ def test_smoke_workflow_produces_every_output(tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
     for name in ("figure8.pdf", "aggregate.pdf"):
         assert (reports / name).read_bytes()[:4] == b"%PDF", name
-    html = tmp_path / "report.html"
+    html = reports.parent / "report.html"
     snakemake(
         "--report",
         str(html),
         "--profile",
         "workflow/profiles/smoke",
         "--config",
-        f"runs_dir={runs}",
+        f"runs_dir={reports.parent / 'runs'}",
         f"reports_dir={reports}",
     )
     assert html.stat().st_size > 100_000
+
+
+def _slurm_available() -> bool:
+    try:
+        return subprocess.run(["sinfo", "-h"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.slow
+def test_slurm_smoke_matches_the_local_run(smoke_reports, tmp_path):
+    if not _slurm_available():
+        if os.environ.get("CI"):
+            pytest.fail("CI must start Slurm first: bash tools/slurm/setup-local-slurm.sh")
+        pytest.skip(
+            "no Slurm cluster here (start one with: sudo bash tools/slurm/setup-local-slurm.sh)"
+        )
+    reports = _smoke("workflow/profiles/slurm-smoke", tmp_path)
+    # Seeded single-thread training: the cluster reproduces the local numbers exactly.
+    for name in ("table1.csv", "verdict.csv"):
+        assert (reports / name).read_text() == (smoke_reports / name).read_text(), name
+    assert (reports / "figure8.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow
