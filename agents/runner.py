@@ -466,3 +466,22 @@ def evaluate(
         "mean_return": float(returns.mean()),
         "std_return": float(returns.std()),
     }
+
+
+def random_policy_returns(
+    game: str, episodes: int, seed: int = 12345, frame_stack: int = 4
+) -> list[float]:
+    """Raw returns of a uniform-random policy on ``game``: the floor that learning must beat."""
+    env = make_env(game, frame_stack=frame_stack)
+    rng = np.random.default_rng(seed)
+    returns = []
+    for episode in range(episodes):
+        env.reset(seed=episode_seed(seed, episode, stream=2))
+        total, done = 0.0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    env.close()
+    return returns

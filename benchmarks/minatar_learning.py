@@ -31,27 +31,10 @@ import pandas as pd
 import seaborn as sns
 from tqdm import tqdm
 
-from agents.envs import make_env
 from agents.files import atomic_write_csv
-from agents.runner import episode_seed
+from agents.runner import random_policy_returns
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def random_returns(game: str, episodes: int, seed: int = 12345) -> list[float]:
-    """Returns of a uniform-random policy, seeded."""
-    env = make_env(game, frame_stack=1)
-    rng = np.random.default_rng(seed)
-    returns = []
-    for episode in range(episodes):
-        env.reset(seed=episode_seed(seed, episode, stream=2))
-        total, done = 0.0, False
-        while not done:
-            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return returns
 
 
 def train(agent: str, game: str, seed: int, frames: int, out: Path) -> Path:
@@ -100,7 +83,9 @@ def main() -> None:
             run_dirs[job] = future.result()
             bar.update()
 
-    random_mean = {game: float(np.mean(random_returns(game, 100))) for game in args.games}
+    random_mean = {
+        game: float(np.mean(random_policy_returns(game, 100, frame_stack=1))) for game in args.games
+    }
     rows, curves = [], []
     for (agent, game, seed), run_dir in run_dirs.items():
         episodes = pd.read_csv(run_dir / "episodes.csv")

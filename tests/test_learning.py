@@ -9,25 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from agents.envs import make_env
-from agents.runner import RunSpec, episode_seed, train
+from agents.runner import RunSpec, random_policy_returns, train
 
 STEPS = 15_000
-
-
-def random_policy_mean_return(game: str, episodes: int = 100) -> float:
-    env = make_env(game, frame_stack=1)
-    rng = np.random.default_rng(123)
-    returns = []
-    for episode in range(episodes):
-        env.reset(seed=episode_seed(123, episode, stream=2))
-        total, done = 0.0, False
-        while not done:
-            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
-            total += reward
-            done = terminated or truncated
-        returns.append(total)
-    return float(np.mean(returns))
 
 
 @pytest.fixture
@@ -49,7 +33,9 @@ def test_agents_learn_minatar_breakout(tmp_path, one_thread, agent, overrides):
         RunSpec(agent, "MinAtar-Breakout", 0, STEPS, "minatar"), tmp_path, overrides, progress=False
     )
     returns = pd.read_csv(tmp_path / "episodes.csv")["return"]
-    random_mean = random_policy_mean_return("MinAtar-Breakout")
+    random_mean = float(
+        np.mean(random_policy_returns("MinAtar-Breakout", 100, seed=123, frame_stack=1))
+    )
     learned = returns.tail(30).mean()
     print(f"{agent}: last-30-episode mean {learned:.2f}, random {random_mean:.2f}")
     assert learned > 3 * random_mean, (learned, random_mean)
