@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import torch
+
+from agents.config import build_config
+from agents.envs import EnvSpec
+from agents.idqn import IDQNAgent, IDQNConfig
+from agents.interpret.inversion import (
+    displayable,
+    interpolate_to_state,
+    invert_keys,
+    nearest_value_indices,
+)
+from agents.interpret.saliency import perturbation_saliency, q_function
+from agents.interpret.tsne import tsne_2d
+
+GRAY = EnvSpec("Pong", 3, (4, 84, 84), (84, 84), 4, ("NOOP", "FIRE", "RIGHT"))
+COLOR = EnvSpec("MsPacman", 3, (12, 210, 160), (3, 210, 160), 4, ("NOOP", "UP", "RIGHT"))
+
+
+def _idqn(spec=GRAY):
+    torch.manual_seed(0)
+    return IDQNAgent(build_config(IDQNConfig, "idqn", "paper", {}), spec, torch.device("cpu"))
+
+
+def test_saliency_peaks_where_the_model_looks_and_is_batched():
+    calls = []
+
+    def region_model(x):  # reads only rows 40-49, cols 20-29 of the newest frame
+        calls.append(len(x))
+        return torch.stack([x[:, -1, 40:50, 20:30].mean(dim=(1, 2)), torch.zeros(len(x))], dim=1)
+
+    obs = np.random.default_rng(0).integers(0, 256, (4, 84, 84)).astype(np.float32)
+    maps = perturbation_saliency(region_model, obs, stride=3, batch_size=256)
+    assert maps.shape == (2, 84, 84)
+    row, col = np.unravel_index(int(maps[0].argmax()), (84, 84))
+    assert 36 <= row <= 53 and 16 <= col <= 33, (row, col)
+    assert maps[1].abs().max() == 0  # an action that ignores the input has no saliency
+    assert len(calls) == 1 + int(np.ceil(28 * 28 / 256))  # the base state, then 4 batches
+
+
+def test_saliency_of_a_real_agent():
+    agent = _idqn()
+    maps = perturbation_saliency(q_function(agent), np.full((4, 84, 84), 100, np.uint8), stride=6)
+    assert maps.shape == (3, 84, 84) and torch.isfinite(maps).all()
+
+
+@pytest.mark.parametrize("spec", [GRAY, COLOR], ids=["gray", "colour"])
+def test_key_inversion_has_the_input_shape_and_range(spec):
+    agent = _idqn(spec)
+    indices = nearest_value_indices(agent.values)
+    images = invert_keys(agent, [0, 2], indices)
+    assert images.shape == (2, 4, *spec.obs_shape)
+    assert images.min() >= 0 and images.max() <= 255
+    frame = displayable(images[0, 0], 4)
+    assert frame.dtype == np.uint8 and frame.shape == ((84, 84) if spec is GRAY else (210, 160, 3))
+
+
+def test_nearest_value_indices_with_unsorted_values():
+    values = torch.tensor([3.5, -24.0, 24.9, -10.0, 0.0])
+    assert nearest_value_indices(values) == [2, 0, 3, 1]
+
+
+def test_interpolation_runs_from_key_to_state():
+    agent = _idqn()
+    state = agent.embed(np.full((1, 4, 84, 84), 50, np.uint8))[0]
+    key = agent.keys[1, 0]
+    path = interpolate_to_state(agent, key, state, steps=6)
+    assert path.shape == (6, 4, 84, 84)
+    # Pixels in [0, 255]; batch size changes conv kernels, hence the small tolerance.
+    assert torch.allclose(path[0], agent.decode(key[None])[0], atol=1e-3)
+    assert torch.allclose(path[-1], agent.decode(state[None])[0], atol=1e-3)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 40])
+def test_tsne_copes_with_few_points(n):
+    points = np.random.default_rng(0).normal(size=(n, 256))
+    coords = tsne_2d(points)
+    assert coords.shape == (n, 2) and np.isfinite(coords).all()
