@@ -56,8 +56,36 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--reps", type=int, default=2000, help="bootstrap repetitions (aggregate)")
     report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
 
+    interpret = sub.add_parser("interpret", help="interpretability figures of a trained i-DQN run")
+    interpret.add_argument("kind", choices=["keys", "maps", "tsne"])
+    interpret.add_argument("--run", type=Path, required=True, help="an i-DQN run directory")
+    interpret.add_argument(
+        "--ddqn-run", type=Path, default=None, help="tsne: a DDQN run to show beside"
+    )
+    interpret.add_argument(
+        "--states", type=int, default=None, help="maps: states shown; tsne: states embedded"
+    )
+    interpret.add_argument("--seed", type=int, default=0)
+    interpret.add_argument("--out", type=Path, required=True, help="output path without suffix")
+
     sub.add_parser("list", help="list agents, their presets and the games")
     return parser
+
+
+def _interpret(args: argparse.Namespace) -> dict:
+    from agents.interpret import figures
+
+    if args.states is not None and args.states <= 0:
+        raise UsageError(f"--states must be positive, got {args.states}")
+    if args.kind == "keys":
+        paths = figures.key_grid(args.run, args.out)
+    elif args.kind == "maps":
+        paths = figures.attention_and_saliency(args.run, args.out, args.states or 3, args.seed)
+    else:
+        paths = figures.tsne_figure(
+            args.run, args.out, args.ddqn_run, args.states or 500, args.seed
+        )
+    return {"wrote": [str(p) for p in paths]}
 
 
 def _report(args: argparse.Namespace) -> dict:
@@ -125,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif args.command == "report":
             summary = _report(args)
+        elif args.command == "interpret":
+            summary = _interpret(args)
         else:
             summary = {
                 "agents": {name: preset_names(name) for name in AGENTS},

@@ -77,3 +77,47 @@ def test_tsne_copes_with_few_points(n):
     points = np.random.default_rng(0).normal(size=(n, 256))
     coords = tsne_2d(points)
     assert coords.shape == (n, 2) and np.isfinite(coords).all()
+
+
+def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
+    from agents.__main__ import main
+    from agents.runner import RunSpec, train
+
+    overrides = {
+        "learning_starts": 100,
+        "replay_capacity": 500,
+        "batch_size": 4,
+        "checkpoint_every_steps": 10**6,
+    }
+    train(
+        RunSpec("idqn", "Qbert", 0, 4 * 400, "paper"), tmp_path / "idqn", overrides, progress=False
+    )
+    train(
+        RunSpec("ddqn", "Qbert", 0, 4 * 400, "paper"), tmp_path / "ddqn", overrides, progress=False
+    )
+    for kind, extra in [
+        ("keys", []),
+        ("maps", ["--states", "2"]),
+        ("tsne", ["--states", "60", "--ddqn-run", str(tmp_path / "ddqn")]),
+    ]:
+        assert (
+            main(
+                [
+                    "interpret",
+                    kind,
+                    "--run",
+                    str(tmp_path / "idqn"),
+                    "--out",
+                    str(tmp_path / kind),
+                    *extra,
+                ]
+            )
+            == 0
+        )
+        assert (tmp_path / f"{kind}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert (
+        main(["interpret", "keys", "--run", str(tmp_path / "ddqn"), "--out", str(tmp_path / "x")])
+        == 2
+    )
+    assert "needs an i-DQN run" in capsys.readouterr().err

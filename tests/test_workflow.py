@@ -42,6 +42,7 @@ def test_paper_dry_run_has_48_training_jobs():
     counts = _job_counts(out.stdout + out.stderr)
     assert counts["train"] == 48
     assert {counts[r] for r in ("table1", "figure8", "aggregate", "verdict")} == {1}
+    assert counts["interpret"] == 8 * 3  # keys, maps and t-SNE per game
 
 
 @pytest.mark.parametrize(
@@ -106,6 +107,10 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
     for name in ("figure8.pdf", "aggregate.pdf"):
         assert (reports / name).read_bytes()[:4] == b"%PDF", name
+    for game in SMOKE_GAMES:
+        for kind in ("keys", "maps", "tsne"):
+            data = (reports / "interpret" / game / f"{kind}.png").read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, (game, kind)
     html = reports.parent / "report.html"
     snakemake(
         "--report",

@@ -33,4 +33,21 @@ def report_outputs():
     stems = ["table1", "verdict", "aggregate"]
     tables = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=stems, ext=["csv", "md", "tex"])
     figures = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=["figure8", "aggregate"], ext=["png", "pdf"])
-    return tables + figures
+    return tables + figures + interpret_outputs()
+
+
+def interpret_outputs():
+    """Interpretability figures of each game's first-seed i-DQN run (needs both agents)."""
+    if not {"idqn", "ddqn"} <= set(config["agents"]):
+        return []
+    return expand(
+        f"{REPORTS}/interpret/{{game}}/{{kind}}.{{ext}}",
+        game=config["games"],
+        kind=["keys", "maps", "tsne"],
+        ext=["png", "pdf"],
+    )
+
+
+def first_seed_run(agent):
+    """The summary.json of ``agent``'s first-seed run of the rule's game."""
+    return lambda wildcards: f"{RUNS}/{agent}/{wildcards.game}/s{min(config['seeds'])}/summary.json"

@@ -83,3 +83,32 @@ rule aggregate:
     shell:
         "{params.python} -m agents report aggregate --runs {params.runs} {params.selection} "
         "--reps {params.reps} --out {params.stem} > {log} 2>&1"
+
+
+rule interpret:
+    """Key inversion, attention and saliency maps, and t-SNE of one game's i-DQN run."""
+    input:
+        idqn=first_seed_run("idqn"),
+        ddqn=first_seed_run("ddqn"),
+    output:
+        png=report(
+            f"{REPORTS}/interpret/{{game}}/{{kind}}.png",
+            caption="../report/interpret.rst",
+            category="Interpretability",
+            subcategory="{game}",
+        ),
+        pdf=f"{REPORTS}/interpret/{{game}}/{{kind}}.pdf",
+    wildcard_constraints:
+        kind="keys|maps|tsne",
+    params:
+        python=PYTHON,
+        idqn=lambda wildcards, input: os.path.dirname(input.idqn),
+        ddqn=lambda wildcards, input: f"--ddqn-run {os.path.dirname(input.ddqn)}" if wildcards.kind == "tsne" else "",
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/interpret-{{game}}-{{kind}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret {wildcards.kind} --run {params.idqn} {params.ddqn} "
+        "--out {params.stem} > {log} 2>&1"
