@@ -44,20 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true")
 
     report = sub.add_parser("report", help="build a table or figure from trained runs")
-    report.add_argument("kind", choices=["table1", "figure8", "aggregate", "verdict"])
-    report.add_argument(
-        "--runs", type=Path, required=True, help="runs root: RUNS/<agent>/<game>/s<seed>"
-    )
+    report.add_argument("kind", choices=["table1", "figure8", "aggregate", "verdict", "table2"])
+    report.add_argument("--runs", type=Path, help="runs root: RUNS/<agent>/<game>/s<seed>")
     report.add_argument("--agents", nargs="+", default=["ddqn", "idqn"])
-    report.add_argument("--games", nargs="+", required=True)
-    report.add_argument("--seeds", nargs="+", type=int, required=True)
+    report.add_argument("--games", nargs="+")
+    report.add_argument("--seeds", nargs="+", type=int)
+    report.add_argument("--agreements", nargs="+", type=Path, help="table2: agreement JSON files")
     report.add_argument("--reference", type=Path, default=Path("data/paper/table1.csv"))
     report.add_argument("--out", type=Path, required=True, help="output path without suffix")
     report.add_argument("--reps", type=int, default=2000, help="bootstrap repetitions (aggregate)")
     report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
 
     interpret = sub.add_parser("interpret", help="interpretability figures of a trained i-DQN run")
-    interpret.add_argument("kind", choices=["keys", "maps", "tsne"])
+    interpret.add_argument("kind", choices=["keys", "maps", "tsne", "agreement"])
     interpret.add_argument("--run", type=Path, required=True, help="an i-DQN run directory")
     interpret.add_argument(
         "--ddqn-run", type=Path, default=None, help="tsne: a DDQN run to show beside"
@@ -66,10 +65,39 @@ def _parser() -> argparse.ArgumentParser:
         "--states", type=int, default=None, help="maps: states shown; tsne: states embedded"
     )
     interpret.add_argument("--seed", type=int, default=0)
+    interpret.add_argument("--rollouts", type=int, default=5, help="agreement: episodes")
+    interpret.add_argument(
+        "--max-steps", type=int, default=27_000, help="agreement: steps per episode"
+    )
     interpret.add_argument("--out", type=Path, required=True, help="output path without suffix")
 
     sub.add_parser("list", help="list agents, their presets and the games")
     return parser
+
+
+def _agreement(args: argparse.Namespace) -> dict:
+    from agents.files import atomic_write_json
+    from agents.interpret.agreement import agreement_score, variant_label
+    from agents.runner import load_agent, make_run_env
+
+    if args.rollouts <= 0 or args.max_steps <= 0:
+        raise UsageError("--rollouts and --max-steps must be positive")
+    run, config, agent = load_agent(args.run, device="cpu")
+    if not hasattr(agent, "keys"):
+        raise UsageError(f"{args.run} is a {run.agent} run; the agreement score needs an i-DQN run")
+    result = agreement_score(
+        agent, lambda: make_run_env(run, config), args.rollouts, args.max_steps, args.seed
+    )
+    result |= {
+        "run": str(args.run),
+        "game": run.game,
+        "variant": variant_label(config),
+        "input": "color" if config.color else "gray",
+    }
+    out = args.out.with_suffix(".json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out, result)
+    return result
 
 
 def _interpret(args: argparse.Namespace) -> dict:
@@ -77,6 +105,8 @@ def _interpret(args: argparse.Namespace) -> dict:
 
     if args.states is not None and args.states <= 0:
         raise UsageError(f"--states must be positive, got {args.states}")
+    if args.kind == "agreement":
+        return _agreement(args)
     if args.kind == "keys":
         paths = figures.key_grid(args.run, args.out)
     elif args.kind == "maps":
@@ -93,6 +123,17 @@ def _report(args: argparse.Namespace) -> dict:
 
     if not args.reference.is_file():
         raise UsageError(f"reference table {args.reference} does not exist")
+    if args.kind == "table2":
+        if not args.agreements:
+            raise UsageError("report table2 needs --agreements")
+        table = reports.table2(args.agreements, args.reference)
+        caption = (
+            "Table 2: agreement (%) between the agent's actions and those suggested by its decoded "
+            "keys (image-space attention), ours beside the paper's; random = 100/|A|."
+        )
+        return {"wrote": [str(p) for p in reports.write_table(table, args.out, caption)]}
+    if not (args.runs and args.games and args.seeds):
+        raise UsageError(f"report {args.kind} needs --runs, --games and --seeds")
     reference = reports.read_reference(args.reference)
     episodes = reports.load_episodes(args.runs, args.agents, args.games, args.seeds)
     scores = reports.per_seed_scores(episodes)

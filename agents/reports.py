@@ -305,3 +305,32 @@ def aggregate(
     ax_profile.legend()
     _save_figure(fig, [Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")])
     return table
+
+
+def table2(agreement_files: Iterable[Path], reference_path: Path) -> pd.DataFrame:
+    """Our agreement scores (%) per input and variant, beside the paper's Table 2."""
+    import json
+
+    reference = pd.read_csv(reference_path).set_index("input")
+    rows = []
+    for path in agreement_files:
+        if not Path(path).is_file():
+            raise UsageError(f"missing agreement result {path}")
+        result = json.loads(Path(path).read_text())
+        paper = (
+            reference.loc[result["input"], result["variant"]]
+            if result["variant"] in reference.columns
+            else np.nan
+        )
+        rows.append(
+            {
+                "input": result["input"],
+                "variant": result["variant"],
+                "agreement (ours)": 100 * result["agreement"],
+                "agreement (paper)": paper,
+                "random": 100 * result["random"],
+                "steps": result["steps"],
+                "rollouts": result["rollouts"],
+            }
+        )
+    return pd.DataFrame(rows).sort_values(["input", "variant"]).reset_index(drop=True)

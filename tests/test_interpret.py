@@ -121,3 +121,34 @@ def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
         == 2
     )
     assert "needs an i-DQN run" in capsys.readouterr().err
+
+
+def test_agreement_on_a_constructed_case():
+    from agents.interpret.agreement import image_space_actions, unit_key_images
+
+    agent = _idqn()
+    # Keys decode to one-hot "images": action a's key i lights pixel (a, i). A state equal to
+    # the image of (action 1, key of the largest value) must pick action 1.
+    actions, keys = agent.keys.shape[:2]
+    images = torch.zeros(actions, keys, 4, 84, 84)
+    for a in range(actions):
+        for i in range(keys):
+            images[a, i, 0, a, i] = 255.0
+    best, worst = int(agent.values.argmax()), int(agent.values.argmin())
+    states = torch.stack([images[1, best], images[2, best], images[0, worst]])
+    chosen = image_space_actions(agent, states, unit_key_images(images)).tolist()
+    assert chosen[:2] == [1, 2]
+    assert chosen[2] != 0  # looking like action 0's worst-value key makes action 0 the worst
+
+
+def test_agreement_score_counts_matching_steps():
+    from agents.envs import make_env
+    from agents.interpret.agreement import agreement_score
+
+    agent = _idqn()
+    result = agreement_score(agent, lambda: make_env("Pong"), rollouts=2, max_steps=20)
+    assert (
+        result["steps"] == 40
+        and 0.0 <= result["agreement"] <= 1.0
+        and result["random"] == pytest.approx(1 / 3)
+    )

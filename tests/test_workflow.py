@@ -43,6 +43,7 @@ def test_paper_dry_run_has_48_training_jobs():
     assert counts["train"] == 48
     assert {counts[r] for r in ("table1", "figure8", "aggregate", "verdict")} == {1}
     assert counts["interpret"] == 8 * 3  # keys, maps and t-SNE per game
+    assert counts["train_variant"] == 8 and counts["agreement"] == 8 and counts["table2"] == 1
 
 
 @pytest.mark.parametrize(
@@ -107,6 +108,19 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
     for name in ("figure8.pdf", "aggregate.pdf"):
         assert (reports / name).read_bytes()[:4] == b"%PDF", name
+    table2 = pd.read_csv(reports / "table2.csv")
+    assert len(table2) == 8 and set(table2["input"]) == {"color", "gray"}
+    assert set(table2["variant"]) == {
+        "AE",
+        "VAE (beta = 0)",
+        "VAE (beta = 0.01)",
+        "Dense VAE (beta = 0)",
+    }
+    assert (
+        table2["agreement (paper)"].notna().all()
+        and table2["agreement (ours)"].between(0, 100).all()
+    )
+    assert (table2["random"].round(2) == 11.11).all()  # MsPacman has 9 actions
     for game in SMOKE_GAMES:
         for kind in ("keys", "maps", "tsne"):
             data = (reports / "interpret" / game / f"{kind}.png").read_bytes()
@@ -141,7 +155,7 @@ def test_slurm_smoke_matches_the_local_run(smoke_reports, tmp_path):
         )
     reports = _smoke("workflow/profiles/slurm-smoke", tmp_path)
     # Seeded single-thread training: the cluster reproduces the local numbers exactly.
-    for name in ("table1.csv", "verdict.csv"):
+    for name in ("table1.csv", "verdict.csv", "table2.csv"):
         assert (reports / name).read_text() == (smoke_reports / name).read_text(), name
     assert (reports / "figure8.png").stat().st_size > 10_000
 

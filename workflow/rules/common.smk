@@ -33,7 +33,23 @@ def report_outputs():
     stems = ["table1", "verdict", "aggregate"]
     tables = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=stems, ext=["csv", "md", "tex"])
     figures = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=["figure8", "aggregate"], ext=["png", "pdf"])
-    return tables + figures + interpret_outputs()
+    table2 = expand(f"{REPORTS}/table2.{{ext}}", ext=["csv", "md", "tex"]) if "idqn" in config["agents"] else []
+    return tables + figures + interpret_outputs() + table2
+
+
+def variant_outputs(name):
+    """One file per (variant, input) run of Table 2."""
+    return expand(
+        f"{RUNS}/table2/{{variant}}-{{input}}/{name}",
+        variant=list(config["table2"]["variants"]),
+        input=list(config["table2"]["inputs"]),
+    )
+
+
+def variant_overrides(wildcards):
+    t2 = config["table2"]
+    items = t2["overrides"] + t2["variants"][wildcards.variant] + t2["inputs"][wildcards.input]
+    return " ".join(f"--set {item}" for item in items)
 
 
 def interpret_outputs():

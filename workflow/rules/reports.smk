@@ -112,3 +112,43 @@ rule interpret:
     shell:
         "{params.python} -m agents interpret {wildcards.kind} --run {params.idqn} {params.ddqn} "
         "--out {params.stem} > {log} 2>&1"
+
+
+rule agreement:
+    """Agreement score of one Table 2 variant run, over its rollouts."""
+    input:
+        f"{RUNS}/table2/{{variant}}-{{input}}/summary.json",
+    output:
+        f"{RUNS}/table2/{{variant}}-{{input}}/agreement.json",
+    params:
+        python=PYTHON,
+        run_dir=lambda wildcards, input: os.path.dirname(input[0]),
+        rollouts=config["table2"]["rollouts"],
+        max_steps=config["table2"]["max_steps"],
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{RUNS}/table2/{{variant}}-{{input}}/agreement.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret agreement --run {params.run_dir} --rollouts {params.rollouts} "
+        "--max-steps {params.max_steps} --out {params.stem} > {log} 2>&1"
+
+
+rule table2:
+    input:
+        variant_outputs("agreement.json"),
+    output:
+        csv=report(f"{REPORTS}/table2.csv", caption="../report/table2.rst", category="Table 2"),
+        md=f"{REPORTS}/table2.md",
+        tex=f"{REPORTS}/table2.tex",
+    params:
+        python=PYTHON,
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/table2.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents report table2 --agreements {input} --reference data/paper/table2.csv "
+        "--out {params.stem} > {log} 2>&1"

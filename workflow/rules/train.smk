@@ -11,6 +11,8 @@ rule train:
         preset=lambda wildcards: config["presets"].get(wildcards.agent, "paper"),
         overrides=overrides,
     wildcard_constraints:
+        agent="ddqn|idqn",
+        game="[A-Za-z]+",
         seed=r"\d+",
     threads: config["train_threads"]
     conda:
@@ -23,3 +25,31 @@ rule train:
         "--game {wildcards.game} --seed {wildcards.seed} --frames {params.frames} "
         "--preset {params.preset} {params.overrides} --out {params.run_dir} --no-progress "
         "> {log} 2>&1"
+
+
+rule train_variant:
+    """An i-DQN variant run for Table 2 (AE / VAE / Dense VAE, colour or gray)."""
+    output:
+        f"{RUNS}/table2/{{variant}}-{{input}}/summary.json",
+    log:
+        f"{RUNS}/table2/{{variant}}-{{input}}/train.log",
+    params:
+        python=PYTHON,
+        run_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        game=config["table2"]["game"],
+        seed=config["table2"]["seed"],
+        frames=config["table2"]["frames"],
+        preset=config["presets"].get("idqn", "paper"),
+        overrides=variant_overrides,
+    wildcard_constraints:
+        input="|".join(config["table2"]["inputs"]),
+    threads: config["train_threads"]
+    resources:
+        mem_mb=config["train_mem_mb"],
+        runtime=config["train_runtime_min"],
+    conda:
+        ENV
+    shell:
+        "OMP_NUM_THREADS={threads} {params.python} -m agents train --agent idqn --game {params.game} "
+        "--seed {params.seed} --frames {params.frames} --preset {params.preset} {params.overrides} "
+        "--out {params.run_dir} --no-progress > {log} 2>&1"

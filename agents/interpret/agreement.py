@@ -1,0 +1,70 @@
+"""The agreement score of the paper's Table 2: do decoded keys explain the agent's choices?
+
+Decode every key h_{a,i} into an image s_{a,i}. In each visited state s_t, an image-space
+attention w'_{a,i} = softmax_i(cos(s_t, s_{a,i})) gives Q'(s_t, a) and U'(s_t, a) as usual and an
+action a'_t = argmax_a Q' + lambda_exp U'. Agreement is the fraction of steps where a'_t equals
+the agent's own action a_t, over several rollouts of the agent's (directed) policy. A random
+a'_t would agree 1/|A| of the time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agents.idqn import directed_action, q_and_uncertainty
+
+
+def unit_key_images(key_images: torch.Tensor) -> torch.Tensor:
+    """Decoded keys (A, N, C, H, W) -> unit vectors (A, N, C*H*W), computed once per agent."""
+    return torch.nn.functional.normalize(key_images.float().flatten(2), dim=2)
+
+
+def image_space_actions(agent, states: torch.Tensor, unit_keys: torch.Tensor) -> torch.Tensor:
+    """a' for uint8 or float states (B, C, H, W), given :func:`unit_key_images` (A, N, D)."""
+    flat_states = torch.nn.functional.normalize(states.float().flatten(1), dim=1)
+    cosine = torch.einsum("bd,and->ban", flat_states, unit_keys)
+    attention = cosine.softmax(dim=-1)
+    q, u = q_and_uncertainty(attention, agent.values.to(attention.device))
+    return directed_action(q, u, agent.config.exploration_lambda)
+
+
+def agreement_score(
+    agent, make_env, rollouts: int = 5, max_steps: int = 27_000, seed: int = 0
+) -> dict:
+    """Agreement over ``rollouts`` episodes (each capped at ``max_steps`` agent steps)."""
+    from agents.runner import episode_seed
+
+    key_images = agent.decode(agent.keys.flatten(0, 1))
+    unit_keys = unit_key_images(key_images.reshape(*agent.keys.shape[:2], *agent.spec.obs_shape))
+    del key_images
+    rng = np.random.default_rng(seed)
+    env = make_env()
+    agree = total = 0
+    for rollout in range(rollouts):
+        obs, _ = env.reset(seed=episode_seed(seed, rollout, stream=4))
+        for _ in range(max_steps):
+            action = agent.act(obs, 0, rng)
+            state = torch.as_tensor(obs[None]).to(agent.device)
+            suggested = int(image_space_actions(agent, state, unit_keys)[0])
+            agree += int(suggested == action)
+            total += 1
+            obs, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                break
+    env.close()
+    return {
+        "agreement": agree / total,
+        "steps": total,
+        "rollouts": rollouts,
+        "random": 1.0 / agent.spec.num_actions,
+    }
+
+
+def variant_label(config) -> str:
+    """The paper's Table 2 column for an i-DQN config."""
+    if config.embedding == "ae":
+        return "AE"
+    if config.decoder == "dense":
+        return f"Dense VAE (beta = {config.vae_beta:g})"
+    return f"VAE (beta = {config.vae_beta:g})"
