@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
 
     interpret = sub.add_parser("interpret", help="interpretability figures of a trained i-DQN run")
-    interpret.add_argument("kind", choices=["keys", "maps", "tsne", "agreement"])
+    interpret.add_argument("kind", choices=["keys", "maps", "tsne", "agreement", "adversarial"])
     interpret.add_argument("--run", type=Path, required=True, help="an i-DQN run directory")
     interpret.add_argument(
         "--ddqn-run", type=Path, default=None, help="tsne: a DDQN run to show beside"
@@ -109,6 +109,8 @@ def _interpret(args: argparse.Namespace) -> dict:
         return _agreement(args)
     if args.kind == "keys":
         paths = figures.key_grid(args.run, args.out)
+    elif args.kind == "adversarial":
+        paths = figures.adversarial(args.run, args.out, seed=args.seed)
     elif args.kind == "maps":
         paths = figures.attention_and_saliency(args.run, args.out, args.states or 3, args.seed)
     else:

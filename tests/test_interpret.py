@@ -152,3 +152,44 @@ def test_agreement_score_counts_matching_steps():
         and 0.0 <= result["agreement"] <= 1.0
         and result["random"] == pytest.approx(1 / 3)
     )
+
+
+def _yellow_centroid(frame):
+    mask = (frame[:, :, 0] == 210) & (frame[:, :, 1] == 164) & (frame[:, :, 2] == 74)  # Ms. Pac-Man
+    ys, xs = np.nonzero(mask[:172])  # above the score area
+    return xs.mean(), ys.mean()
+
+
+def test_ram_edit_moves_ms_pacman_as_intended():
+    from agents.envs import make_env
+    from agents.interpret.adversarial import (
+        MSPACMAN_PLAYER_X,
+        MSPACMAN_PLAYER_Y,
+        edited_observations,
+    )
+
+    env = make_env("MsPacman", color=True)
+    env.reset(seed=0)
+    for _ in range(80):
+        env.step(0)
+    before, after = edited_observations(
+        env, {MSPACMAN_PLAYER_X: 20, MSPACMAN_PLAYER_Y: 12}, noop_steps=1
+    )
+    x0, y0 = _yellow_centroid(before[-3:].transpose(1, 2, 0))
+    x1, y1 = _yellow_centroid(after[-3:].transpose(1, 2, 0))
+    # She keeps moving during the 4 emulator frames of an agent step, and a wall can stop her at
+    # the new place, so the displacement matches the edit to within a few pixels.
+    assert x1 - x0 == pytest.approx(20, abs=3) and y1 - y0 == pytest.approx(12, abs=3), (
+        x1 - x0,
+        y1 - y0,
+    )
+
+
+def test_pixelwise_max_is_brighter_than_every_state():
+    from agents.interpret.adversarial import pixelwise_max
+
+    states = np.random.default_rng(0).integers(0, 256, (5, 4, 84, 84), dtype=np.uint8)
+    merged = pixelwise_max(states)
+    assert (
+        merged.shape == (4, 84, 84) and (merged >= states).all() and (merged == states.max(0)).all()
+    )

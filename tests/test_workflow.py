@@ -121,6 +121,8 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
         and table2["agreement (ours)"].between(0, 100).all()
     )
     assert (table2["random"].round(2) == 11.11).all()  # MsPacman has 9 actions
+    adversarial = (reports / "interpret" / "adversarial-ae-gray.png").read_bytes()
+    assert adversarial[:8] == b"\x89PNG\r\n\x1a\n" and len(adversarial) > 10_000
     for game in SMOKE_GAMES:
         for kind in ("keys", "maps", "tsne"):
             data = (reports / "interpret" / game / f"{kind}.png").read_bytes()

@@ -95,37 +95,83 @@ def key_grid(run_dir: Path, stem: Path) -> list[Path]:
     return save(fig, stem)
 
 
+def _state_row(fig, axes, agent, obs: np.ndarray, frame_stack: int, label: str) -> None:
+    """One row: the frame, the attention heat map (actions x sorted values), the saliency overlay."""
+    out = agent.inspect(obs[None])
+    action = int(out.q.argmax())
+    frame = displayable(obs, frame_stack)
+    saliency = perturbation_saliency(q_function(agent), obs)[action].numpy()
+    order = agent.values.argsort()
+    cmap = "gray" if frame.ndim == 2 else None
+    axes[0].imshow(frame, cmap=cmap)
+    axes[0].set_title(label)
+    image = axes[1].imshow(
+        out.attention[0][:, order].cpu().numpy(), cmap="Greys", aspect="auto", vmin=0
+    )
+    axes[1].set(
+        title="attention w_a(s)", xlabel="values (sorted)", yticks=range(agent.spec.num_actions)
+    )
+    axes[1].set_yticklabels(agent.spec.action_meanings, fontsize=7)
+    ticks = np.linspace(0, len(order) - 1, 5).astype(int)
+    axes[1].set_xticks(ticks, [f"{agent.values[order[t]]:.0f}" for t in ticks])
+    fig.colorbar(image, ax=axes[1])
+    axes[2].imshow(frame, cmap=cmap)
+    axes[2].imshow(saliency, cmap="Reds", alpha=0.6)
+    axes[2].set_title(f"saliency of Q(s, {agent.spec.action_meanings[action]})")
+    for ax in (axes[0], axes[2]):
+        ax.set_xticks([])
+        ax.set_yticks([])
+
+
 def attention_and_saliency(run_dir: Path, stem: Path, states: int = 3, seed: int = 0) -> list[Path]:
     """Per state: the frame, the attention heat map (actions x values) and saliency of the greedy action."""
     run, config, agent = _idqn(run_dir)
     observations, _ = collect_states(run_dir, 60 * states, seed)
     chosen = observations[:: max(1, len(observations) // states)][:states]
-    order = agent.values.argsort()
     fig, axes = plt.subplots(len(chosen), 3, figsize=(10, 3.2 * len(chosen)), squeeze=False)
     for row, obs in enumerate(chosen):
-        out = agent.inspect(obs[None])
-        action = int(out.q.argmax())
-        frame = displayable(obs, config.frame_stack)
-        saliency = perturbation_saliency(q_function(agent), obs)[action].numpy()
-        axes[row, 0].imshow(frame, cmap="gray" if frame.ndim == 2 else None)
-        axes[row, 0].set_title("state")
-        image = axes[row, 1].imshow(
-            out.attention[0][:, order].cpu().numpy(), cmap="Greys", aspect="auto", vmin=0
-        )
-        axes[row, 1].set(
-            title="attention w_a(s)", xlabel="values (sorted)", yticks=range(agent.spec.num_actions)
-        )
-        axes[row, 1].set_yticklabels(agent.spec.action_meanings, fontsize=7)
-        ticks = np.linspace(0, len(order) - 1, 5).astype(int)
-        axes[row, 1].set_xticks(ticks, [f"{agent.values[order[t]]:.0f}" for t in ticks])
-        fig.colorbar(image, ax=axes[row, 1])
-        axes[row, 2].imshow(frame, cmap="gray" if frame.ndim == 2 else None)
-        axes[row, 2].imshow(saliency, cmap="Reds", alpha=0.6)
-        axes[row, 2].set_title(f"saliency of Q(s, {agent.spec.action_meanings[action]})")
-        for ax in (axes[row, 0], axes[row, 2]):
-            ax.set_xticks([])
-            ax.set_yticks([])
+        _state_row(fig, axes[row], agent, obs, config.frame_stack, "state")
     fig.suptitle(f"Attention and perturbation saliency, {run.game}", fontsize=10)
+    return save(fig, stem)
+
+
+def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> list[Path]:
+    """A visited state, the same state edited through the console's RAM (MsPacman: Ms. Pac-Man
+    moved 20 px right and 12 px down), and the pixel-wise max over visited states (Figs 7, 13-15)."""
+    from agents.interpret.adversarial import (
+        MSPACMAN_PLAYER_X,
+        MSPACMAN_PLAYER_Y,
+        edited_observations,
+        pixelwise_max,
+    )
+
+    run, config, agent = _idqn(run_dir)
+    env = make_run_env(run, config)
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=episode_seed(seed, 0, stream=5))
+    visited = []
+    for _ in range(steps):
+        obs, _, terminated, truncated, _ = env.step(agent.act_eval(obs, rng))
+        visited.append(obs)
+        if terminated or truncated:
+            break
+    rows = []
+    if run.game == "MsPacman":
+        before, after = edited_observations(env, {MSPACMAN_PLAYER_X: 20, MSPACMAN_PLAYER_Y: 12})
+        rows += [(before, "visited state"), (after, "RAM edit: Ms. Pac-Man moved")]
+    else:
+        rows.append((visited[-1], "visited state"))
+    env.close()
+    rows.append(
+        (
+            pixelwise_max(np.stack(visited[:: max(1, len(visited) // 4)][:4])),
+            "pixel-wise max of 4 states",
+        )
+    )
+    fig, axes = plt.subplots(len(rows), 3, figsize=(10, 3.2 * len(rows)), squeeze=False)
+    for row, (state, label) in enumerate(rows):
+        _state_row(fig, axes[row], agent, state, config.frame_stack, label)
+    fig.suptitle(f"Out-of-sample states, {run.game}", fontsize=10)
     return save(fig, stem)
 
 

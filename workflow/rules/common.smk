@@ -33,7 +33,10 @@ def report_outputs():
     stems = ["table1", "verdict", "aggregate"]
     tables = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=stems, ext=["csv", "md", "tex"])
     figures = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=["figure8", "aggregate"], ext=["png", "pdf"])
-    table2 = expand(f"{REPORTS}/table2.{{ext}}", ext=["csv", "md", "tex"]) if "idqn" in config["agents"] else []
+    table2 = []
+    if "idqn" in config["agents"]:
+        table2 = expand(f"{REPORTS}/table2.{{ext}}", ext=["csv", "md", "tex"])
+        table2 += expand(f"{REPORTS}/interpret/adversarial-{{variant}}.{{ext}}", variant=["ae-gray"], ext=["png", "pdf"])
     return tables + figures + interpret_outputs() + table2
 
 

@@ -152,3 +152,26 @@ rule table2:
     shell:
         "{params.python} -m agents report table2 --agreements {input} --reference data/paper/table2.csv "
         "--out {params.stem} > {log} 2>&1"
+
+
+rule adversarial:
+    """Out-of-sample states for a Table 2 MsPacman run: a RAM edit and a pixel-wise max."""
+    input:
+        f"{RUNS}/table2/{{variant}}/summary.json",
+    output:
+        png=report(
+            f"{REPORTS}/interpret/adversarial-{{variant}}.png",
+            caption="../report/adversarial.rst",
+            category="Interpretability",
+        ),
+        pdf=f"{REPORTS}/interpret/adversarial-{{variant}}.pdf",
+    params:
+        python=PYTHON,
+        run_dir=lambda wildcards, input: os.path.dirname(input[0]),
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/adversarial-{{variant}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret adversarial --run {params.run_dir} --out {params.stem} > {log} 2>&1"
