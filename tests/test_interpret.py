@@ -99,6 +99,7 @@ def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
         ("keys", []),
         ("maps", ["--states", "2"]),
         ("tsne", ["--states", "60", "--ddqn-run", str(tmp_path / "ddqn")]),
+        ("adversarial", []),
     ]:
         assert (
             main(
