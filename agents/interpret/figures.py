@@ -51,9 +51,8 @@ def _idqn(run_dir: Path):
     return run, config, agent
 
 
-def collect_states(run_dir: Path, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def collect_states(run, config, agent, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Observations (n, C, H, W) uint8 and actions visited by the run's evaluation policy."""
-    run, config, agent = load_agent(run_dir, device="cpu")
     env = make_run_env(run, config)
     rng = np.random.default_rng(seed)
     states, actions = [], []
@@ -126,7 +125,7 @@ def _state_row(fig, axes, agent, obs: np.ndarray, frame_stack: int, label: str) 
 def attention_and_saliency(run_dir: Path, stem: Path, states: int = 3, seed: int = 0) -> list[Path]:
     """Per state: the frame, the attention heat map (actions x values) and saliency of the greedy action."""
     run, config, agent = _idqn(run_dir)
-    observations, _ = collect_states(run_dir, 60 * states, seed)
+    observations, _ = collect_states(run, config, agent, 60 * states, seed)
     chosen = observations[:: max(1, len(observations) // states)][:states]
     fig, axes = plt.subplots(len(chosen), 3, figsize=(10, 3.2 * len(chosen)), squeeze=False)
     for row, obs in enumerate(chosen):
@@ -179,8 +178,8 @@ def tsne_figure(
     run_dir: Path, stem: Path, ddqn_run: Path | None = None, states: int = 500, seed: int = 0
 ) -> list[Path]:
     """t-SNE of visited states coloured by their top (action, value) key, keys as stars (Fig 2)."""
-    run, _, agent = _idqn(run_dir)
-    observations, _ = collect_states(run_dir, states, seed)
+    run, config, agent = _idqn(run_dir)
+    observations, _ = collect_states(run, config, agent, states, seed)
     out = agent.inspect(observations)
     top = out.attention.flatten(1).argmax(dim=1).cpu().numpy()  # index into (action, key)
     keys = agent.keys.flatten(0, 1).cpu().numpy()
