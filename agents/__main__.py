@@ -56,13 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
 
     interpret = sub.add_parser("interpret", help="interpretability figures of a trained i-DQN run")
-    interpret.add_argument("kind", choices=["keys", "maps", "tsne", "agreement", "adversarial"])
+    interpret.add_argument(
+        "kind", choices=["keys", "maps", "tsne", "interpolation", "agreement", "adversarial"]
+    )
     interpret.add_argument("--run", type=Path, required=True, help="an i-DQN run directory")
     interpret.add_argument(
         "--ddqn-run", type=Path, default=None, help="tsne: a DDQN run to show beside"
     )
     interpret.add_argument(
-        "--states", type=int, default=None, help="maps: states shown; tsne: states embedded"
+        "--states",
+        type=int,
+        default=None,
+        help="maps, interpolation: states shown; tsne: states embedded",
+    )
+    interpret.add_argument(
+        "--actions",
+        nargs="+",
+        default=None,
+        help="maps: actions (names or indices) to draw saliency for; default the greedy one",
     )
     interpret.add_argument("--seed", type=int, default=0)
     interpret.add_argument("--rollouts", type=int, default=5, help="agreement: episodes")
@@ -112,7 +123,11 @@ def _interpret(args: argparse.Namespace) -> dict:
     elif args.kind == "adversarial":
         paths = figures.adversarial(args.run, args.out, seed=args.seed)
     elif args.kind == "maps":
-        paths = figures.attention_and_saliency(args.run, args.out, args.states or 3, args.seed)
+        paths = figures.attention_and_saliency(
+            args.run, args.out, args.states or 3, args.seed, args.actions
+        )
+    elif args.kind == "interpolation":
+        paths = figures.interpolation(args.run, args.out, args.states or 4, args.seed)
     else:
         paths = figures.tsne_figure(
             args.run, args.out, args.ddqn_run, args.states or 500, args.seed

@@ -97,7 +97,8 @@ def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
     )
     for kind, extra in [
         ("keys", []),
-        ("maps", ["--states", "2"]),
+        ("maps", ["--states", "2", "--actions", "UP", "2"]),
+        ("interpolation", ["--states", "2"]),
         ("tsne", ["--states", "60", "--ddqn-run", str(tmp_path / "ddqn")]),
         ("adversarial", []),
     ]:
@@ -122,6 +123,10 @@ def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
         == 2
     )
     assert "needs an i-DQN run" in capsys.readouterr().err
+    bad_action = ["interpret", "maps", "--run", str(tmp_path / "idqn"), "--actions", "JUMP"]
+    assert main([*bad_action, "--out", str(tmp_path / "bad")]) == 2
+    assert "unknown action 'JUMP'" in capsys.readouterr().err
+    assert not list(tmp_path.glob("bad*"))
 
 
 def test_agreement_on_a_constructed_case():

@@ -10,6 +10,7 @@ Each writes a PNG and a PDF atomically (``--out`` is the path without suffix).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +24,7 @@ from agents.errors import UsageError
 from agents.interpret.inversion import (
     PAPER_VALUE_TARGETS,
     displayable,
+    interpolate_to_state,
     invert_keys,
     nearest_value_indices,
 )
@@ -94,16 +96,19 @@ def key_grid(run_dir: Path, stem: Path) -> list[Path]:
     return save(fig, stem)
 
 
-def _state_row(fig, axes, agent, obs: np.ndarray, frame_stack: int, label: str) -> None:
-    """One row: the frame, the attention heat map (actions x sorted values), the saliency overlay."""
+def _state_row(
+    fig, axes, agent, obs: np.ndarray, frame_stack: int, label: str, actions: Sequence[int] = ()
+) -> None:
+    """One row: the frame, the attention heat map (actions x sorted values), then one saliency
+    overlay per action in ``actions`` (the greedy action when empty)."""
     out = agent.inspect(obs[None])
-    action = int(out.q.argmax())
+    actions = list(actions) or [int(out.q.argmax())]
     frame = displayable(obs, frame_stack)
-    saliency = perturbation_saliency(q_function(agent), obs)[action].numpy()
+    saliency = perturbation_saliency(q_function(agent), obs).numpy()
     order = agent.values.argsort()
     cmap = "gray" if frame.ndim == 2 else None
     axes[0].imshow(frame, cmap=cmap)
-    axes[0].set_title(label)
+    axes[0].set_title(label, fontsize=9)
     image = axes[1].imshow(
         out.attention[0][:, order].cpu().numpy(), cmap="Greys", aspect="auto", vmin=0
     )
@@ -114,23 +119,92 @@ def _state_row(fig, axes, agent, obs: np.ndarray, frame_stack: int, label: str) 
     ticks = np.linspace(0, len(order) - 1, 5).astype(int)
     axes[1].set_xticks(ticks, [f"{agent.values[order[t]]:.0f}" for t in ticks])
     fig.colorbar(image, ax=axes[1])
-    axes[2].imshow(frame, cmap=cmap)
-    axes[2].imshow(saliency, cmap="Reds", alpha=0.6)
-    axes[2].set_title(f"saliency of Q(s, {agent.spec.action_meanings[action]})")
-    for ax in (axes[0], axes[2]):
+    greedy = int(out.q.argmax())
+    for ax, action in zip(axes[2:], actions, strict=False):
+        ax.imshow(frame, cmap=cmap)
+        ax.imshow(saliency[action], cmap="Reds", alpha=0.6)
+        marker = " (chosen)" if action == greedy else ""
+        ax.set_title(f"saliency, Q(s, {agent.spec.action_meanings[action]}){marker}", fontsize=9)
+    for ax in axes[len(actions) + 2 :]:
+        ax.axis("off")
+    for ax in (axes[0], *axes[2:]):
         ax.set_xticks([])
         ax.set_yticks([])
 
 
-def attention_and_saliency(run_dir: Path, stem: Path, states: int = 3, seed: int = 0) -> list[Path]:
-    """Per state: the frame, the attention heat map (actions x values) and saliency of the greedy action."""
+def parse_actions(agent, names: Sequence[str] | None) -> list[int]:
+    """Action indices from names (``UPLEFT``) or indices (``3``); a clear error otherwise."""
+    meanings = [m.upper() for m in agent.spec.action_meanings]
+    indices = []
+    for name in names or ():
+        if name.isdigit() and int(name) < len(meanings):
+            indices.append(int(name))
+        elif name.upper() in meanings:
+            indices.append(meanings.index(name.upper()))
+        else:
+            raise UsageError(
+                f"unknown action {name!r}; this game's actions are {', '.join(meanings)}"
+            )
+    return indices
+
+
+def attention_and_saliency(
+    run_dir: Path,
+    stem: Path,
+    states: int = 3,
+    seed: int = 0,
+    actions: Sequence[str] | None = None,
+) -> list[Path]:
+    """Per state: the frame, the attention heat map (actions x values) and one saliency map per
+    action of interest (``actions``: names or indices; default the greedy action). Figs 9b/c, 14."""
+    run, config, agent = _idqn(run_dir)
+    chosen_actions = parse_actions(agent, actions)
+    observations, _ = collect_states(run, config, agent, 60 * states, seed)
+    chosen = observations[:: max(1, len(observations) // states)][:states]
+    columns = 2 + max(1, len(chosen_actions))
+    fig, axes = plt.subplots(
+        len(chosen), columns, figsize=(3.4 * columns, 3.2 * len(chosen)), squeeze=False
+    )
+    for row, obs in enumerate(chosen):
+        _state_row(fig, axes[row], agent, obs, config.frame_stack, "state", chosen_actions)
+    fig.suptitle(f"Attention and perturbation saliency, {run.game}", fontsize=10)
+    return save(fig, stem)
+
+
+def interpolation(
+    run_dir: Path, stem: Path, states: int = 4, seed: int = 0, steps: int = 6
+) -> list[Path]:
+    """Fig 16: decode the line from a key to a visited state's embedding, l = 0, 0.2, ..., 1.
+
+    Each row starts at the key of the state's chosen action that the state attends to most, and
+    ends at the state's own embedding; the last column is the state itself.
+    """
     run, config, agent = _idqn(run_dir)
     observations, _ = collect_states(run, config, agent, 60 * states, seed)
     chosen = observations[:: max(1, len(observations) // states)][:states]
-    fig, axes = plt.subplots(len(chosen), 3, figsize=(10, 3.2 * len(chosen)), squeeze=False)
+    out = agent.inspect(chosen)
+    fig, axes = plt.subplots(
+        len(chosen), steps + 1, figsize=(1.7 * (steps + 1), 2.0 * len(chosen)), squeeze=False
+    )
+    lambdas = np.linspace(0, 1, steps)
     for row, obs in enumerate(chosen):
-        _state_row(fig, axes[row], agent, obs, config.frame_stack, "state")
-    fig.suptitle(f"Attention and perturbation saliency, {run.game}", fontsize=10)
+        action = int(out.q[row].argmax())
+        key_index = int(out.attention[row, action].argmax())
+        path = interpolate_to_state(agent, agent.keys[action, key_index], out.embedding[row], steps)
+        images = [displayable(image, config.frame_stack) for image in path]
+        images.append(displayable(obs, config.frame_stack))
+        titles = [f"λ = {lam:.1f}" for lam in lambdas] + ["state"]
+        for ax, image, title in zip(axes[row], images, titles, strict=True):
+            ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(title, fontsize=8)
+        value = float(agent.values[key_index])
+        axes[row, 0].set_ylabel(
+            f"{agent.spec.action_meanings[action]}\nv = {value:.1f}", fontsize=8
+        )
+    fig.suptitle(f"Latent interpolation from a key to a state, {run.game}", fontsize=9)
     return save(fig, stem)
 
 
@@ -157,19 +231,20 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
     rows = []
     if run.game == "MsPacman":
         before, after = edited_observations(env, {MSPACMAN_PLAYER_X: 20, MSPACMAN_PLAYER_Y: 12})
-        rows += [(before, "visited state"), (after, "RAM edit: Ms. Pac-Man moved")]
+        rows += [(before, "visited state", []), (after, "RAM edit: Ms. Pac-Man moved", [])]
     else:
-        rows.append((visited[-1], "visited state"))
+        rows.append((visited[-1], "visited state", []))
     env.close()
-    rows.append(
-        (
-            pixelwise_max(np.stack(visited[:: max(1, len(visited) // 4)][:4])),
-            "pixel-wise max of 4 states",
-        )
+    # Fig 15: the max over four visited states, with saliency for each action chosen in them.
+    maxed = np.stack(visited[:: max(1, len(visited) // 4)][:4])
+    maxed_actions = list(dict.fromkeys(int(a) for a in agent.inspect(maxed).q.argmax(dim=1)))
+    rows.append((pixelwise_max(maxed), "pixel-wise max of 4 states", maxed_actions))
+    columns = 2 + max(len(actions) or 1 for *_, actions in rows)
+    fig, axes = plt.subplots(
+        len(rows), columns, figsize=(3.4 * columns, 3.2 * len(rows)), squeeze=False
     )
-    fig, axes = plt.subplots(len(rows), 3, figsize=(10, 3.2 * len(rows)), squeeze=False)
-    for row, (state, label) in enumerate(rows):
-        _state_row(fig, axes[row], agent, state, config.frame_stack, label)
+    for row, (state, label, actions) in enumerate(rows):
+        _state_row(fig, axes[row], agent, state, config.frame_stack, label, actions)
     fig.suptitle(f"Out-of-sample states, {run.game}", fontsize=10)
     return save(fig, stem)
 

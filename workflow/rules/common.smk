@@ -62,7 +62,7 @@ def interpret_outputs():
     return expand(
         f"{REPORTS}/interpret/{{game}}/{{kind}}.{{ext}}",
         game=config["games"],
-        kind=["keys", "maps", "tsne"],
+        kind=["keys", "maps", "tsne", "interpolation"],
         ext=["png", "pdf"],
     )
 
@@ -70,3 +70,13 @@ def interpret_outputs():
 def first_seed_run(agent):
     """The summary.json of ``agent``'s first-seed run of the rule's game."""
     return lambda wildcards: f"{RUNS}/{agent}/{wildcards.game}/s{min(config['seeds'])}/summary.json"
+
+
+def interpret_options(wildcards, input):
+    """Per-kind CLI options: t-SNE's DDQN run beside, the maps' actions of interest."""
+    if wildcards.kind == "tsne":
+        return f"--ddqn-run {os.path.dirname(input.ddqn)}"
+    actions = config.get("saliency_actions", {}).get(wildcards.game)
+    if wildcards.kind == "maps" and actions:
+        return "--actions " + " ".join(actions)
+    return ""

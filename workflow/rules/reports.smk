@@ -86,7 +86,8 @@ rule aggregate:
 
 
 rule interpret:
-    """Key inversion, attention and saliency maps, and t-SNE of one game's i-DQN run."""
+    """Key inversion, attention and saliency maps, t-SNE and latent interpolation of one game's
+    i-DQN run."""
     input:
         idqn=first_seed_run("idqn"),
         ddqn=first_seed_run("ddqn"),
@@ -99,18 +100,18 @@ rule interpret:
         ),
         pdf=f"{REPORTS}/interpret/{{game}}/{{kind}}.pdf",
     wildcard_constraints:
-        kind="keys|maps|tsne",
+        kind="keys|maps|tsne|interpolation",
     params:
         python=PYTHON,
         idqn=lambda wildcards, input: os.path.dirname(input.idqn),
-        ddqn=lambda wildcards, input: f"--ddqn-run {os.path.dirname(input.ddqn)}" if wildcards.kind == "tsne" else "",
+        extra=interpret_options,
         stem=lambda wildcards, output: os.path.splitext(output[0])[0],
     log:
         f"{REPORTS}/logs/interpret-{{game}}-{{kind}}.log",
     conda:
         ENV
     shell:
-        "{params.python} -m agents interpret {wildcards.kind} --run {params.idqn} {params.ddqn} "
+        "{params.python} -m agents interpret {wildcards.kind} --run {params.idqn} {params.extra} "
         "--out {params.stem} > {log} 2>&1"
 
 
