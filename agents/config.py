@@ -45,7 +45,7 @@ class TrainConfig(BaseModel):
     lr: float = Field(gt=0.0)
     adam_eps: float = Field(gt=0.0)
     grad_clip_norm: float = Field(gt=0.0)
-    # bf16 runs the conv trunk under autocast (heads and losses stay fp32): ~1.3x faster on CPUs
+    # bf16 runs convs and linears under autocast (softmax and losses stay fp32): faster on CPUs
     # with native bf16 and on recent GPUs. fp32 is the faithful default.
     precision: Literal["fp32", "bf16"]
     # Runner.

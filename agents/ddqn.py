@@ -17,12 +17,12 @@ from torch import nn
 from agents.config import TrainConfig, UnitFloat
 from agents.envs import EnvSpec
 from agents.networks import (
+    bf16_autocast,
     clip_gradients,
     conv_output_size,
     conv_torso,
     make_adam,
     pixels_to_float,
-    trunk_features,
     xavier_init,
 )
 from agents.replay import Batch
@@ -61,13 +61,15 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """uint8 observations (B, C, H, W) -> Q-values (B, A)."""
-        return self.head(trunk_features(self.trunk, pixels_to_float(obs), self.bf16))
+        with bf16_autocast(obs.device, self.bf16):
+            q = self.head(self.trunk(pixels_to_float(obs)))
+        return q.float()
 
     def features(self, obs: torch.Tensor) -> torch.Tensor:
         """Penultimate-layer embedding (B, hidden_dim), for t-SNE comparisons with i-DQN."""
-        return self.head[1](
-            self.head[0](trunk_features(self.trunk, pixels_to_float(obs), self.bf16))
-        )
+        with bf16_autocast(obs.device, self.bf16):
+            hidden = self.head[1](self.head[0](self.trunk(pixels_to_float(obs))))
+        return hidden.float()
 
 
 def double_dqn_target(

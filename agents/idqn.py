@@ -28,13 +28,13 @@ from torch import nn
 from agents.config import TrainConfig
 from agents.envs import EnvSpec
 from agents.networks import (
+    bf16_autocast,
     clip_gradients,
     conv_decoder,
     conv_torso,
     make_adam,
     to_channels_last,
     torso_output_shape,
-    trunk_features,
 )
 from agents.replay import Batch
 
@@ -140,12 +140,14 @@ class IDQNNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor, sample: bool = False) -> IDQNOutput:
         """``x``: normalised float input (B, C, H, W). ``sample``: reparameterised VAE embedding."""
-        features = trunk_features(self.torso, to_channels_last(x), self.bf16)
-        mean = self.embed(features)
-        logvar = None
+        with bf16_autocast(x.device, self.bf16):
+            features = self.torso(to_channels_last(x))
+            mean = self.embed(features)
+            logvar = self.embed_logvar(features) if self.variational else None
+        mean = mean.float()
         embedding = mean
         if self.variational:
-            logvar = self.embed_logvar(features)
+            logvar = logvar.float()
             if sample:
                 embedding = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
         out = self.attend(embedding)
@@ -161,7 +163,7 @@ class IDQNNetwork(nn.Module):
 
     def decode(self, embedding: torch.Tensor) -> torch.Tensor:
         """Embedding (B, E) -> reconstruction (B, C, H, W) in normalised input space."""
-        with torch.autocast(embedding.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        with bf16_autocast(embedding.device, self.bf16):
             image = self.decoder(embedding)
         return image.float()
 

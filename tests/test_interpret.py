@@ -168,19 +168,13 @@ def _yellow_centroid(frame):
 
 def test_ram_edit_moves_ms_pacman_as_intended():
     from agents.envs import make_env
-    from agents.interpret.adversarial import (
-        MSPACMAN_PLAYER_X,
-        MSPACMAN_PLAYER_Y,
-        edited_observations,
-    )
+    from agents.interpret.adversarial import edited_observations, moved_player
 
     env = make_env("MsPacman", color=True)
     env.reset(seed=0)
     for _ in range(80):
         env.step(0)
-    before, after = edited_observations(
-        env, {MSPACMAN_PLAYER_X: 20, MSPACMAN_PLAYER_Y: 12}, noop_steps=1
-    )
+    before, after = edited_observations(env, moved_player(20, 12), noop_steps=1)
     x0, y0 = _yellow_centroid(before[-3:].transpose(1, 2, 0))
     x1, y1 = _yellow_centroid(after[-3:].transpose(1, 2, 0))
     # She keeps moving during the 4 emulator frames of an agent step, and a wall can stop her at
@@ -189,6 +183,100 @@ def test_ram_edit_moves_ms_pacman_as_intended():
         x1 - x0,
         y1 - y0,
     )
+
+
+def _next_screens(ale, edit) -> tuple[np.ndarray, np.ndarray]:
+    """Screens one emulator frame after the current state, without and with a RAM edit."""
+    start = ale.cloneState()
+    screens = []
+    for values in ({}, edit(ale.getRAM())):
+        ale.restoreState(start)
+        for address, value in values.items():
+            ale.setRAM(address, value)
+        ale.act(0)
+        screens.append(ale.getScreenRGB().copy())
+    ale.restoreState(start)
+    return screens[0], screens[1]
+
+
+def test_ram_edit_puts_back_exactly_the_eaten_pellets():
+    from agents.envs import make_env
+    from agents.interpret.adversarial import (
+        MSPACMAN_PELLET_RGB,
+        MSPACMAN_PLAYER_RGB,
+        eaten_pellets,
+        extra_pellet,
+        pellet_position,
+        sprite_centre,
+    )
+
+    env = make_env("MsPacman", color=True, noop_max=0)
+    env.reset(seed=0)
+    ale = env.unwrapped.ale
+    start_ram = ale.getRAM().copy()
+    score = sum(env.step(3)[1] for _ in range(85))  # LEFT along the middle corridor
+    eaten = eaten_pellets(start_ram, ale.getRAM())
+    assert len(eaten) == score // 10 >= 3  # 10 points a pellet: every eaten pellet is found
+    player = sprite_centre(ale.getScreenRGB()[:172], MSPACMAN_PLAYER_RGB)
+    away = [
+        (address, bit)
+        for address, bit in eaten
+        if np.hypot(*np.subtract(pellet_position(address, bit), player)) > 12
+    ]  # a pellet put back under her is eaten at once
+    assert len(away) >= 3
+    for address, bit in away:
+        edit = {address: int(ale.getRAM()[address]) | 1 << bit}
+        before, after = _next_screens(ale, lambda ram, edit=edit: edit)
+        rows, cols = np.nonzero((before != after).any(axis=-1))
+        top, left = pellet_position(address, bit)
+        # Exactly one 4x2 pellet appears where the bit says, in the pellet colour.
+        assert set(rows) == {top, top + 1} and set(cols) == set(range(left, left + 4))
+        assert len(rows) == 8 and (after[rows, cols] == MSPACMAN_PELLET_RGB).all()
+    edit, position = extra_pellet(start_ram, ale.getRAM(), player)
+    assert position in [pellet_position(a, b) for a, b in away]
+    before, after = _next_screens(ale, edit)
+    assert (before != after).any(axis=-1).sum() == 8
+
+
+def _invader_left_edges(screen: np.ndarray) -> list[list[int]]:
+    """Per band of invaders (top to bottom), the left edge of each invader on screen."""
+    mask = (screen == (134, 134, 29)).all(axis=-1)
+    rows = np.nonzero(mask.any(axis=1))[0]
+    bands = [b for b in np.split(rows, np.nonzero(np.diff(rows) > 1)[0] + 1) if len(b) >= 6]
+    edges = []
+    for band in bands:
+        cols = np.nonzero(mask[band[0] : band[-1] + 1].any(axis=0))[0]
+        blobs = [c for c in np.split(cols, np.nonzero(np.diff(cols) > 1)[0] + 1) if len(c) >= 5]
+        edges.append([int(c[0]) for c in blobs])
+    return edges
+
+
+def test_ram_edit_mirrors_the_invader_formation_on_screen():
+    from agents.envs import make_env
+    from agents.interpret.adversarial import (
+        SPACEINVADERS_FORMATION_X,
+        formation_asymmetry,
+        mirrored_formation,
+    )
+
+    env = make_env("SpaceInvaders", color=True, noop_max=0)
+    env.reset(seed=0)
+    ale = env.unwrapped.ale
+    rng = np.random.default_rng(0)
+    for _ in range(2000):  # shoot from random places until the formation is lopsided
+        env.step(int(rng.choice([1, 4, 5, 2, 3])))
+        if formation_asymmetry(ale.getRAM()) >= 4:
+            break
+    for _ in range(10):  # let the explosion sprites finish
+        env.step(0)
+    assert formation_asymmetry(ale.getRAM()) >= 4
+    before, after = _next_screens(ale, mirrored_formation)
+    edges_before, edges_after = _invader_left_edges(before), _invader_left_edges(after)
+    ale.act(0)  # the formation's left edge as drawn on that frame
+    axis = 2 * (int(ale.getRAM()[SPACEINVADERS_FORMATION_X]) - 1) + 80
+    assert edges_before != edges_after and len(edges_before) == len(edges_after)
+    for band_before, band_after in zip(edges_before, edges_after, strict=True):
+        assert band_after == sorted(axis - left for left in band_before)
 
 
 def test_pixelwise_max_is_brighter_than_every_state():

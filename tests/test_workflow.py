@@ -42,7 +42,7 @@ def test_paper_dry_run_has_48_training_jobs():
     counts = _job_counts(out.stdout + out.stderr)
     assert counts["train"] == 48
     assert {counts[r] for r in ("table1", "figure8", "aggregate", "verdict")} == {1}
-    assert counts["interpret"] == 8 * 4  # keys, maps, t-SNE and interpolation per game
+    assert counts["interpret"] == 8 * 5  # keys, maps, t-SNE, interpolation, adversarial per game
     assert counts["train_variant"] == 8 and counts["agreement"] == 8 and counts["table2"] == 1
 
 
@@ -124,7 +124,7 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
     adversarial = (reports / "interpret" / "adversarial-ae-gray.png").read_bytes()
     assert adversarial[:8] == b"\x89PNG\r\n\x1a\n" and len(adversarial) > 10_000
     for game in SMOKE_GAMES:
-        for kind in ("keys", "maps", "tsne", "interpolation"):
+        for kind in ("keys", "maps", "tsne", "interpolation", "adversarial"):
             data = (reports / "interpret" / game / f"{kind}.png").read_bytes()
             assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, (game, kind)
     html = reports.parent / "report.html"

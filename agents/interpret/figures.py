@@ -209,36 +209,62 @@ def interpolation(
 
 
 def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> list[Path]:
-    """A visited state, the same state edited through the console's RAM (MsPacman: Ms. Pac-Man
-    moved 20 px right and 12 px down), and the pixel-wise max over visited states (Figs 7, 13-15)."""
-    from agents.interpret.adversarial import (
-        MSPACMAN_PLAYER_X,
-        MSPACMAN_PLAYER_Y,
-        edited_observations,
-        pixelwise_max,
-    )
+    """Out-of-sample states (Figs 7, 13-15), each with attention, action and saliency.
+
+    Rows: a state the agent visited and the same emulator state after a RAM edit (MsPacman:
+    Ms. Pac-Man moved 20 px right and 12 px down, and an eaten pellet put back next to her path;
+    SpaceInvaders: the invader formation mirrored, at the most lopsided state visited), then the
+    pixel-wise max over four visited states with the saliency of each action chosen in them.
+    """
+    from agents.interpret import adversarial as edits
 
     run, config, agent = _idqn(run_dir)
     env = make_run_env(run, config)
+    ale = env.unwrapped.ale
     rng = np.random.default_rng(seed)
     obs, _ = env.reset(seed=episode_seed(seed, 0, stream=5))
+    start_ram = ale.getRAM().copy()
     visited = []
+    best_state, best_asymmetry = None, -1
     for _ in range(steps):
         obs, _, terminated, truncated, _ = env.step(agent.act_eval(obs, rng))
-        visited.append(obs)
         if terminated or truncated:
             break
+        visited.append(obs)
+        if run.game == "SpaceInvaders":
+            asymmetry = edits.formation_asymmetry(ale.getRAM())
+            if asymmetry > best_asymmetry:
+                best_state, best_asymmetry = ale.cloneState(), asymmetry
     rows = []
     if run.game == "MsPacman":
-        before, after = edited_observations(env, {MSPACMAN_PLAYER_X: 20, MSPACMAN_PLAYER_Y: 12})
-        rows += [(before, "visited state", []), (after, "RAM edit: Ms. Pac-Man moved", [])]
-    else:
+        # The screen is only redrawn by a step, so read her position before restoring states.
+        player = edits.sprite_centre(ale.getScreenRGB()[:172], edits.MSPACMAN_PLAYER_RGB)
+        start = ale.cloneState()
+        before, moved = edits.edited_observations(env, edits.moved_player(20, 12))
+        ale.restoreState(start)  # the pellet edit starts from the same state
+        rows += [(before, "visited state", []), (moved, "RAM edit: Ms. Pac-Man moved", [])]
+        pellet = edits.extra_pellet(start_ram, ale.getRAM(), player or (0.0, 0.0))
+        if pellet is not None:
+            edit, (row, col) = pellet
+            _, added = edits.edited_observations(env, edit)
+            rows.append((added, f"RAM edit: pellet put back (screen x={col}, y={row})", []))
+    elif run.game == "SpaceInvaders" and best_state is not None:
+        ale.restoreState(best_state)
+        before, mirrored = edits.edited_observations(env, edits.mirrored_formation)
+        note = "" if best_asymmetry else " (symmetric: unchanged)"
+        rows += [
+            (before, "visited state", []),
+            (mirrored, f"RAM edit: invaders mirrored{note}", []),
+        ]
+    elif visited:
         rows.append((visited[-1], "visited state", []))
     env.close()
+    if not visited:
+        raise UsageError(f"the episode ended at once; no states to show for {run_dir}")
     # Fig 15: the max over four visited states, with saliency for each action chosen in them.
     maxed = np.stack(visited[:: max(1, len(visited) // 4)][:4])
     maxed_actions = list(dict.fromkeys(int(a) for a in agent.inspect(maxed).q.argmax(dim=1)))
-    rows.append((pixelwise_max(maxed), "pixel-wise max of 4 states", maxed_actions))
+    rows.append((edits.pixelwise_max(maxed), "pixel-wise max of 4 states", maxed_actions))
     columns = 2 + max(len(actions) or 1 for *_, actions in rows)
     fig, axes = plt.subplots(
         len(rows), columns, figsize=(3.4 * columns, 3.2 * len(rows)), squeeze=False

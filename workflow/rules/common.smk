@@ -62,7 +62,7 @@ def interpret_outputs():
     return expand(
         f"{REPORTS}/interpret/{{game}}/{{kind}}.{{ext}}",
         game=config["games"],
-        kind=["keys", "maps", "tsne", "interpolation"],
+        kind=["keys", "maps", "tsne", "interpolation", "adversarial"],
         ext=["png", "pdf"],
     )
 

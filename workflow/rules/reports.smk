@@ -86,8 +86,8 @@ rule aggregate:
 
 
 rule interpret:
-    """Key inversion, attention and saliency maps, t-SNE and latent interpolation of one game's
-    i-DQN run."""
+    """Key inversion, attention and saliency maps, t-SNE, latent interpolation and out-of-sample
+    states of one game's i-DQN run."""
     input:
         idqn=first_seed_run("idqn"),
         ddqn=first_seed_run("ddqn"),
@@ -100,7 +100,7 @@ rule interpret:
         ),
         pdf=f"{REPORTS}/interpret/{{game}}/{{kind}}.pdf",
     wildcard_constraints:
-        kind="keys|maps|tsne|interpolation",
+        kind="keys|maps|tsne|interpolation|adversarial",
     params:
         python=PYTHON,
         idqn=lambda wildcards, input: os.path.dirname(input.idqn),
@@ -156,7 +156,7 @@ rule table2:
 
 
 rule adversarial:
-    """Out-of-sample states for a Table 2 MsPacman run: a RAM edit and a pixel-wise max."""
+    """Out-of-sample states for a Table 2 MsPacman run: RAM edits and a pixel-wise max."""
     input:
         f"{RUNS}/table2/{{variant}}/summary.json",
     output:
