@@ -16,7 +16,8 @@ Two figures per learner, in environment steps per second, updates included:
   runner acts epsilon-greedily (a forward pass per step) from step 0, so this figure is, if
   anything, conservative for this suite.
 
-This suite also runs with ``precision=bf16`` (conv trunk under bf16 autocast), reported separately.
+This suite also runs with ``precision=bf16`` (convs and linears under bf16 autocast), reported
+separately.
 
     python benchmarks/throughput_vs_sb3.py [--steps 20000] [--learning-starts 10000]
 """

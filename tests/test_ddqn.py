@@ -50,9 +50,10 @@ def _batch(gen, n=4):
     )
 
 
-def test_update_fits_a_fixed_batch_and_target_stays_frozen():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_update_fits_a_fixed_batch_and_target_stays_frozen(precision):
     torch.manual_seed(0)
-    agent = _agent(lr=1e-3)
+    agent = _agent(lr=1e-3, precision=precision)
     batch = _batch(torch.Generator().manual_seed(0))
     before = {k: v.clone() for k, v in agent.target.state_dict().items()}
     losses = [float(agent.update(batch, step)["loss"]) for step in range(60)]

@@ -165,8 +165,9 @@ def test_gradients_reach_keys_encoder_and_decoder():
     assert net.values.requires_grad is False
 
 
-def test_update_reduces_the_loss_on_a_fixed_batch():
-    agent = _agent(lr=1e-3)
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_update_reduces_the_loss_on_a_fixed_batch(precision):
+    agent = _agent(lr=1e-3, precision=precision)
     batch = _batch(GRAY)
     losses = [float(agent.update(batch, step)["loss"]) for step in range(40)]
     assert losses[-1] < 0.5 * losses[0]
