@@ -25,7 +25,14 @@ def one_thread():
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "agent,overrides",
-    [("ddqn", {"eps_decay_steps": 8000, "eps_end": 0.05}), ("idqn", {})],
+    [
+        ("ddqn", {"eps_decay_steps": 8000, "eps_end": 0.05}),
+        ("idqn", {}),
+        # bf16 is the fast mode of the throughput benchmark: it must learn too.
+        ("ddqn", {"eps_decay_steps": 8000, "eps_end": 0.05, "precision": "bf16"}),
+        ("idqn", {"precision": "bf16"}),
+    ],
+    ids=["ddqn", "idqn", "ddqn-bf16", "idqn-bf16"],
 )
 def test_agents_learn_minatar_breakout(tmp_path, one_thread, agent, overrides):
     overrides = {**overrides, "replay_capacity": 20_000, "learning_starts": 2000}
