@@ -72,6 +72,20 @@ def test_interpolation_runs_from_key_to_state():
     assert torch.allclose(path[-1], agent.decode(state[None])[0], atol=1e-3)
 
 
+def test_displayable_max_takes_the_max_over_stacked_frames():
+    from agents.interpret.inversion import displayable_max
+
+    gray = np.zeros((4, 84, 84), np.float32)
+    gray[0, 1, 2], gray[3, 5, 6] = 200, 100
+    frame = displayable_max(gray, 4)
+    assert frame.shape == (84, 84) and frame[1, 2] == 200 and frame[5, 6] == 100
+    colour = np.zeros((12, 210, 160), np.float32)
+    colour[1, 7, 8] = 90  # frame 0, green
+    colour[11, 7, 8] = 30  # frame 3, blue
+    frame = displayable_max(colour, 4)
+    assert frame.shape == (210, 160, 3) and tuple(frame[7, 8]) == (0, 90, 30)
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 40])
 def test_tsne_copes_with_few_points(n):
     points = np.random.default_rng(0).normal(size=(n, 256))

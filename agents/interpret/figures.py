@@ -24,6 +24,7 @@ from agents.errors import UsageError
 from agents.interpret.inversion import (
     PAPER_VALUE_TARGETS,
     displayable,
+    displayable_max,
     interpolate_to_state,
     invert_keys,
     nearest_value_indices,
@@ -177,7 +178,8 @@ def interpolation(
     """Fig 16: decode the line from a key to a visited state's embedding, l = 0, 0.2, ..., 1.
 
     Each row starts at the key of the state's chosen action that the state attends to most, and
-    ends at the state's own embedding; the last column is the state itself.
+    ends at the state's own embedding. The last column is the state itself, as the paper draws
+    it: the channel-wise max over its stacked frames.
     """
     run, config, agent = _idqn(run_dir)
     observations, _ = collect_states(run, config, agent, 60 * states, seed)
@@ -192,8 +194,8 @@ def interpolation(
         key_index = int(out.attention[row, action].argmax())
         path = interpolate_to_state(agent, agent.keys[action, key_index], out.embedding[row], steps)
         images = [displayable(image, config.frame_stack) for image in path]
-        images.append(displayable(obs, config.frame_stack))
-        titles = [f"λ = {lam:.1f}" for lam in lambdas] + ["state"]
+        images.append(displayable_max(obs, config.frame_stack))
+        titles = [f"λ = {lam:.1f}" for lam in lambdas] + ["state (max of 4 frames)"]
         for ax, image, title in zip(axes[row], images, titles, strict=True):
             ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
             ax.set_xticks([])

@@ -43,3 +43,10 @@ def displayable(image: torch.Tensor | np.ndarray, frame_stack: int) -> np.ndarra
     channels = image.shape[0] // frame_stack
     frame = image[-1] if channels == 1 else image[-channels:].transpose(1, 2, 0)
     return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def displayable_max(image: torch.Tensor | np.ndarray, frame_stack: int) -> np.ndarray:
+    """The channel-wise max over a stack's frames (paper Fig 16's last column), like displayable."""
+    image = np.asarray(image)
+    frames = image.reshape(frame_stack, image.shape[0] // frame_stack, *image.shape[1:])
+    return displayable(frames.max(axis=0), 1)
