@@ -42,6 +42,7 @@ benchmarks: setup
 	$(PY) benchmarks/replay_memory.py
 	$(PY) benchmarks/throughput_vs_sb3.py
 	$(PY) benchmarks/idqn_cost.py
+	$(PY) benchmarks/kernels.py
 	$(PY) benchmarks/minatar_learning.py
 
 clean:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 # (out_channels, kernel, stride) per conv layer.
@@ -33,35 +32,6 @@ def torso_output_shape(obs_shape: tuple[int, ...]) -> tuple[int, int, int]:
     for _, kernel, stride in layers:
         height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
     return layers[-1][0], height, width
-
-
-class SubPixelConvTranspose2d(nn.ConvTranspose2d):
-    """A transposed conv computed as a conv plus pixel shuffle (Shi et al. 2016): same maths.
-
-    With kernel k = m * stride, output pixel s*p + r sums input p - q times weight s*q + r over
-    q < m: a plain m x m conv with padding m - 1 and C_out * s^2 output channels (one per phase
-    r), then interleaved by ``pixel_shuffle``. Parameters, init and checkpoints are those of
-    ``nn.ConvTranspose2d``; only the kernel that runs changes. On a 2-core CPU the i-DQN decoder's
-    forward+backward gets ~20% faster (``benchmarks/idqn_cost.py``); outputs agree to ~1e-7.
-    """
-
-    def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
-        stride, kernel = self.stride[0], self.kernel_size[0]
-        plain = self.padding == (0, 0) and self.dilation == (1, 1) and self.groups == 1
-        square = self.stride[0] == self.stride[1] and self.kernel_size[0] == self.kernel_size[1]
-        if output_size is not None or not (plain and square) or stride == 1 or kernel % stride:
-            return super().forward(x, output_size)
-        m = kernel // stride
-        in_channels, out_channels = self.weight.shape[:2]
-        # weight[ci, co, s*qy + ry, s*qx + rx] -> conv weight[co*s*s + ry*s + rx, ci, m-1-qy, m-1-qx]
-        weight = self.weight.reshape(in_channels, out_channels, m, stride, m, stride)
-        weight = weight.permute(1, 3, 5, 0, 2, 4).flip(-1, -2)
-        weight = weight.reshape(out_channels * stride * stride, in_channels, m, m)
-        out = F.pixel_shuffle(F.conv2d(x, weight, padding=m - 1), stride)
-        pad_h, pad_w = self.output_padding
-        if pad_h or pad_w:  # output_padding rows and columns get the bias only
-            out = F.pad(out, (0, pad_w, 0, pad_h))
-        return out + self.bias[:, None, None]
 
 
 def conv_decoder(
@@ -96,7 +66,7 @@ def conv_decoder(
         padding = (h_in - ((h_out - 1) * stride + kernel), w_in - ((w_out - 1) * stride + kernel))
         layers += [
             nn.ReLU(),
-            SubPixelConvTranspose2d(
+            nn.ConvTranspose2d(
                 channels, in_channels[index], kernel, stride, output_padding=padding
             ),
         ]
