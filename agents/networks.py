@@ -104,7 +104,7 @@ def bf16_autocast(device: torch.device | str, enabled: bool) -> torch.autocast:
     """bf16 autocast for convs and linears (softmax, losses and reductions stay fp32).
 
     On a CPU with AVX-512 bf16 the Nature-CNN forward at batch 32 runs ~1.5x faster and its
-    3136x512 linear ~3x faster than in fp32 (``benchmarks/throughput_vs_sb3.py``).
+    3136x512 linear ~2x faster than in fp32 (``benchmarks/kernels.py``).
     """
     device_type = device.type if isinstance(device, torch.device) else device
     return torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled)

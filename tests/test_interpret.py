@@ -3,10 +3,25 @@ import pytest
 import torch
 
 from agents.config import build_config
-from agents.envs import EnvSpec
+from agents.envs import EnvSpec, make_env
 from agents.idqn import IDQNAgent, IDQNConfig
+from agents.interpret.adversarial import (
+    MSPACMAN_PELLET_RGB,
+    MSPACMAN_PLAYER_RGB,
+    SPACEINVADERS_FORMATION_X,
+    eaten_pellets,
+    edited_observations,
+    extra_pellet,
+    formation_asymmetry,
+    mirrored_formation,
+    moved_player,
+    pellet_position,
+    pixelwise_max,
+    sprite_centre,
+)
 from agents.interpret.inversion import (
     displayable,
+    displayable_max,
     interpolate_to_state,
     invert_keys,
     nearest_value_indices,
@@ -73,7 +88,6 @@ def test_interpolation_runs_from_key_to_state():
 
 
 def test_displayable_max_takes_the_max_over_stacked_frames():
-    from agents.interpret.inversion import displayable_max
 
     gray = np.zeros((4, 84, 84), np.float32)
     gray[0, 1, 2], gray[3, 5, 6] = 200, 100
@@ -162,7 +176,6 @@ def test_agreement_on_a_constructed_case():
 
 
 def test_agreement_score_counts_matching_steps():
-    from agents.envs import make_env
     from agents.interpret.agreement import agreement_score
 
     agent = _idqn()
@@ -181,8 +194,6 @@ def _yellow_centroid(frame):
 
 
 def test_ram_edit_moves_ms_pacman_as_intended():
-    from agents.envs import make_env
-    from agents.interpret.adversarial import edited_observations, moved_player
 
     env = make_env("MsPacman", color=True)
     env.reset(seed=0)
@@ -214,15 +225,6 @@ def _next_screens(ale, edit) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_ram_edit_puts_back_exactly_the_eaten_pellets():
-    from agents.envs import make_env
-    from agents.interpret.adversarial import (
-        MSPACMAN_PELLET_RGB,
-        MSPACMAN_PLAYER_RGB,
-        eaten_pellets,
-        extra_pellet,
-        pellet_position,
-        sprite_centre,
-    )
 
     env = make_env("MsPacman", color=True, noop_max=0)
     env.reset(seed=0)
@@ -266,12 +268,6 @@ def _invader_left_edges(screen: np.ndarray) -> list[list[int]]:
 
 
 def test_ram_edit_mirrors_the_invader_formation_on_screen():
-    from agents.envs import make_env
-    from agents.interpret.adversarial import (
-        SPACEINVADERS_FORMATION_X,
-        formation_asymmetry,
-        mirrored_formation,
-    )
 
     env = make_env("SpaceInvaders", color=True, noop_max=0)
     env.reset(seed=0)
@@ -294,7 +290,6 @@ def test_ram_edit_mirrors_the_invader_formation_on_screen():
 
 
 def test_pixelwise_max_is_brighter_than_every_state():
-    from agents.interpret.adversarial import pixelwise_max
 
     states = np.random.default_rng(0).integers(0, 256, (5, 4, 84, 84), dtype=np.uint8)
     merged = pixelwise_max(states)

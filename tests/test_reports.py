@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from agents.__main__ import main
-from agents.reports import load_episodes, per_seed_scores, read_reference, run_dir, verdict_table
+from agents.reports import (
+    PAPER_COLUMNS,
+    load_episodes,
+    per_seed_scores,
+    read_reference,
+    run_dir,
+    verdict_table,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "data" / "paper" / "table1.csv"
@@ -92,18 +99,8 @@ def test_table1_and_verdict(tmp_path):
     _report("table1", tmp_path / "runs", tmp_path / "table1")
     table = pd.read_csv(tmp_path / "table1.csv")
     assert table["game"].tolist() == GAMES
-    for column in [
-        "DDQN (ours)",
-        "i-DQN (ours)",
-        "DDQN final mean",
-        "DDQN final sd",
-        "DDQN (paper, 10M)",
-        "i-DQN (paper, 10M)",
-        "Distrib. DQN",
-        "Q-ensemble",
-        "Bootstrap DQN",
-        "Noisy DQN",
-    ]:
+    ours = ["DDQN (ours)", "i-DQN (ours)", "DDQN final mean", "DDQN final sd"]
+    for column in ours + list(PAPER_COLUMNS.values()):
         assert column in table.columns and table[column].notna().all(), column
     # The best 100-episode average of a rising curve is its last window (about 0.83 of the top).
     assert table.loc[0, "DDQN (ours)"] == pytest.approx(22.5 * 0.835, rel=0.03)

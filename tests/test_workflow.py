@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from agents.reports import PAPER_COLUMNS
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE_GAMES = ["Qbert", "SpaceInvaders"]
 
@@ -83,16 +85,7 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
     reports = smoke_reports
     table = pd.read_csv(reports / "table1.csv")
     assert table["game"].tolist() == SMOKE_GAMES
-    for column in [
-        "DDQN (ours)",
-        "i-DQN (ours)",
-        "DDQN (paper, 10M)",
-        "i-DQN (paper, 10M)",
-        "Distrib. DQN",
-        "Q-ensemble",
-        "Bootstrap DQN",
-        "Noisy DQN",
-    ]:
+    for column in ["DDQN (ours)", "i-DQN (ours)", *PAPER_COLUMNS.values()]:
         assert table[column].notna().all(), column
     verdict = pd.read_csv(reports / "verdict.csv")
     assert (

@@ -73,6 +73,17 @@ def collect_states(run, config, agent, count: int, seed: int = 0) -> tuple[np.nd
     return np.stack(states), np.array(actions)
 
 
+def evenly_spaced(items, count: int):
+    """Up to ``count`` items spread evenly over a sequence (first one included)."""
+    return items[:: max(1, len(items) // count)][:count]
+
+
+def spread_states(run, config, agent, count: int, seed: int = 0) -> np.ndarray:
+    """``count`` observations spread over the first ``60 * count`` steps of the eval policy."""
+    observations, _ = collect_states(run, config, agent, 60 * count, seed)
+    return evenly_spaced(observations, count)
+
+
 def key_grid(run_dir: Path, stem: Path) -> list[Path]:
     """Decoded keys: actions x the supports nearest 25, 3, -11 and -25 (paper Figs 3, 4, 10-12)."""
     run, config, agent = _idqn(run_dir)
@@ -103,7 +114,8 @@ def _state_row(
     """One row: the frame, the attention heat map (actions x sorted values), then one saliency
     overlay per action in ``actions`` (the greedy action when empty)."""
     out = agent.inspect(obs[None])
-    actions = list(actions) or [int(out.q.argmax())]
+    greedy = int(out.q.argmax())
+    actions = list(actions) or [greedy]
     frame = displayable(obs, frame_stack)
     saliency = perturbation_saliency(q_function(agent), obs).numpy()
     order = agent.values.argsort()
@@ -120,7 +132,6 @@ def _state_row(
     ticks = np.linspace(0, len(order) - 1, 5).astype(int)
     axes[1].set_xticks(ticks, [f"{agent.values[order[t]]:.0f}" for t in ticks])
     fig.colorbar(image, ax=axes[1])
-    greedy = int(out.q.argmax())
     for ax, action in zip(axes[2:], actions, strict=False):
         ax.imshow(frame, cmap=cmap)
         ax.imshow(saliency[action], cmap="Reds", alpha=0.6)
@@ -160,8 +171,7 @@ def attention_and_saliency(
     action of interest (``actions``: names or indices; default the greedy action). Figs 9b/c, 14."""
     run, config, agent = _idqn(run_dir)
     chosen_actions = parse_actions(agent, actions)
-    observations, _ = collect_states(run, config, agent, 60 * states, seed)
-    chosen = observations[:: max(1, len(observations) // states)][:states]
+    chosen = spread_states(run, config, agent, states, seed)
     columns = 2 + max(1, len(chosen_actions))
     fig, axes = plt.subplots(
         len(chosen), columns, figsize=(3.4 * columns, 3.2 * len(chosen)), squeeze=False
@@ -182,8 +192,7 @@ def interpolation(
     it: the channel-wise max over its stacked frames.
     """
     run, config, agent = _idqn(run_dir)
-    observations, _ = collect_states(run, config, agent, 60 * states, seed)
-    chosen = observations[:: max(1, len(observations) // states)][:states]
+    chosen = spread_states(run, config, agent, states, seed)
     out = agent.inspect(chosen)
     fig, axes = plt.subplots(
         len(chosen), steps + 1, figsize=(1.7 * (steps + 1), 2.0 * len(chosen)), squeeze=False
@@ -264,7 +273,7 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
     if not visited:
         raise UsageError(f"the episode ended at once; no states to show for {run_dir}")
     # Fig 15: the max over four visited states, with saliency for each action chosen in them.
-    maxed = np.stack(visited[:: max(1, len(visited) // 4)][:4])
+    maxed = np.stack(evenly_spaced(visited, 4))
     maxed_actions = list(dict.fromkeys(int(a) for a in agent.inspect(maxed).q.argmax(dim=1)))
     rows.append((edits.pixelwise_max(maxed), "pixel-wise max of 4 states", maxed_actions))
     columns = 2 + max(len(actions) or 1 for *_, actions in rows)

@@ -4,6 +4,7 @@ PYTHON = sys.executable  # the interpreter running Snakemake: the project's .ven
 RUNS = config["runs_dir"]
 REPORTS = config["reports_dir"]
 ENV = "../envs/agents.yaml"
+INTERPRET_KINDS = ["keys", "maps", "tsne", "interpolation", "adversarial"]  # per-game figures
 SELECTION = (
     f"--games {' '.join(config['games'])} --seeds {' '.join(map(str, config['seeds']))} "
     f"--agents {' '.join(config['agents'])} --reference {config['reference']}"
@@ -62,7 +63,7 @@ def interpret_outputs():
     return expand(
         f"{REPORTS}/interpret/{{game}}/{{kind}}.{{ext}}",
         game=config["games"],
-        kind=["keys", "maps", "tsne", "interpolation", "adversarial"],
+        kind=INTERPRET_KINDS,
         ext=["png", "pdf"],
     )
 

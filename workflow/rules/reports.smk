@@ -100,7 +100,7 @@ rule interpret:
         ),
         pdf=f"{REPORTS}/interpret/{{game}}/{{kind}}.pdf",
     wildcard_constraints:
-        kind="keys|maps|tsne|interpolation|adversarial",
+        kind="|".join(INTERPRET_KINDS),
     params:
         python=PYTHON,
         idqn=lambda wildcards, input: os.path.dirname(input.idqn),
