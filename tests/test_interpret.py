@@ -254,6 +254,47 @@ def test_ram_edit_puts_back_exactly_the_eaten_pellets():
     assert (before != after).any(axis=-1).sum() == 8
 
 
+def test_every_pellet_bit_draws_its_pellet_at_reset():
+    env = make_env("MsPacman", color=True, noop_max=0)
+    env.reset(seed=0)
+    ale = env.unwrapped.ale
+    ram = ale.getRAM().copy()
+    drawn = 0
+    for address in range(59, 101):
+        for bit in range(8):
+            position = pellet_position(address, bit)
+            if position is None or not ram[address] >> bit & 1:
+                continue
+            edit = {address: int(ram[address]) & ~(1 << bit)}
+            before, after = _next_screens(ale, lambda _, edit=edit: edit)
+            rows, cols = np.nonzero((before != after).any(axis=-1))
+            if len(rows) == 0:  # a set bit inside a wall draws nothing
+                continue
+            top, left = position
+            assert set(rows) == {top, top + 1} and set(cols) == set(range(left, left + 4))
+            drawn += 1
+    assert drawn == 150  # every pellet of the first maze (the 4 power pellets live elsewhere)
+
+
+def test_a_pellet_put_back_is_eaten_and_scores():
+    env = make_env("MsPacman", color=True, noop_max=0)
+    env.reset(seed=0)
+    ale = env.unwrapped.ale
+    start_ram = ale.getRAM().copy()
+    for _ in range(85):  # LEFT along the middle corridor, eating pellets
+        env.step(3)
+    eaten = eaten_pellets(start_ram, ale.getRAM())
+    assert (85, 4) in eaten and pellet_position(85, 4) == (103, 64)
+    start = ale.cloneState()
+    scores = []
+    for put_back in (False, True):
+        ale.restoreState(start)
+        if put_back:
+            ale.setRAM(85, int(ale.getRAM()[85]) | 1 << 4)
+        scores.append(sum(env.step(2)[1] for _ in range(30)))  # RIGHT, back over it
+    assert scores[1] == scores[0] + 10
+
+
 def _invader_left_edges(screen: np.ndarray) -> list[list[int]]:
     """Per band of invaders (top to bottom), the left edge of each invader on screen."""
     mask = (screen == (134, 134, 29)).all(axis=-1)
