@@ -18,6 +18,11 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+check_training_configs()  # every preset and --set item, resolved before any job runs
+
+
 include: "workflow/rules/train.smk"
 include: "workflow/rules/reports.smk"
 

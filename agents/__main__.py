@@ -4,7 +4,8 @@
         [--preset NAME] [--set key=value ...]
     python -m agents evaluate --run DIR --episodes N
 
-Bad input ends with a one-line ``error: ...`` on stderr and exit status 2.
+Bad input ends with a one-line ``error: ...`` on stderr and exit status 2; a run that stops on
+its own (non-finite loss, full disk) ends with one such line and exit status 1.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from agents.errors import UsageError
+from agents.errors import RunFailed, UsageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--frames", type=int, required=True, help="emulator frames (4 per agent step)"
     )
-    train.add_argument("--out", type=Path, required=True, help="run directory; reusing it resumes")
+    train.add_argument("--out", required=True, help="run directory; reusing it resumes")
     train.add_argument("--preset", default=None, help="preset name or path to a YAML preset")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     train.add_argument(
@@ -93,9 +94,7 @@ def _agreement(args: argparse.Namespace) -> dict:
 
     if args.rollouts <= 0 or args.max_steps <= 0:
         raise UsageError("--rollouts and --max-steps must be positive")
-    run, config, agent = load_agent(args.run, device="cpu")
-    if not hasattr(agent, "keys"):
-        raise UsageError(f"{args.run} is a {run.agent} run; the agreement score needs an i-DQN run")
+    run, config, agent = load_agent(args.run, device="cpu")  # an i-DQN run: _interpret checked
     result = agreement_score(
         agent, lambda: make_run_env(run, config), args.rollouts, args.max_steps, args.seed
     )
@@ -106,8 +105,11 @@ def _agreement(args: argparse.Namespace) -> dict:
         "input": "color" if config.color else "gray",
     }
     out = args.out.with_suffix(".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out, result)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out, result)
+    except OSError as exc:
+        raise UsageError(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc
     return result
 
 
@@ -116,6 +118,15 @@ def _interpret(args: argparse.Namespace) -> dict:
 
     if args.states is not None and args.states <= 0:
         raise UsageError(f"--states must be positive, got {args.states}")
+    # Every input is checked before any work, so a bad one fails at once and writes nothing.
+    run, config = figures.check_run(args.run, "idqn")
+    if args.ddqn_run is not None:
+        if args.kind != "tsne":
+            raise UsageError(f"--ddqn-run is only used by interpret tsne, not {args.kind}")
+        figures.check_ddqn_beside(args.ddqn_run, run, config)
+    figures.check_output_stem(
+        args.out, (".json",) if args.kind == "agreement" else figures.FIGURE_SUFFIXES
+    )
     if args.kind == "agreement":
         return _agreement(args)
     if args.kind == "keys":
@@ -146,7 +157,8 @@ def _report(args: argparse.Namespace) -> dict:
         table = reports.table2(args.agreements, args.reference)
         caption = (
             "Table 2: agreement (%) between the agent's actions and those suggested by its decoded "
-            "keys (image-space attention), ours beside the paper's; random = 100/|A|."
+            "keys (image-space attention), ours beside the paper's; "
+            "random = 100 / (number of actions)."
         )
         return {"wrote": [str(p) for p in reports.write_table(table, args.out, caption)]}
     if not (args.runs and args.games and args.seeds):
@@ -157,9 +169,13 @@ def _report(args: argparse.Namespace) -> dict:
     out = args.out
     if args.kind == "table1":
         caption = (
-            "Table 1: training reward, 100-episode average, best point per seed, mean over seeds "
-            "(paper statistic); final 100-episode mean and sd over seeds beside it; paper columns "
-            f"transcribed from Annasamy & Sycara (2019). Seeds: {args.seeds}."
+            "Table 1: training reward, 100-episode moving average over full 100-episode windows "
+            "only, best point per seed, mean over seeds (paper statistic); final 100-episode mean "
+            "and sd over seeds beside it. A seed with fewer than 100 episodes has no statistic: "
+            "its agent's cells are empty and 'note' says why. Paper columns transcribed from "
+            "Annasamy & Sycara (2019): its DDQN and i-DQN at 10M frames, and the scores its Table "
+            "1 quotes from the literature, among them 'DDQN (paper, reported 200M)' (Hessel et al. "
+            f"2017). Seeds: {args.seeds}."
         )
         paths = reports.write_table(reports.table1(scores, reference, args.games), out, caption)
     elif args.kind == "verdict":
@@ -173,13 +189,23 @@ def _report(args: argparse.Namespace) -> dict:
     else:
         table = reports.aggregate(scores, reference, args.games, out, args.reps)
         caption = (
-            "rliable aggregate over games: IQM with 95% stratified-bootstrap CIs; P(i-DQN > DDQN)."
+            "rliable aggregate over games of each seed's best full 100-episode average: IQM with "
+            "95% stratified-bootstrap CIs; P(i-DQN > DDQN). Undefined (empty, with a note) when "
+            "any run has fewer than 100 episodes."
         )
         paths = reports.write_table(table, out, caption) + [
             out.with_suffix(".png"),
             out.with_suffix(".pdf"),
         ]
-    return {"wrote": [str(p) for p in paths]}
+    short = scores[scores["best_100"].isna()]
+    summary: dict = {"wrote": [str(p) for p in paths]}
+    if len(short):
+        # Said in the tables too; here so that the job's log shows it.
+        summary["too_few_episodes"] = [
+            f"{row.agent} {row.game} seed {row.seed}: {row.episodes} < 100"
+            for row in short.itertuples()
+        ]
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,11 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         from agents.registry import AGENTS, get_agent
 
         if args.command == "train":
+            if not args.out.strip():
+                raise UsageError("--out must not be empty")
             preset = args.preset or get_agent(args.agent).default_preset
             spec = runner.RunSpec(args.agent, args.game, args.seed, args.frames, preset)
             summary = runner.train(
                 spec,
-                args.out,
+                Path(args.out),
                 parse_overrides(args.overrides),
                 device=args.device,
                 progress=not args.no_progress,
@@ -221,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             "interrupted; rerun the same command to resume from the last checkpoint",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents.errors import UsageError
 
@@ -27,11 +27,12 @@ class TrainConfig(BaseModel):
     All step counts are agent steps (one agent step = ``frame_skip`` emulator frames).
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # No inf or nan anywhere: a learning rate of inf trains nothing and says nothing.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     # Environment protocol.
     color: bool
-    frame_stack: int = Field(gt=0)
+    frame_stack: int = Field(gt=0, le=16)  # the replay and the first conv scale with it
     frame_skip: int = Field(gt=0)
     noop_max: int = Field(ge=0)
     clip_rewards: bool  # clip what the learner sees to [-1, 1]; logged returns stay raw
@@ -54,6 +55,59 @@ class TrainConfig(BaseModel):
     log_loss_every_updates: int = Field(gt=0)
     eval_epsilon: float = UnitFloat
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, values: Any) -> Any:
+        """pydantic would read ``true`` as 1 for a number; a bool there is a mistake."""
+        if isinstance(values, dict):
+            for key, value in values.items():
+                field = cls.model_fields.get(key)
+                if isinstance(value, bool) and field is not None and field.annotation is not bool:
+                    raise ValueError(f"{key} expects a number, got the bool {value}")
+        return values
+
+    @model_validator(mode="after")
+    def _replay_holds_a_transition(self) -> TrainConfig:
+        if self.replay_capacity <= self.frame_stack + 1:
+            raise ValueError(
+                f"replay_capacity ({self.replay_capacity}) must exceed frame_stack + 1 "
+                f"({self.frame_stack + 1}) to hold one transition"
+            )
+        return self
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str, what: str) -> Any:
+    """Parse YAML with unique keys, or raise a one-line :class:`UsageError` naming ``what``."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise UsageError(f"{what} is not valid YAML: {detail}") from exc
+
+
+def _read_text(path, what: str) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} is not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot read {what}: {exc.strerror}") from exc
+
 
 def preset_names(agent: str) -> list[str]:
     """Names of the presets shipped for ``agent``."""
@@ -65,31 +119,39 @@ def preset_names(agent: str) -> list[str]:
     )
 
 
-def _read_preset(agent: str, preset: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Read a preset by name (or path to a YAML file), following ``extends:`` chains."""
-    if preset in seen:
-        raise UsageError(f"preset {preset!r} extends itself through {' -> '.join(seen)}")
+def _read_preset(
+    agent: str, preset: str, seen: tuple[str, ...] = (), base: Path | None = None
+) -> dict[str, Any]:
+    """Read a preset by name (or path to a YAML file), following ``extends:`` chains.
+
+    A relative path in ``extends:`` is resolved from the folder of the file that names it.
+    """
     path = Path(preset)
-    if path.suffix in {".yaml", ".yml"}:
+    is_file = path.suffix in {".yaml", ".yml"}
+    if is_file and base is not None and not path.is_absolute():
+        path = base / path
+    key = str(path.resolve()) if is_file else preset
+    if key in seen:
+        raise UsageError(f"preset {preset!r} extends itself through {' -> '.join(seen)}")
+    if is_file:
         if not path.is_file():
-            raise UsageError(f"preset file {preset} does not exist")
-        text = path.read_text()
+            raise UsageError(f"preset file {path} does not exist")
+        text, where, folder = _read_text(path, f"preset file {path}"), str(path), path.parent
     else:
         resource = resources.files("agents") / "presets" / agent / f"{preset}.yaml"
         if not resource.is_file():
             valid = ", ".join(preset_names(agent)) or "none"
             raise UsageError(f"unknown preset {preset!r} for agent {agent}; valid presets: {valid}")
-        text = resource.read_text()
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise UsageError(f"preset {preset} is not valid YAML: {exc}".splitlines()[0]) from exc
+        text, where, folder = _read_text(resource, f"preset {preset}"), f"preset {preset}", base
+    data = load_yaml(text, where)
+    if data is None:
+        raise UsageError(f"{where} is empty; a preset is a mapping of key: value")
     if not isinstance(data, dict):
-        raise UsageError(f"preset {preset} must be a mapping of key: value")
+        raise UsageError(f"{where} must be a mapping of key: value")
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    return {**_read_preset(agent, str(parent), (*seen, preset)), **data}
+    return {**_read_preset(agent, str(parent), (*seen, key), folder), **data}
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -100,9 +162,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise UsageError(f"--set expects key=value, got {pair!r}")
         try:
-            overrides[key.strip()] = yaml.safe_load(raw)
+            value = yaml.safe_load(raw)
         except yaml.YAMLError as exc:
             raise UsageError(f"--set {pair!r}: value is not a valid scalar") from exc
+        if isinstance(value, dict | list):
+            raise UsageError(f"--set {pair!r}: value must be a single scalar")
+        overrides[key.strip()] = value
     return overrides
 
 
@@ -122,5 +187,7 @@ def build_config(
         return model(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "config"
-        raise UsageError(f"invalid config value for {where}: {first['msg']}") from exc
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        prefix = f"invalid config value for {where}" if where else "invalid config"
+        raise UsageError(f"{prefix}: {message}") from exc

@@ -156,7 +156,23 @@ def _make_minatar(game: str, frame_stack: int) -> gym.Env:
     env_id = f"MinAtar/{game.removeprefix('MinAtar-')}-v1"
     if env_id not in gym.registry:
         register_envs()
-    return _stack(_channels_first(gym.make(env_id), scale=255), frame_stack)
+    env = _ForgetLastActionOnReset(gym.make(env_id))
+    return _stack(_channels_first(env, scale=255), frame_stack)
+
+
+class _ForgetLastActionOnReset(gym.Wrapper):
+    """Make each MinAtar episode a pure function of its seed and its actions.
+
+    MinAtar's sticky actions repeat ``last_action`` with probability 0.1, and ``reset`` keeps it,
+    so an episode's first step could repeat the previous episode's last action. A run resumed in
+    a fresh process (``last_action`` = 0) would then diverge from the uninterrupted one. Resetting
+    it to 0 (NOOP, its value in a new environment) at every reset removes that carry-over; a
+    deviation from MinAtar listed in docs/fidelity.md.
+    """
+
+    def reset(self, **kwargs):
+        self.env.unwrapped.game.last_action = 0
+        return self.env.reset(**kwargs)
 
 
 def env_spec(env: gym.Env, game: str, frame_stack: int) -> EnvSpec:

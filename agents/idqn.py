@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import nn
 
 from agents.config import TrainConfig
@@ -50,7 +50,7 @@ class IDQNConfig(TrainConfig):
     values: Literal[
         "uniform-random", "linspace"
     ]  # paper: sampled once per seed; code: evenly spaced
-    key_init_std: float = Field(gt=0.0)
+    key_init_std: float = Field(gt=0.0)  # keys ~ N(0, std^2): 0.1 (paper), 1.0 (authors' code)
     linear_init_std: float = Field(ge=0.0)  # 0: PyTorch's default init for linear layers
     embedding: Literal["ae", "vae"]
     vae_beta: float = Field(ge=0.0)
@@ -74,6 +74,14 @@ class IDQNConfig(TrainConfig):
     lr_halve_every_steps: int = Field(ge=0)  # 0: constant learning rate
     lr_min: float = Field(ge=0.0)
     grad_clip_per_layer: bool
+
+    @model_validator(mode="after")
+    def _value_range_is_ordered(self) -> IDQNConfig:
+        if self.value_min >= self.value_max:
+            raise ValueError(
+                f"value_min ({self.value_min}) must be less than value_max ({self.value_max})"
+            )
+        return self
 
 
 # Model -----------------------------------------------------------------------------------------
@@ -130,7 +138,8 @@ class IDQNNetwork(nn.Module):
         self.decoder = conv_decoder(
             obs_shape, config.embedding_dim, config.dense_hidden if config.decoder == "dense" else 0
         )
-        # The authors' init: Xavier-uniform conv / deconv with zero bias, N(0, std) linear weights.
+        # Algorithm 1 and the authors' code: Xavier-uniform conv / deconv with zero bias, N(0, std)
+        # linear weights (std = linear_init_std; biases keep PyTorch's default).
         for layer in self.modules():
             if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
                 nn.init.xavier_uniform_(layer.weight)
@@ -280,8 +289,10 @@ class IDQNAgent:
         """uint8 (B, C, H, W) -> (x - mean image) / 255, the space the decoder reconstructs."""
         return (obs.float() - self.input_mean).div_(255.0)
 
+    @torch.no_grad()
     def _observe_for_mean_image(self, obs: torch.Tensor) -> None:
-        # Like the authors' code: sum obs / steps over the first `mean_image_steps` steps.
+        # Like the authors' code: sum obs / steps over the first `mean_image_steps` training steps.
+        # Only :meth:`act` (training) calls this; evaluation and inspection never move the mean.
         if (
             self.config.input_normalization == "mean-image"
             and self.mean_image_count < self.config.mean_image_steps
@@ -291,21 +302,24 @@ class IDQNAgent:
 
     # Action selection --------------------------------------------------------------------------
     @torch.inference_mode()
-    def _forward_one(self, obs: np.ndarray) -> IDQNOutput:
-        tensor = torch.from_numpy(obs).to(self.device)
-        self._observe_for_mean_image(tensor)
-        return self.online(self.normalise(tensor.unsqueeze(0)))
+    def _forward_one(self, obs: torch.Tensor) -> IDQNOutput:
+        """One uint8 observation (C, H, W) through the online net; reads the mean image only."""
+        return self.online(self.normalise(obs.unsqueeze(0)))
 
     def act(self, obs: np.ndarray, step: int, rng: np.random.Generator) -> int:
-        """Directed exploration: argmax Q + lambda_exp U (no epsilon, as in the authors' code)."""
-        out = self._forward_one(obs)
+        """Training policy: directed exploration, argmax Q + lambda_exp U (no epsilon, as in the
+        authors' code). Also feeds the running mean image (``input_normalization: mean-image``)."""
+        tensor = torch.from_numpy(obs).to(self.device)
+        self._observe_for_mean_image(tensor)
+        out = self._forward_one(tensor)
         return int(directed_action(out.q, out.u, self.config.exploration_lambda).item())
 
     def act_eval(self, obs: np.ndarray, rng: np.random.Generator) -> int:
-        """Evaluation policy: greedy in Q with a small ``eval_epsilon``."""
+        """Evaluation policy: greedy in Q with a small ``eval_epsilon``; leaves the mean image."""
         if rng.random() < self.config.eval_epsilon:
             return int(rng.integers(self.spec.num_actions))
-        return int(self._forward_one(obs).q.argmax(dim=-1).item())
+        out = self._forward_one(torch.from_numpy(obs).to(self.device))
+        return int(out.q.argmax(dim=-1).item())
 
     # Learning ----------------------------------------------------------------------------------
     def learning_rate(self, step: int) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from agents.errors import UsageError
+
 # (out_channels, kernel, stride) per conv layer.
 NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))  # Mnih et al. 2015; Table 3 of the i-DQN paper
 MINATAR_CONVS = ((16, 3, 1),)  # Young & Tian 2019, for 10x10 MinAtar grids
@@ -108,6 +110,52 @@ def bf16_autocast(device: torch.device | str, enabled: bool) -> torch.autocast:
     """
     device_type = device.type if isinstance(device, torch.device) else device
     return torch.autocast(device_type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def cpu_capability() -> str:
+    """The SIMD level PyTorch's CPU kernels dispatch to, e.g. ``AVX512``, ``AVX2``, ``DEFAULT``."""
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` runs bf16 convs and matmuls natively, not through slow emulation.
+
+    CUDA: the GPU's own bf16 support (Ampere and later), emulation not counted. CPU: oneDNN's bf16
+    kernels (AVX-512 or AMX on x86); on an AVX2-only CPU bf16 is emulated, about 7x slower than
+    fp32 for a Pong DDQN run.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # a build without oneDNN, or without this probe
+            return False
+    return False
+
+
+def describe_device(device: torch.device | str) -> str:
+    """``CPU (capability AVX2)`` or ``GPU NAME``: what a precision message names."""
+    device = torch.device(device)
+    if device.type == "cpu":
+        return f"CPU (capability {cpu_capability()})"
+    if device.type == "cuda" and torch.cuda.is_available():
+        return f"GPU ({torch.cuda.get_device_name(device)})"
+    return f"device ({device})"
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse ``precision=bf16`` on a device without native bf16, with a one-line UsageError.
+
+    Refused, not downgraded: a run recorded as bf16 that ran fp32 would misreport its own config.
+    """
+    if precision != "bf16" or native_bf16(device):
+        return
+    raise UsageError(
+        f"precision=bf16 needs native bf16, which this {describe_device(device)} lacks: bf16 would "
+        "run about 7x slower than fp32; use precision=fp32"
+    )
 
 
 def make_adam(params, lr: float, eps: float) -> torch.optim.Adam:

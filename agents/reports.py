@@ -4,15 +4,33 @@ Every function reads run directories written by :mod:`agents.runner` (``episodes
 transcribed reference numbers (``data/paper/table1.csv``); every writer is atomic. The Snakemake
 rules call these through ``python -m agents report ...``.
 
-Statistics:
+Statistics (defined once, in :mod:`agents.stats`; only full 100-episode windows count):
 
 * **paper statistic** (the headline, as in the paper's Table 1): per seed, the best value of the
-  100-episode moving average of the training return; then the mean over seeds;
+  100-episode moving average of the training return, over full windows only; then the mean over
+  seeds;
 * **final**: per seed, the mean training return of the last 100 episodes; mean and sd over seeds.
+
+A seed with fewer than 100 episodes has neither: its cell is missing (NaN), not filled with a
+shorter window, and a ``note`` / ``reason`` column says "too few episodes (N < 100)". A cell over
+seeds is missing when any of its seeds is: a mean over the seeds that happen to have finished 100
+episodes would favour whichever seeds have short episodes.
+
+Verdicts (:data:`VERDICTS`, rule in :func:`verdict_rule`, which is the table's caption): with
+``T = paper - tolerance * |paper|`` and ``L, U = mean -+ t(0.95; n-1) * sd / sqrt(n)`` the
+one-sided 95% Student-t confidence bounds of the mean over the n seeds,
+
+* ``reproduced``: L >= T, so the mean is at least T and the seed spread does not put it in doubt;
+* ``within spread``: L < T <= U, the seeds cannot tell;
+* ``not reproduced``: U < T;
+* ``inconclusive (1 seed)``: one seed has no spread to weigh, so no verdict;
+* ``too few episodes``: some seed has fewer than 100 episodes, hence no statistic;
+* ``no reference``: the paper gives no value; ``no runs``: nothing was trained for that cell.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,17 +45,30 @@ import seaborn as sns
 
 from agents.errors import UsageError
 from agents.files import atomic_write_text
+from agents.stats import WINDOW, best_and_final, moving_average, shortfall
 
 AGENT_LABELS = {"ddqn": "DDQN", "idqn": "i-DQN"}
 PAPER_COLUMNS = {
     "ddqn_10m": "DDQN (paper, 10M)",
     "idqn_10m": "i-DQN (paper, 10M)",
+    # The DDQN score the paper's Table 1 quotes from the literature (200M frames, Hessel et al.
+    # 2017), beside the authors' own 10M-frame DDQN run.
+    "ddqn_final": "DDQN (paper, reported 200M)",
     "distrib_dqn_final": "Distrib. DQN",
     "q_ensemble_final": "Q-ensemble",
     "bootstrap_dqn_final": "Bootstrap DQN",
     "noisy_dqn_final": "Noisy DQN",
 }
-VERDICTS = ("reproduced", "within spread", "not reproduced")
+VERDICTS = (
+    "reproduced",
+    "within spread",
+    "not reproduced",
+    "inconclusive (1 seed)",
+    "too few episodes",
+    "no reference",
+    "no runs",
+)
+CONFIDENCE = 0.95  # one-sided level of the verdict's bounds on the mean over seeds
 
 
 def run_dir(runs_root: Path, agent: str, game: str, seed: int) -> Path:
@@ -48,7 +79,10 @@ def run_dir(runs_root: Path, agent: str, game: str, seed: int) -> Path:
 def load_episodes(
     runs_root: Path, agents: Iterable[str], games: Iterable[str], seeds: Iterable[int]
 ) -> pd.DataFrame:
-    """All episode logs, with ``agent, game, seed`` columns and the 100-episode moving average."""
+    """All episode logs, with ``agent, game, seed`` columns and the 100-episode moving average.
+
+    ``return_100`` is NaN until a run has 100 episodes (:func:`agents.stats.moving_average`).
+    """
     frames = []
     for agent in agents:
         for game in games:
@@ -59,22 +93,42 @@ def load_episodes(
                 log = pd.read_csv(path)
                 if log.empty:
                     raise UsageError(f"{path} has no finished episode; the budget is too small")
-                log["return_100"] = log["return"].rolling(100, min_periods=1).mean()
+                log["return_100"] = moving_average(log["return"])
                 frames.append(log.assign(agent=agent, game=game, seed=seed))
     return pd.concat(frames, ignore_index=True)
 
 
 def per_seed_scores(episodes: pd.DataFrame) -> pd.DataFrame:
-    """Per (agent, game, seed): the best 100-episode average and the final 100-episode average."""
-    grouped = episodes.groupby(["agent", "game", "seed"])
-    return pd.DataFrame(
-        {
-            "best_100": grouped["return_100"].max(),
-            "final_100": grouped["return"].apply(lambda r: r.tail(100).mean()),
-            "frames": grouped["frame"].max(),
-            "episodes": grouped["episode"].count(),
-        }
-    ).reset_index()
+    """Per (agent, game, seed): the best full-window 100-episode average and the last 100's mean.
+
+    Both are NaN for a seed with fewer than 100 episodes; ``episodes`` says how many it has.
+    """
+    rows = []
+    for (agent, game, seed), log in episodes.groupby(["agent", "game", "seed"]):
+        best, final = best_and_final(log["return"])
+        rows.append(
+            {
+                "agent": agent,
+                "game": game,
+                "seed": seed,
+                "best_100": np.nan if best is None else best,
+                "final_100": np.nan if final is None else final,
+                "frames": log["frame"].max(),
+                "episodes": len(log),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def shortfalls(seeds: pd.DataFrame) -> list[str]:
+    """``"seed 0: too few episodes (37 < 100)"`` for every row of ``seeds`` without a statistic."""
+    reasons = []
+    for _, row in seeds.iterrows():
+        if pd.isna(row["best_100"]):
+            count = row.get("episodes", np.nan)
+            reason = None if pd.isna(count) else shortfall(int(count))
+            reasons.append(f"seed {row['seed']}: {reason or f'no full {WINDOW}-episode window'}")
+    return reasons
 
 
 def read_reference(path: Path) -> pd.DataFrame:
@@ -86,60 +140,105 @@ def read_reference(path: Path) -> pd.DataFrame:
 
 
 def table1(scores: pd.DataFrame, reference: pd.DataFrame, games: list[str]) -> pd.DataFrame:
-    """Our DDQN and i-DQN beside the paper's reported columns, one row per game."""
+    """Our DDQN and i-DQN beside the paper's reported columns, one row per game.
+
+    Our cells are missing when any seed has fewer than 100 episodes; ``note`` says which.
+    """
     rows = []
     for game in games:
         row: dict[str, object] = {"game": game}
+        notes = []
         for agent, label in AGENT_LABELS.items():
             seeds = scores[(scores["agent"] == agent) & (scores["game"] == game)]
-            row[f"{label} (ours)"] = seeds["best_100"].mean() if len(seeds) else np.nan
-            row[f"{label} final mean"] = seeds["final_100"].mean() if len(seeds) else np.nan
-            row[f"{label} final sd"] = seeds["final_100"].std(ddof=1) if len(seeds) > 1 else np.nan
+            short = shortfalls(seeds)
+            complete = len(seeds) > 0 and not short
+            row[f"{label} (ours)"] = seeds["best_100"].mean() if complete else np.nan
+            row[f"{label} final mean"] = seeds["final_100"].mean() if complete else np.nan
+            row[f"{label} final sd"] = (
+                seeds["final_100"].std(ddof=1) if complete and len(seeds) > 1 else np.nan
+            )
             row[f"{label} seeds"] = len(seeds)
+            notes += [f"{label} {reason}" for reason in short]
         for column, label in PAPER_COLUMNS.items():
             row[label] = reference.loc[game, column] if game in reference.index else np.nan
+        row["note"] = "; ".join(notes)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _t_quantile(level: float, dof: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(level, dof))
 
 
 def verdict_table(
     scores: pd.DataFrame, reference: pd.DataFrame, games: list[str], tolerance: float
 ) -> pd.DataFrame:
-    """Each of our cells against the paper's, with the rule stated in :data:`VERDICT_RULE`."""
+    """Each of our cells against the paper's, with the rule stated in :func:`verdict_rule`."""
     rows = []
     for game in games:
         for agent, label in AGENT_LABELS.items():
-            seeds = scores[(scores["agent"] == agent) & (scores["game"] == game)]["best_100"]
+            seeds = scores[(scores["agent"] == agent) & (scores["game"] == game)]
+            values = seeds["best_100"]
+            count = len(values)
             paper = reference.loc[game, f"{agent}_10m"] if game in reference.index else np.nan
-            ours = seeds.mean()
-            spread = seeds.std(ddof=1) if len(seeds) > 1 else np.nan
-            if np.isnan(paper):
-                verdict = "no reference"
-            elif ours >= paper - tolerance * abs(paper):
-                verdict = VERDICTS[0]
-            elif not np.isnan(spread) and abs(ours - paper) <= 2 * spread:
-                verdict = VERDICTS[1]
+            threshold = paper - tolerance * abs(paper)
+            short = shortfalls(seeds)
+            ours = values.mean() if count and not short else np.nan
+            spread = values.std(ddof=1) if count > 1 and not short else np.nan
+            low = high = np.nan
+            reason = ""
+            if count == 0:
+                verdict, reason = "no runs", "no run of this agent and game was given"
+            elif np.isnan(paper):
+                verdict, reason = "no reference", "the paper gives no value"
+            elif short:
+                verdict, reason = "too few episodes", "; ".join(short)
+            elif count == 1:
+                verdict = "inconclusive (1 seed)"
+                reason = "one seed has no spread to weigh; train more seeds"
             else:
-                verdict = VERDICTS[2]
+                half = _t_quantile(CONFIDENCE, count - 1) * spread / math.sqrt(count)
+                low, high = ours - half, ours + half
+                if low >= threshold:
+                    verdict = "reproduced"
+                elif high >= threshold:
+                    verdict = "within spread"
+                else:
+                    verdict = "not reproduced"
             rows.append(
                 {
                     "game": game,
                     "agent": label,
                     "ours": ours,
                     "seed sd": spread,
-                    "seeds": len(seeds),
+                    "seeds": count,
+                    "lower bound": low,
+                    "upper bound": high,
                     "paper": paper,
+                    "threshold": threshold,
                     "verdict": verdict,
+                    "reason": reason,
                 }
             )
     return pd.DataFrame(rows)
 
 
 def verdict_rule(tolerance: float) -> str:
+    """The verdict rule in words: the caption of the verdict table."""
+    level = f"{CONFIDENCE:.0%}"
     return (
-        f"'reproduced': our mean over seeds of the best 100-episode average is at least the paper's "
-        f"value minus {tolerance:.0%} of it; 'within spread': otherwise, but within two seed standard "
-        f"deviations of the paper's value; 'not reproduced': neither."
+        f"'ours': per seed, the best full {WINDOW}-episode moving average of the training return "
+        f"(windows of fewer than {WINDOW} episodes never count), mean over the n seeds; "
+        f"'seed sd': its standard deviation over seeds. 'threshold' T = paper - "
+        f"{tolerance:.0%} of |paper|. 'lower bound' L and 'upper bound' U = mean -/+ "
+        f"t({CONFIDENCE:g}; n-1) * sd / sqrt(n), the one-sided {level} Student-t confidence "
+        f"bounds of the mean over seeds. 'reproduced': L >= T (the mean clears T by more than the "
+        f"seed spread allows for chance); 'within spread': L < T <= U (the seeds cannot tell); "
+        f"'not reproduced': U < T. 'inconclusive (1 seed)': one seed has no spread to weigh; "
+        f"'too few episodes': a seed has fewer than {WINDOW} episodes, hence no statistic and "
+        f"no verdict; 'no reference': the paper gives no value."
     )
 
 
@@ -149,7 +248,10 @@ def write_table(table: pd.DataFrame, stem: Path, caption: str) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
     atomic_write_text(paths[0], table.to_csv(index=False, float_format="%.2f"))
-    atomic_write_text(paths[1], f"{caption}\n\n{table.to_markdown(index=False, floatfmt='.2f')}\n")
+    # A missing cell reads "--" in Markdown and LaTeX (empty in the CSV), not "nan".
+    markdown = table.astype(object).where(table.notna(), None)
+    markdown = markdown.to_markdown(index=False, floatfmt=".2f", missingval="--")
+    atomic_write_text(paths[1], f"{caption}\n\n{markdown}\n")
     latex = table.to_latex(
         index=False, float_format="%.2f", na_rep="--", caption=caption, escape=True
     )
@@ -167,48 +269,107 @@ def _save_figure(fig: plt.Figure, paths: Iterable[Path]) -> None:
     plt.close(fig)
 
 
+def _curve(log: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
+    """One seed's 100-episode average on ``grid``; NaN before its first full window."""
+    valid = log["return_100"].notna().to_numpy()
+    if not valid.any():
+        return np.full(len(grid), np.nan)
+    frames, values = log["frame"].to_numpy()[valid], log["return_100"].to_numpy()[valid]
+    return np.interp(grid, frames, values, left=np.nan)
+
+
 def figure8(
     episodes: pd.DataFrame, games: list[str], outputs: Iterable[Path], points: int = 100
 ) -> None:
-    """Training curves: 100-episode average return against frames, mean and sd band over seeds."""
-    curves = []
+    """Training curves: 100-episode average return against frames, mean and sd band over seeds.
+
+    A curve starts at the first frame where every seed has a full 100-episode window; a panel
+    whose runs have none says so instead of drawing a curve.
+    """
     # One frame grid per game, up to the shortest run, so every seed contributes to every point.
     ends = episodes.groupby(["game", "agent", "seed"])["frame"].max().groupby("game").min()
-    for (agent, game, seed), log in episodes.groupby(["agent", "game", "seed"]):
-        grid = np.linspace(0, ends[game], points)
-        value = np.interp(grid, log["frame"], log["return_100"], left=np.nan)
-        curves.append(
-            pd.DataFrame(
-                {
-                    "agent": AGENT_LABELS.get(agent, agent),
-                    "game": game,
-                    "seed": seed,
-                    "frames": grid,
-                    "return": value,
-                }
+    agents = list(dict.fromkeys(episodes["agent"]))
+    colours = dict(zip(agents, sns.color_palette(n_colors=len(agents)), strict=True))
+    columns = min(4, len(games))
+    rows = math.ceil(len(games) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.5 * columns, 2.8 * rows), squeeze=False)
+    handles = {}
+    for ax, game in zip(axes.flat, games, strict=False):
+        grid = np.linspace(0, ends.get(game, 0), points)
+        for agent in agents:
+            logs = episodes[(episodes["agent"] == agent) & (episodes["game"] == game)]
+            if logs.empty:
+                continue
+            curves = np.array([_curve(log, grid) for _, log in logs.groupby("seed")])
+            drawn = ~np.isnan(curves).any(axis=0)
+            if not drawn.any():
+                continue
+            mean = curves[:, drawn].mean(axis=0)
+            label = AGENT_LABELS.get(agent, agent)
+            (handles[label],) = ax.plot(grid[drawn], mean, color=colours[agent], label=label)
+            if len(curves) > 1:
+                sd = curves[:, drawn].std(axis=0, ddof=1)
+                ax.fill_between(
+                    grid[drawn], mean - sd, mean + sd, color=colours[agent], alpha=0.2, lw=0
+                )
+        if not ax.lines:
+            most = episodes[episodes["game"] == game].groupby(["agent", "seed"]).size().max()
+            ax.text(
+                0.5,
+                0.5,
+                f"no full {WINDOW}-episode window:\nat most {most} episodes per run",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
             )
-        )
-    data = pd.concat(curves, ignore_index=True)
-    grid = sns.relplot(
-        data=data,
-        x="frames",
-        y="return",
-        hue="agent",
-        col="game",
-        col_order=games,
-        col_wrap=min(4, len(games)),
-        kind="line",
-        errorbar="sd",
-        height=2.8,
-        aspect=1.25,
-        facet_kws={"sharey": False, "sharex": False},
+        ax.set_title(game)
+        ax.set_xlabel("frames")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"training reward\n({WINDOW}-episode average)")
+    for ax in axes.flat[len(games) :]:
+        ax.set_visible(False)
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(
+        "Figure 8: i-DQN and Double DQN training curves (mean, band: sd over seeds; "
+        f"full {WINDOW}-episode windows only)",
+        y=1.03,
     )
-    grid.set_titles("{col_name}")
-    grid.set_axis_labels("frames", "training reward (100-episode average)")
-    grid.figure.suptitle(
-        "Figure 8: i-DQN and Double DQN training curves (mean, band: sd over seeds)", y=1.03
+    fig.tight_layout()
+    _save_figure(fig, outputs)
+
+
+def _undefined_aggregate(missing: list[str], runs: int, stem: Path) -> pd.DataFrame:
+    """The aggregate's table and figure when some run has no statistic: every estimate NaN."""
+    note = (
+        f"undefined: {len(missing)} of {runs} runs have fewer than {WINDOW} episodes "
+        f"({'; '.join(missing)})"
     )
-    _save_figure(grid.figure, outputs)
+    rows = [
+        {"normalised by": f"random -> {norm}", "metric": "IQM", "agent": label}
+        for norm in ("paper DDQN", "paper i-DQN")
+        for label in AGENT_LABELS.values()
+    ]
+    rows.append(
+        {"normalised by": "none needed", "metric": "P(i-DQN > DDQN)", "agent": "i-DQN vs DDQN"}
+    )
+    table = pd.DataFrame(rows).assign(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, note=note)
+
+    fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax_iqm.set(
+        xlabel="IQM of (score - random) / (paper DDQN - random)",
+        title="IQM, 95% stratified-bootstrap CI",
+    )
+    ax_profile.set(
+        xlabel="normalised score tau",
+        ylabel="fraction of runs with score > tau",
+        title="Performance profiles",
+    )
+    short = f"undefined:\n{len(missing)} of {runs} runs have\nfewer than {WINDOW} episodes"
+    for ax in (ax_iqm, ax_profile):
+        ax.text(0.5, 0.5, short, transform=ax.transAxes, ha="center", va="center", fontsize=12)
+    _save_figure(fig, [Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")])
+    return table
 
 
 def aggregate(
@@ -221,14 +382,40 @@ def aggregate(
 ) -> pd.DataFrame:
     """rliable: IQM with stratified-bootstrap CIs, performance profiles, P(i-DQN > DDQN).
 
-    Scores (best 100-episode average per seed) are normalised two ways: by random and the paper's
-    DDQN, ``(x - random) / (ddqn_10m - random)``, and by random and the paper's i-DQN.
+    Scores (best full-window 100-episode average per seed) are normalised two ways: by random and
+    the paper's DDQN, ``(x - random) / (ddqn_10m - random)``, and by random and the paper's i-DQN.
+
+    When any run has fewer than 100 episodes the aggregate is undefined: the table keeps its rows
+    with NaN estimates and a ``note`` naming those runs, and the figure says so. rliable cannot
+    take NaN, and dropping the short runs instead would leave a ragged runs x games matrix for the
+    stratified bootstrap and keep only the runs whose episodes happen to be short, a biased
+    sample; so nothing is estimated rather than something misleading.
     """
+    seeds = sorted(scores["seed"].unique())
+    # Normalisation needs the paper's random and reference scores (Pong has none).
+    missing = [
+        f"{game}: no paper reference to normalise by"
+        for game in games
+        if game not in reference.index
+        or reference.loc[game, ["random", "ddqn_10m", "idqn_10m"]].isna().any()
+    ]
+    for agent in AGENT_LABELS:
+        for game in games:
+            for s in seeds:
+                run = scores[
+                    (scores["agent"] == agent) & (scores["game"] == game) & (scores["seed"] == s)
+                ]
+                if run.empty:
+                    missing.append(f"{agent} {game} seed {s}: no run")
+                elif pd.isna(run["best_100"].iloc[0]):
+                    missing.append(f"{agent} {game} {shortfalls(run)[0]}")
+    if missing:
+        return _undefined_aggregate(missing, len(AGENT_LABELS) * len(games) * len(seeds), stem)
+
     from rliable import library as rly
     from rliable import metrics
 
     rng = np.random.RandomState(seed)
-    seeds = sorted(scores["seed"].unique())
     rows, profiles = [], {}
     for norm_name, column in (("paper DDQN", "ddqn_10m"), ("paper i-DQN", "idqn_10m")):
         score_dict = {}
@@ -276,7 +463,7 @@ def aggregate(
                     "ci_high": float(high),
                 }
             )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).assign(note="")
 
     taus, profile, profile_ci = profiles
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))

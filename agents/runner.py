@@ -11,9 +11,17 @@ A run directory holds everything about one training run::
     eval.csv           written by ``evaluate``
 
 Checkpoints are taken at the first episode end after every ``checkpoint_every_steps`` agent steps
-(and at the end of the budget). Every episode's emulator seed is derived from (run seed, episode
-index), so a run resumed from a checkpoint replays exactly what the uninterrupted run would have:
-same episodes, same actions, same updates, same RNG streams.
+(and at the end of the budget, with the unfinished episode's actions). Every episode's emulator
+seed is derived from (run seed, episode index), so a run resumed from a checkpoint replays exactly
+what the uninterrupted run would have: same episodes, same actions, same updates, same RNG
+streams. That holds when the checkpoint carries the replay (``checkpoint_replay: true``, every
+shipped preset); without it, a resume refills the replay and waits ``learning_starts`` steps again.
+Extending a finished run's budget continues its unfinished episode, so it gives the same episodes
+as one longer run.
+
+Reliability: one process at a time writes a run directory (:class:`agents.files.RunLock`); a
+non-finite loss or a full disk stops the run with one line, the last checkpoint intact; torn log
+rows and orphaned temporary files from a crash are dropped on the next start.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -33,21 +43,25 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from tqdm import tqdm
 
-from agents.config import TrainConfig, build_config
-from agents.envs import check_game, env_spec, make_env, newest_frame
-from agents.errors import UsageError
+from agents.config import TrainConfig, build_config, load_yaml
+from agents.envs import MINATAR_GAMES, check_game, env_spec, make_env, newest_frame
+from agents.errors import RunFailed, UsageError
 from agents.files import (
     CsvLog,
+    DiskFull,
+    RunLock,
     atomic_torch_save,
     atomic_write_csv,
     atomic_write_json,
     atomic_write_yaml,
+    remove_orphaned_temporaries,
 )
+from agents.networks import check_precision, cpu_capability
 from agents.registry import get_agent
 from agents.replay import FrameReplay
+from agents.stats import best_and_final
 
 CHECKPOINT_FORMAT = 1
 EPISODE_HEADER = ["frame", "episode", "return", "length", "seconds"]
@@ -78,12 +92,24 @@ def make_run_env(run: RunSpec, config: TrainConfig, render_mode: str | None = No
 
 
 def select_device(requested: str | None = None) -> torch.device:
-    """CUDA when present (or asked for), else the CPU."""
-    if requested:
-        if requested.startswith("cuda") and not torch.cuda.is_available():
+    """CUDA when present (or asked for), else the CPU; a device that does not exist is refused."""
+    if not requested:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UsageError(f"unknown device {requested!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
             raise UsageError(f"device {requested!r} requested but CUDA is not available")
-        return torch.device(requested)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(
+                f"device {requested!r} does not exist; this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif device.type != "cpu":
+        raise UsageError(f"device {requested!r} is not supported; use cpu, cuda or cuda:N")
+    return device
 
 
 def episode_seed(run_seed: int, episode: int, stream: int = 0) -> int:
@@ -91,13 +117,26 @@ def episode_seed(run_seed: int, episode: int, stream: int = 0) -> int:
     return int(np.random.SeedSequence([run_seed, stream, episode]).generate_state(1)[0])
 
 
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes up to 2^64 - 1; pandas and JSON readers int64
+
+
 def resolve(run: RunSpec, overrides: dict[str, Any]) -> TrainConfig:
     """Validate everything about a run before anything is written."""
     entry = get_agent(run.agent)
     check_game(run.game)
+    if isinstance(run.seed, bool) or not 0 <= run.seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer in [0, 2^63 - 1], got {run.seed}")
     if run.frames <= 0:
         raise UsageError(f"--frames must be positive, got {run.frames}")
     config = build_config(entry.config, run.agent, run.preset, overrides)
+    if run.game in MINATAR_GAMES:
+        if config.color:
+            raise UsageError("MinAtar has no colour frames: color=true is for Atari games")
+        if config.frame_skip != 1:
+            raise UsageError(
+                f"MinAtar has no action repeat, so frame_skip must be 1 (got {config.frame_skip}); "
+                "use --preset minatar"
+            )
     if run.frames < config.frame_skip:
         raise UsageError(
             f"--frames {run.frames} is less than one agent step ({config.frame_skip} frames)"
@@ -145,37 +184,52 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _record_invocation(run_dir: Path, device: torch.device, resumed_from: int | None) -> None:
+def _read_meta(run_dir: Path) -> dict[str, Any]:
+    """``meta.json`` of a run directory (empty history if absent); corrupt is a UsageError."""
     path = run_dir / "meta.json"
-    meta = json.loads(path.read_text()) if path.exists() else {"invocations": []}
-    meta["invocations"].append(
-        {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "argv": sys.argv,
-            "host": platform.node(),
-            "device": str(device),
-            "torch_threads": torch.get_num_threads(),
-            "git_commit": _git_commit(),
-            "versions": _versions(),
-            "resumed_from_step": resumed_from,
-        }
-    )
-    atomic_write_json(path, meta)
-
-
-def _prepare_run_dir(out: Path, run: RunSpec, config: TrainConfig) -> None:
-    """Create ``out`` (or check it is this run's), failing with a one-line error if unusable."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output path {out} exists and is not a directory")
+    if not path.exists():
+        return {"invocations": []}
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output directory {out}: {exc.strerror}") from exc
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"output directory {out} is not writable")
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(
+            f"{path} is corrupt ({type(exc).__name__}); repair or delete it to continue this run"
+        ) from exc
+    if not isinstance(meta, dict) or not isinstance(meta.get("invocations"), list):
+        raise UsageError(f"{path} is not a meta.json of this suite (no invocations list)")
+    return meta
+
+
+def _invocation(device: torch.device, resumed_from: int | None) -> dict[str, Any]:
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "argv": sys.argv,
+        "host": platform.node(),
+        "device": str(device),
+        "cpu_capability": cpu_capability(),
+        "torch_threads": torch.get_num_threads(),
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+        "resumed_from_step": resumed_from,
+    }
+
+
+def _read_run_config(config_path: Path) -> dict[str, Any]:
+    """A run directory's ``config.yaml`` as a mapping; corrupt is a one-line UsageError."""
+    try:
+        document = load_yaml(config_path.read_bytes().decode("utf-8"), str(config_path))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{config_path} is corrupt (not UTF-8 text)") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("run"), dict):
+        raise UsageError(f"{config_path} is corrupt or not a run config of this suite")
+    return document
+
+
+def _check_existing_run(out: Path, run: RunSpec, config: TrainConfig) -> None:
+    """Refuse a directory that holds another run, or whose files are corrupt. Reads only."""
     config_path = out / "config.yaml"
     if config_path.exists():
-        previous = yaml.safe_load(config_path.read_text()) or {}
+        previous = _read_run_config(config_path)
         current = _config_document(run, config)
         prev_run = {**previous.get("run", {}), "frames": None}
         if (
@@ -186,6 +240,44 @@ def _prepare_run_dir(out: Path, run: RunSpec, config: TrainConfig) -> None:
                 f"{out} holds a run with a different config; use a new --out, or the same "
                 f"agent/game/seed/preset/--set as before ({config_path})"
             )
+    _read_meta(out)
+
+
+@contextmanager
+def _locked_run_dir(out: Path) -> Iterator[None]:
+    """Create ``out`` if needed and hold its :class:`RunLock` for the block.
+
+    A directory this call created is removed again if the block fails with a UsageError (bad
+    input found before anything was written).
+    """
+    if str(out) == "":
+        raise UsageError("--out must not be empty")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output path {out} exists and is not a directory")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output directory {out}: {exc.strerror}") from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"output directory {out} is not writable")
+    lock = RunLock(out)
+    try:
+        lock.acquire()
+    except UsageError:
+        raise
+    except OSError as exc:
+        raise UsageError(f"cannot lock output directory {out}: {exc.strerror}") from exc
+    try:
+        yield
+    except UsageError:
+        lock.release()
+        if created:
+            with suppress(OSError):
+                out.rmdir()
+        raise
+    finally:
+        lock.release()
 
 
 def _load_checkpoint(path: Path, digest: str) -> dict[str, Any]:
@@ -204,6 +296,32 @@ def _load_checkpoint(path: Path, digest: str) -> dict[str, Any]:
     return state
 
 
+def _obs_digest(obs: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(obs).tobytes()).hexdigest()[:16]
+
+
+def _replay_episode(env, seed: int, actions: list[int], expected_digest: str):
+    """Bring a fresh env back to the middle of an episode by replaying its actions.
+
+    Episodes are deterministic given their seed and actions (no sticky actions on Atari; MinAtar's
+    sticky actions draw from the env's RNG, seeded at reset), so this restores exactly the
+    observation the checkpoint was taken at, which is verified.
+    """
+    obs, _ = env.reset(seed=seed)
+    reward_sum = 0.0
+    for action in actions:
+        obs, reward, terminated, truncated, _ = env.step(action)
+        reward_sum += float(reward)
+        if terminated or truncated:
+            break
+    if _obs_digest(obs) != expected_digest:
+        raise RunFailed(
+            "replaying the checkpoint's unfinished episode did not reach the saved observation; "
+            "the environment is not deterministic here"
+        )
+    return obs
+
+
 def train(
     run: RunSpec,
     out: Path,
@@ -212,21 +330,66 @@ def train(
     device: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train (or resume) one run into ``out`` and return its summary.
+    """Train (or resume, or extend) one run into ``out`` and return its summary.
 
-    Re-running with the same ``out`` resumes from ``out/checkpoint.pt``. All validation happens
-    before anything is written.
+    Re-running with the same ``out`` resumes from ``out/checkpoint.pt``; a larger ``frames``
+    extends a finished run, giving the same episodes as one longer run. All validation happens
+    before anything is written, and one process at a time may write to ``out``.
+
+    Raises:
+        UsageError: bad input (nothing written).
+        RunFailed: non-finite losses or a full disk (the last checkpoint is intact).
     """
     out = Path(out)
     config = resolve(run, overrides or {})
     torch_device = select_device(device)
+    check_precision(config.precision, torch_device)
     digest = _identity_digest(run, config)
     checkpoint_path = out / "checkpoint.pt"
-    _prepare_run_dir(out, run, config)
-    checkpoint = _load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
+    with _locked_run_dir(out):
+        _check_existing_run(out, run, config)
+        checkpoint = (
+            _load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
+        )
+        remove_orphaned_temporaries(out)
+        saved_step = checkpoint["step"] if checkpoint else None
+        try:
+            return _train_locked(run, out, config, torch_device, digest, checkpoint, progress)
+        except DiskFull as exc:
+            kept = (
+                f"the last checkpoint ({checkpoint_path}, step {_last_saved_step(out, saved_step)}) is intact"
+                if checkpoint_path.is_file()
+                else "no checkpoint had been written yet"
+            )
+            raise RunFailed(
+                f"disk full while writing {exc.path}; {kept}: free space and rerun the same "
+                "command to resume"
+            ) from exc
 
+
+def _last_saved_step(out: Path, fallback: int | None) -> int | None:
+    try:
+        return int(torch.load(out / "checkpoint.pt", weights_only=True)["step"])
+    except Exception:  # noqa: BLE001 (only for the message)
+        return fallback
+
+
+def _train_locked(
+    run: RunSpec,
+    out: Path,
+    config: TrainConfig,
+    torch_device: torch.device,
+    digest: str,
+    checkpoint: dict[str, Any] | None,
+    progress: bool,
+) -> dict[str, Any]:
+    checkpoint_path = out / "checkpoint.pt"
     atomic_write_yaml(out / "config.yaml", _config_document(run, config))
-    _record_invocation(out, torch_device, checkpoint["step"] if checkpoint else None)
+    meta = _read_meta(out)
+    meta["invocations"].append(
+        _invocation(torch_device, checkpoint["step"] if checkpoint else None)
+    )
+    atomic_write_json(out / "meta.json", meta)
 
     # Build the pieces.
     torch.manual_seed(run.seed)
@@ -240,6 +403,9 @@ def train(
     step = episode = updates = 0
     elapsed_before = 0.0
     next_checkpoint = config.checkpoint_every_steps
+    obs = None
+    episode_actions: list[int] = []
+    episode_return, episode_length = 0.0, 0
     if checkpoint is not None:
         agent.load_state_dict(checkpoint["agent"])
         if checkpoint["replay"] is not None:
@@ -251,12 +417,25 @@ def train(
         step, episode, updates = checkpoint["step"], checkpoint["episode"], checkpoint["updates"]
         elapsed_before = checkpoint["elapsed_seconds"]
         next_checkpoint = checkpoint["next_checkpoint"]
+        unfinished = checkpoint.get("episode_actions")
+        if unfinished is not None:  # taken mid-episode, when a budget ran out: continue it
+            episode_actions = [int(a) for a in unfinished.tolist()]
+            obs = _replay_episode(
+                env, episode_seed(run.seed, episode), episode_actions, checkpoint["obs_digest"]
+            )
+            episode_return = float(checkpoint["episode_return"])
+            episode_length = len(episode_actions)
+            if checkpoint["replay"] is None:
+                replay.start_episode(newest_frame(obs, spec))
+    last_saved_step = step if checkpoint is not None else None
     if step < total_steps:
         (out / "summary.json").unlink(missing_ok=True)  # the run is not complete until rewritten
-    # Logs hold exactly what the restored state has seen.
-    CsvLog.truncate(out / "episodes.csv", EPISODE_HEADER, lambda r: int(r["episode"]) < episode)
+    # Logs hold exactly what the restored state has seen; torn or unparsable rows are dropped.
+    CsvLog.truncate(
+        out / "episodes.csv", EPISODE_HEADER, lambda r: int(float(r["episode"])) < episode
+    )
     loss_header = ["frame", "update", *agent.log_columns]
-    CsvLog.truncate(out / "losses.csv", loss_header, lambda r: int(r["update"]) <= updates)
+    CsvLog.truncate(out / "losses.csv", loss_header, lambda r: int(float(r["update"])) <= updates)
     if checkpoint is None:
         for name in ("episodes.csv", "losses.csv", "summary.json"):
             (out / name).unlink(missing_ok=True)
@@ -264,6 +443,8 @@ def train(
     losses_log = CsvLog(out / "losses.csv", loss_header)
 
     def save_checkpoint() -> None:
+        nonlocal last_saved_step
+        mid_episode = obs is not None
         atomic_torch_save(
             {
                 "format": CHECKPOINT_FORMAT,
@@ -281,9 +462,30 @@ def train(
                     "torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                 },
+                # The unfinished episode, so that extending the budget continues it exactly.
+                "episode_actions": torch.tensor(episode_actions, dtype=torch.int64)
+                if mid_episode
+                else None,
+                "episode_return": episode_return,
+                "obs_digest": _obs_digest(obs) if mid_episode else None,
             },
             checkpoint_path,
         )
+        last_saved_step = step
+
+    def stop_on_non_finite(stats: dict[str, Any]) -> None:
+        values = {name: float(stats[name]) for name in agent.log_columns}
+        bad = [name for name, value in values.items() if not np.isfinite(value)]
+        if bad:
+            kept = (
+                f"the last good checkpoint ({checkpoint_path}, step {last_saved_step}) is kept"
+                if last_saved_step is not None
+                else "no checkpoint had been taken yet"
+            )
+            raise RunFailed(
+                f"non-finite {', '.join(bad)} loss at update {updates} (step {step}, frame "
+                f"{step * config.frame_skip}); the run stopped; {kept}"
+            )
 
     recent_returns: deque[float] = deque(maxlen=100)
     start = time.perf_counter()
@@ -297,14 +499,13 @@ def train(
         dynamic_ncols=True,
     )
     bar_pending = 0
-    obs = None
-    episode_return, episode_length = 0.0, 0
     try:
         while step < total_steps:
             if obs is None:
                 obs, _ = env.reset(seed=episode_seed(run.seed, episode))
                 replay.start_episode(newest_frame(obs, spec))
                 episode_return, episode_length = 0.0, 0
+                episode_actions = []
 
             action = agent.act(obs, step, rng)
             next_obs, reward, terminated, truncated, _ = env.step(action)
@@ -313,6 +514,7 @@ def train(
             )
             replay.add(action, stored_reward, terminated, newest_frame(next_obs, spec))
             obs = next_obs
+            episode_actions.append(action)
             episode_return += float(reward)
             episode_length += 1
             step += 1
@@ -322,6 +524,7 @@ def train(
             ):
                 stats = agent.update(replay.sample(config.batch_size, rng, torch_device), step)
                 updates += 1
+                stop_on_non_finite(stats)
                 if updates % config.log_loss_every_updates == 0:
                     values = [f"{float(stats[name]):.6g}" for name in agent.log_columns]
                     losses_log.write([step * config.frame_skip, updates, *values])
@@ -378,8 +581,8 @@ def _summarise(
 ) -> dict[str, Any]:
     import pandas as pd
 
-    log = pd.read_csv(out / "episodes.csv")
-    rolling = log["return"].rolling(100, min_periods=1).mean()
+    returns = pd.read_csv(out / "episodes.csv")["return"]
+    best, final = best_and_final(returns)
     return {
         "agent": run.agent,
         "game": run.game,
@@ -390,8 +593,9 @@ def _summarise(
         "episodes": episodes,
         "updates": updates,
         "train_seconds": round(seconds, 1),
-        "final_return_100": float(rolling.iloc[-1]) if len(log) else None,
-        "best_return_100": float(rolling.max()) if len(log) else None,
+        # Full 100-episode windows only (agents.stats); None with fewer than 100 episodes.
+        "final_return_100": final,
+        "best_return_100": best,
     }
 
 
@@ -401,10 +605,13 @@ def load_run(run_dir: Path) -> tuple[RunSpec, TrainConfig]:
     config_path = run_dir / "config.yaml"
     if not config_path.is_file():
         raise UsageError(f"{run_dir} is not a run directory (no config.yaml)")
-    document = yaml.safe_load(config_path.read_text())
-    run = RunSpec(**document["run"])
-    entry = get_agent(run.agent)
-    return run, entry.config(**document["config"])
+    document = _read_run_config(config_path)
+    try:
+        run = RunSpec(**document["run"])
+        entry = get_agent(run.agent)
+        return run, entry.config(**document["config"])
+    except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise UsageError(f"{config_path} is not a valid run config of this suite") from exc
 
 
 def load_agent(run_dir: Path, device: str | None = None):

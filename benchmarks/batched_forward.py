@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 import torch
+from common import print_machine
 
 from agents.ddqn import QNetwork
 
@@ -26,6 +27,7 @@ def bench(fn, repeats: int = 30) -> float:
 
 
 def main() -> None:
+    print_machine()
     torch.manual_seed(0)
     net = QNetwork((4, 84, 84), 6).to(memory_format=torch.channels_last)
     s = torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8)

@@ -1,4 +1,4 @@
-"""Shared timing helper for the benchmark scripts."""
+"""Shared helpers for the benchmark scripts: the machine line each prints first, a timing helper."""
 
 from __future__ import annotations
 
@@ -6,7 +6,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from agents.runner import RunSpec, train
+from agents.networks import cpu_capability, native_bf16
+
+
+def machine_line() -> str:
+    """What every benchmark prints first: the CPU's capability and whether it has native bf16.
+
+    Figures depend on both; a bf16 speed-up holds only on a CPU with native bf16 (on an AVX2-only
+    CPU bf16 is emulated and a Pong DDQN run took about 7x as long as in fp32).
+    """
+    bf16 = "yes" if native_bf16("cpu") else "no"
+    return f"CPU capability {cpu_capability()}, native bf16: {bf16}"
+
+
+def print_machine() -> None:
+    print(machine_line(), flush=True)
 
 
 def steady_and_whole_run(
@@ -24,6 +38,8 @@ def steady_and_whole_run(
     phase is the steady state, where every ``train_freq``-th step trains. The checkpoint load and
     the final checkpoint write are inside the timed span.
     """
+    from agents.runner import RunSpec, train  # only the training benchmarks pay for the import
+
     overrides = {
         **overrides,
         "learning_starts": learning_starts,

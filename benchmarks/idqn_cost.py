@@ -15,10 +15,12 @@ import argparse
 import time
 
 import torch
-from common import steady_and_whole_run
+from common import print_machine, steady_and_whole_run
 
 from agents.config import build_config
 from agents.envs import EnvSpec
+from agents.errors import UsageError
+from agents.networks import check_precision
 from agents.registry import get_agent
 from agents.replay import Batch
 
@@ -51,6 +53,11 @@ def main() -> None:
     parser.add_argument("--learning-starts", type=int, default=10_000)
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     args = parser.parse_args()
+    print_machine()
+    try:
+        check_precision(args.precision, torch.device("cpu"))
+    except UsageError as exc:
+        raise SystemExit(f"error: {exc}") from None
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, Pong, {args.steps} steps, "
         f"learning starts {args.learning_starts}, {args.precision}"

@@ -15,6 +15,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from common import print_machine
 from torch import nn
 
 from agents.networks import (
@@ -51,6 +52,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="calls per timing")
     parser.add_argument("--rounds", type=int, default=9, help="alternating rounds; median reported")
     args = parser.parse_args()
+    print_machine()
     torch.manual_seed(0)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {BATCH}, "

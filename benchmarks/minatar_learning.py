@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from common import print_machine
 from tqdm import tqdm
 
 from agents.files import atomic_write_csv
@@ -71,6 +72,7 @@ def main() -> None:
         "--figure", type=Path, default=ROOT / "docs" / "figures" / "minatar_learning.png"
     )
     args = parser.parse_args()
+    print_machine()
     args.out.mkdir(parents=True, exist_ok=True)
 
     jobs = [(a, g, s) for g in args.games for a in args.agents for s in args.seeds]

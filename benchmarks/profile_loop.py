@@ -15,9 +15,12 @@ from collections import defaultdict
 
 import numpy as np
 import torch
+from common import print_machine
 
 from agents.config import build_config
 from agents.envs import env_spec, make_env, newest_frame
+from agents.errors import UsageError
+from agents.networks import check_precision
 from agents.registry import get_agent
 from agents.replay import FrameReplay
 
@@ -29,6 +32,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2000, help="steps before timing starts")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     args = parser.parse_args()
+    print_machine()
+    try:
+        check_precision(args.precision, torch.device("cpu"))
+    except UsageError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
     entry = get_agent(args.agent)
     overrides = {"precision": args.precision}

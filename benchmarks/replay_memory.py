@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 import torch
+from common import print_machine
 
 from agents.replay import FrameReplay
 
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--capacity", type=int, default=1_000_000)
     parser.add_argument("--episode-length", type=int, default=1000)
     args = parser.parse_args()
+    print_machine()
 
     baseline = peak_rss_gb()
     start = time.perf_counter()

@@ -36,6 +36,24 @@ def _fail(capsys, argv):
             ["--frames", "100", "--preset", "nope"],
             "unknown preset 'nope' for agent ddqn; valid presets:",
         ),
+        (["--frames", "100", "--seed", "-1"], "--seed must be an integer in [0, 2^63 - 1]"),
+        (["--frames", "100", "--seed", str(2**64)], "--seed must be an integer in [0, 2^63 - 1]"),
+        (["--frames", "100", "--set", "replay_capacity=1"], "replay_capacity (1) must exceed"),
+        (["--frames", "100", "--set", "frame_stack=100000"], "frame_stack: Input should be"),
+        (["--frames", "100", "--set", "lr=inf"], "lr: Input should be a finite number"),
+        (["--frames", "100", "--set", "lr=nan"], "lr: Input should be a finite number"),
+        (["--frames", "100", "--set", "batch_size=true"], "batch_size expects a number"),
+        (["--frames", "100", "--device", "tpu"], "unknown device 'tpu'"),
+        (["--frames", "100", "--device", "cuda:7"], "cuda:7"),
+        (
+            ["--frames", "100", "--agent", "idqn", "--set", "value_min=30"],
+            "value_min (30.0) must be less than value_max (25.0)",
+        ),
+        (
+            ["--frames", "100", "--game", "MinAtar-Breakout", "--preset", "minatar"]
+            + ["--set", "color=true"],
+            "MinAtar has no colour frames",
+        ),
     ],
 )
 def test_bad_input(tmp_path, capsys, args, message):
@@ -43,6 +61,20 @@ def test_bad_input(tmp_path, capsys, args, message):
     err = _fail(capsys, BASE + ["--out", str(out)] + args)
     assert message in err
     assert not out.exists()
+
+
+def test_empty_out_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert "--out must not be empty" in _fail(capsys, BASE + ["--frames", "100", "--out", ""])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_input_leaves_the_directory_usable(tmp_path, capsys, tiny_overrides):
+    out = tmp_path / "run"
+    _fail(capsys, _argv(out, {**tiny_overrides, "replay_capacity": 1}, frames=40))
+    assert not out.exists()
+    assert main(_argv(out, tiny_overrides, frames=40)) == 0
+    assert (out / "summary.json").is_file()
 
 
 def test_unwritable_output_directory(tmp_path, capsys):
@@ -110,6 +142,17 @@ def test_reusing_a_run_directory_with_another_config(capsys, finished_run):
     before = _snapshot(out)
     err = _fail(capsys, _argv(out, overrides, seed=3))
     assert "holds a run with a different config" in err
+    assert _snapshot(out) == before
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "meta.json"])
+@pytest.mark.parametrize("garbage", [b"\xff\xfe not utf-8", b"run: [unclosed", b"[]"])
+def test_corrupt_run_files_are_refused(capsys, finished_run, name, garbage):
+    out, overrides = finished_run
+    (out / name).write_bytes(garbage)
+    before = _snapshot(out)
+    err = _fail(capsys, _argv(out, overrides, frames=800))
+    assert name in err and ("corrupt" in err or "not a" in err)
     assert _snapshot(out) == before
 
 

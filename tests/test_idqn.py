@@ -210,7 +210,10 @@ def test_presets_differ_where_the_paper_and_code_do():
     assert not torch.allclose(a.values.sort().values, torch.linspace(-25, 25, 20))
     assert a.values.min() > -25 and a.values.max() < 25
     assert torch.allclose(b.values, torch.linspace(-25, 25, 20))
-    assert b.learning_rate(0) == 1.25e-4 and b.learning_rate(4_000_000) == pytest.approx(3.125e-5)
+    # The authors' lr: 2.5e-4 at the first update, 1.25e-4 from 2M steps, 6.25e-5 from 4M.
+    assert b.learning_rate(10_000) == 2.5e-4
+    assert b.learning_rate(2_000_004) == pytest.approx(1.25e-4)
+    assert b.learning_rate(4_000_004) == pytest.approx(6.25e-5)
 
 
 def test_values_are_sampled_once_per_seed():
@@ -248,3 +251,76 @@ def test_mean_image_normalisation_accumulates_then_freezes():
     for frame in frames:
         agent.act(frame, 0, rng)
     assert torch.allclose(agent.input_mean, torch.full((4, 84, 84), 20.0))
+
+
+def _authors_lr(t, lr=2.5e-4, train_start=10_000, every=2_000_000, floor=1e-6):
+    """The lr of the update at 0-based loop iteration ``t`` of the authors' src/ucb_exp.py.
+
+    Their loop `continue`s while t < train_start, before the halving block, so the halvings that
+    precede iteration t's update are those at the ends of iterations t' < t with
+    t' >= train_start and t' % every == 0; each halving is floored at ``floor``.
+    """
+    first = -(-train_start // every) * every  # the first multiple of `every` >= train_start
+    halvings = len(range(first, t, every))
+    return max(lr * 0.5**halvings, floor)
+
+
+def test_original_code_lr_follows_the_authors_loop():
+    agent = _agent(preset="original-code")
+    # They update at iterations t = 10000, 10004, ...; we at steps 10000, 10004, ...: the k-th
+    # updates pair up at t = step. Update for update the rates agree, except the one at step
+    # 2M * k, which ours already runs at the halved rate (theirs halves after that update).
+    early = []
+    for boundary in (10_000, 2_000_000, 4_000_000, 6_000_000, 16_000_000, 18_000_000):
+        for step in range(max(boundary - 40, 10_000), boundary + 44, 4):
+            ours, theirs = agent.learning_rate(step), _authors_lr(step)
+            if ours != pytest.approx(theirs, rel=1e-12):
+                assert ours == pytest.approx(_authors_lr(step + 4), rel=1e-12), step
+                early.append(step)
+    assert early == [2_000_000, 4_000_000, 6_000_000, 16_000_000]  # 18M: both at the floor
+    assert agent.learning_rate(10_000) == _authors_lr(10_000) == 2.5e-4
+    assert agent.learning_rate(30_000_000) == 1e-6
+
+
+def _noise(n=64, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, *GRAY.obs_shape), dtype=torch.uint8, generator=gen)
+
+
+def test_paper_init_follows_algorithm_1_and_original_code_keeps_the_authors_keys():
+    paper, code = _agent(), _agent(preset="original-code")
+    # Algorithm 1: "Linear layers and Keys h_ai ~ N(0, 0.1)", 0.1 a standard deviation.
+    assert paper.keys.mean().item() == pytest.approx(0.0, abs=0.005)
+    assert paper.keys.std().item() == pytest.approx(0.1, rel=0.03)
+    # The authors' keys stay at torch.randn, N(0, 1); their linear weights are N(0, 0.1) too.
+    assert code.keys.std().item() == pytest.approx(1.0, rel=0.03)
+    for agent in (paper, code):
+        linears = [m for m in agent.online.modules() if isinstance(m, torch.nn.Linear)]
+        assert len(linears) == 2  # embedding and decoder input
+        for layer in linears:
+            assert layer.weight.std().item() == pytest.approx(0.1, rel=0.03)
+    # At initialisation, N(0, 0.1) keys give a nearly uniform attention on noise inputs (max
+    # ~0.18 of 20 keys), N(0, 1) keys an almost one-hot one (~0.85).
+    noise = _noise()
+    paper_max = paper.inspect(noise).attention.max(dim=-1).values.mean().item()
+    code_max = code.inspect(noise).attention.max(dim=-1).values.mean().item()
+    assert paper_max < 0.3 and code_max > 0.6, (paper_max, code_max)
+
+
+def test_only_training_actions_feed_the_mean_image():
+    agent = _agent(preset="original-code", mean_image_steps=10, eval_epsilon=0.0)
+    rng = np.random.default_rng(0)
+    agent.act(np.full((4, 84, 84), 40, np.uint8), 0, rng)
+    mean, count = agent.input_mean.clone(), agent.mean_image_count
+    assert count == 1 and torch.allclose(mean, torch.full((4, 84, 84), 4.0))
+    # Evaluation and the inspection API read the mean image, never add to it.
+    bright = np.full((4, 84, 84), 250, np.uint8)
+    for _ in range(3):
+        agent.act_eval(bright, rng)
+    agent.inspect(bright[None])
+    agent.embed(bright[None])
+    agent.decode(agent.keys[0])
+    assert torch.equal(agent.input_mean, mean) and agent.mean_image_count == count
+    agent.act(bright, 0, rng)
+    assert agent.mean_image_count == 2
+    assert torch.allclose(agent.input_mean, torch.full((4, 84, 84), 29.0))

@@ -107,27 +107,35 @@ def test_tsne_copes_with_few_points(n):
     assert coords.shape == (n, 2) and np.isfinite(coords).all()
 
 
-def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
-    from agents.__main__ import main
+@pytest.fixture(scope="module")
+def trained_runs(tmp_path_factory):
+    """A tiny i-DQN and a tiny DDQN run on Qbert, trained once for every CLI test here."""
     from agents.runner import RunSpec, train
 
+    root = tmp_path_factory.mktemp("runs")
     overrides = {
         "learning_starts": 100,
         "replay_capacity": 500,
         "batch_size": 4,
         "checkpoint_every_steps": 10**6,
     }
-    train(
-        RunSpec("idqn", "Qbert", 0, 4 * 400, "paper"), tmp_path / "idqn", overrides, progress=False
-    )
-    train(
-        RunSpec("ddqn", "Qbert", 0, 4 * 400, "paper"), tmp_path / "ddqn", overrides, progress=False
-    )
+    for agent in ("idqn", "ddqn"):
+        train(RunSpec(agent, "Qbert", 0, 4 * 400, "paper"), root / agent, overrides, progress=False)
+    return root
+
+
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_interpret_cli_on_a_trained_run(trained_runs, tmp_path, capsys):
+    from agents.__main__ import main
+
     for kind, extra in [
         ("keys", []),
         ("maps", ["--states", "2", "--actions", "UP", "2"]),
         ("interpolation", ["--states", "2"]),
-        ("tsne", ["--states", "60", "--ddqn-run", str(tmp_path / "ddqn")]),
+        ("tsne", ["--states", "60", "--ddqn-run", str(trained_runs / "ddqn")]),
         ("adversarial", []),
     ]:
         assert (
@@ -136,7 +144,7 @@ def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
                     "interpret",
                     kind,
                     "--run",
-                    str(tmp_path / "idqn"),
+                    str(trained_runs / "idqn"),
                     "--out",
                     str(tmp_path / kind),
                     *extra,
@@ -147,14 +155,93 @@ def test_interpret_cli_on_a_trained_run(tmp_path, capsys):
         assert (tmp_path / f"{kind}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     capsys.readouterr()
     assert (
-        main(["interpret", "keys", "--run", str(tmp_path / "ddqn"), "--out", str(tmp_path / "x")])
+        main(
+            ["interpret", "keys", "--run", str(trained_runs / "ddqn"), "--out", str(tmp_path / "x")]
+        )
         == 2
     )
     assert "needs an i-DQN run" in capsys.readouterr().err
-    bad_action = ["interpret", "maps", "--run", str(tmp_path / "idqn"), "--actions", "JUMP"]
+    bad_action = ["interpret", "maps", "--run", str(trained_runs / "idqn"), "--actions", "JUMP"]
     assert main([*bad_action, "--out", str(tmp_path / "bad")]) == 2
     assert "unknown action 'JUMP'" in capsys.readouterr().err
     assert not list(tmp_path.glob("bad*"))
+
+
+KINDS = ("keys", "maps", "tsne", "interpolation", "agreement", "adversarial")
+
+
+def _refused(main, capsys, argv) -> str:
+    """Run the CLI, check it stops with exit status 2 and one ``error:`` line; return the line."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert captured.out == ""
+    return lines[0]
+
+
+@pytest.fixture
+def untouched_runs(trained_runs):
+    """The trained runs, checked after the test to be byte for byte as they were."""
+    before = _snapshot(trained_runs)
+    yield trained_runs
+    assert _snapshot(trained_runs) == before
+
+
+def test_interpret_cli_refuses_a_run_of_another_agent(untouched_runs, tmp_path, capsys):
+    from agents.__main__ import main
+
+    ddqn = str(untouched_runs / "ddqn")
+    for kind in KINDS:  # every kind needs an i-DQN --run
+        line = _refused(
+            main, capsys, ["interpret", kind, "--run", ddqn, "--out", str(tmp_path / kind)]
+        )
+        assert "is a DDQN run" in line and "needs an i-DQN run" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_interpret_cli_tsne_refuses_an_idqn_run_as_its_ddqn_run(untouched_runs, tmp_path, capsys):
+    from agents.__main__ import main
+
+    idqn, ddqn = str(untouched_runs / "idqn"), str(untouched_runs / "ddqn")
+    line = _refused(
+        main,
+        capsys,
+        ["interpret", "tsne", "--run", idqn, "--ddqn-run", idqn, "--out", str(tmp_path / "t")],
+    )
+    assert "--ddqn-run" in line and "is an i-DQN run" in line and "needs a DDQN run" in line
+    line = _refused(
+        main,
+        capsys,
+        ["interpret", "keys", "--run", idqn, "--ddqn-run", ddqn, "--out", str(tmp_path / "k")],
+    )
+    assert "--ddqn-run is only used by interpret tsne" in line
+    assert not list(tmp_path.iterdir())
+
+
+def test_interpret_cli_refuses_an_unwritable_out(untouched_runs, tmp_path, capsys):
+    from agents.__main__ import main
+
+    idqn, ddqn = str(untouched_runs / "idqn"), str(untouched_runs / "ddqn")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    (tmp_path / "taken.png").mkdir()
+    (tmp_path / "taken.json").mkdir()
+    for kind in KINDS:
+        extra = ["--ddqn-run", ddqn] if kind == "tsne" else []
+        for stem, reason in [
+            (blocker / "sub" / kind, "is not a directory"),  # under a regular file
+            (tmp_path / "taken", "is a directory"),  # onto a directory
+        ]:
+            line = _refused(
+                main, capsys, ["interpret", kind, "--run", idqn, "--out", str(stem), *extra]
+            )
+            assert line.startswith("error: cannot write --out") and reason in line, line
+    # Nothing was written.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "taken.json", "taken.png"]
+    assert not any((tmp_path / "taken.png").iterdir())
+    assert not any((tmp_path / "taken.json").iterdir())
+    assert blocker.read_text() == "not a directory"
 
 
 def test_agreement_on_a_constructed_case():
@@ -185,6 +272,78 @@ def test_agreement_score_counts_matching_steps():
         and 0.0 <= result["agreement"] <= 1.0
         and result["random"] == pytest.approx(1 / 3)
     )
+
+
+def _mean_image_agent(mean=100.0):
+    """An ``original-code`` (mean-image) agent whose mean image is ``mean`` everywhere."""
+    torch.manual_seed(0)
+    config = build_config(IDQNConfig, "idqn", "original-code", {})
+    agent = IDQNAgent(config, GRAY, torch.device("cpu"))
+    agent.input_mean.fill_(mean)
+    agent.mean_image_count = config.mean_image_steps
+    return agent
+
+
+def _by_hand(agent, states, key_images):
+    """a' computed step by step: cosine, softmax over each action's keys, Q + lambda U, argmax."""
+    flat_states = states.float().flatten(1)
+    flat_keys = key_images.float().flatten(2)
+    dots = torch.einsum("bd,and->ban", flat_states, flat_keys)
+    norms = flat_states.norm(dim=1)[:, None, None] * flat_keys.norm(dim=2)[None]
+    cosine = dots / norms.clamp_min(1e-12)
+    weights = cosine.exp() / cosine.exp().sum(dim=-1, keepdim=True)
+    q = (weights * agent.values).sum(-1)
+    u = ((weights * agent.values**2).sum(-1) - q**2).clamp_min(0).sqrt()
+    return (q + agent.config.exploration_lambda * u).argmax(dim=1)
+
+
+def test_decoded_keys_are_in_the_space_the_decoder_reconstructs():
+    from agents.interpret.agreement import decoded_keys
+
+    agent = _mean_image_agent()
+    images = decoded_keys(agent)
+    assert images.shape == (3, 20, *GRAY.obs_shape)
+    raw = agent.online.decode(agent.keys.flatten(0, 1)).reshape(images.shape)
+    assert torch.allclose(images, raw)
+    # The pixel-space images of the inspection API are these, scaled, shifted and clipped.
+    pixels = agent.decode(agent.keys.flatten(0, 1)).reshape(images.shape)
+    assert torch.allclose(pixels, (images * 255 + agent.input_mean).clamp(0, 255), atol=1e-3)
+
+
+def test_agreement_compares_states_and_keys_in_normalised_space():
+    from agents.interpret.agreement import image_space_actions, unit_key_images
+
+    agent = _mean_image_agent(mean=100.0)
+    assert agent.config.input_normalization == "mean-image"
+    # Keys decoded (normalised space): action a's key i lights pixel (a, i), except action 2's
+    # key of the largest value, which decodes to the mean image's negative: a black screen.
+    actions, keys = agent.keys.shape[:2]
+    images = torch.zeros(actions, keys, *GRAY.obs_shape)
+    for a in range(actions):
+        for i in range(keys):
+            images[a, i, 0, a, i] = 1.0
+    best = int(agent.values.argmax())
+    images[2, best] = -agent.input_mean / 255.0
+    # A dark, uniform screen (50 < the mean 100) is that key's direction once normalised.
+    dark = torch.full((1, *GRAY.obs_shape), 50, dtype=torch.uint8)
+    noise = torch.randint(0, 256, (5, *GRAY.obs_shape), dtype=torch.uint8)
+    states = torch.cat([dark, noise])
+    chosen = image_space_actions(agent, states, unit_key_images(images))
+    expected = _by_hand(agent, (states.float() - agent.input_mean) / 255.0, images)
+    assert chosen.tolist() == expected.tolist() and chosen[0] == 2
+    # The old comparison, raw pixels against pixel-space key images, suggests another action.
+    pixel_keys = (images * 255.0 + agent.input_mean).clamp(0, 255)
+    assert _by_hand(agent, states, pixel_keys)[0] != 2
+
+
+def test_agreement_rollouts_leave_the_mean_image_alone():
+    from agents.interpret.agreement import agreement_score
+
+    agent = _mean_image_agent(mean=0.0)
+    agent.mean_image_count = 0  # still accumulating: a training step would add to it
+    result = agreement_score(agent, lambda: make_env("Pong"), rollouts=1, max_steps=10)
+    assert result["steps"] == 10
+    assert agent.mean_image_count == 0 and agent.input_mean.abs().max() == 0
 
 
 def _yellow_centroid(frame):

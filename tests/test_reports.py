@@ -1,5 +1,7 @@
 """Table 1, Figure 8, the rliable aggregate and the verdicts, on synthetic run directories."""
 
+import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 from agents.__main__ import main
 from agents.reports import (
     PAPER_COLUMNS,
+    VERDICTS,
     load_episodes,
     per_seed_scores,
     read_reference,
@@ -163,3 +166,147 @@ def test_load_episodes_adds_the_moving_average(tmp_path):
     assert episodes["return_100"].iloc[99] == pytest.approx(episodes["return"].iloc[:100].mean())
     scores = per_seed_scores(episodes)
     assert scores.loc[0, "episodes"] == 300
+
+
+def _write_log(root: Path, agent: str, game: str, seed: int, returns) -> None:
+    folder = run_dir(root, agent, game, seed)
+    folder.mkdir(parents=True)
+    n = len(returns)
+    pd.DataFrame(
+        {
+            "frame": np.arange(1, n + 1) * 1000,
+            "episode": np.arange(n),
+            "return": returns,
+            "length": 250,
+            "seconds": np.arange(n),
+        }
+    ).to_csv(folder / "episodes.csv", index=False)
+
+
+def _cli(kind, runs, out, games, seeds, *extra, agents=("ddqn", "idqn")):
+    args = ["report", kind, "--runs", str(runs), "--agents", *agents, "--games", *games]
+    args += ["--seeds", *map(str, seeds), "--reference", str(REFERENCE), "--out", str(out)]
+    assert main([*args, *extra]) == 0
+    return out
+
+
+def test_three_episodes_are_too_few_not_reproduced(tmp_path):
+    # Before full windows: the first episode (300) was a "100-episode average" above 279.89.
+    _write_log(tmp_path / "runs", "ddqn", "Gravitar", 0, [300.0, 0.0, 150.0])
+    common = (tmp_path / "runs", ["Gravitar"], [0])
+    _cli("verdict", common[0], tmp_path / "verdict", *common[1:], agents=["ddqn"])
+    row = pd.read_csv(tmp_path / "verdict.csv").iloc[0]
+    assert row["verdict"] == "too few episodes" and np.isnan(row["ours"])
+    assert "too few episodes (3 < 100)" in row["reason"]
+    _cli("table1", common[0], tmp_path / "table1", *common[1:], agents=["ddqn"])
+    table = pd.read_csv(tmp_path / "table1.csv").iloc[0]
+    assert np.isnan(table["DDQN (ours)"]) and np.isnan(table["DDQN final mean"])
+    assert table["note"] == "DDQN seed 0: too few episodes (3 < 100)"
+    assert "too few episodes (3 < 100)" in (tmp_path / "table1.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "seeds,verdict", [([0, 1, 2], "not reproduced"), ([0], "inconclusive (1 seed)")]
+)
+def test_early_luck_is_not_reproduced(tmp_path, seeds, verdict):
+    # 150 Venture episodes, the first 100 and the rest 0: was 100 against the paper's 70.87.
+    for seed in seeds:
+        _write_log(tmp_path / "runs", "ddqn", "Venture", seed, [100.0] + [0.0] * 149)
+    _cli("verdict", tmp_path / "runs", tmp_path / "v", ["Venture"], seeds, agents=["ddqn"])
+    row = pd.read_csv(tmp_path / "v.csv").iloc[0]
+    assert row["ours"] == pytest.approx(1.0)  # the best full window: 100 / 100
+    assert row["verdict"] == verdict != "reproduced"
+
+
+def test_verdict_weighs_the_seed_spread():
+    reference = read_reference(REFERENCE)  # Freeway: paper DDQN 22.5; T = 20.25 at 10%
+
+    def verdict(values):
+        scores = pd.DataFrame(
+            {"agent": "ddqn", "game": "Freeway", "seed": range(len(values)), "best_100": values}
+        )
+        return verdict_table(scores, reference, ["Freeway"], 0.1).iloc[0]
+
+    spread = verdict([30.0, 30.0, 5.0])  # mean 21.67 >= T, but one seed far below
+    assert spread["ours"] > spread["threshold"] and spread["verdict"] == "within spread"
+    assert spread["lower bound"] < spread["threshold"] <= spread["upper bound"]
+    tight = verdict([21.0, 21.5, 22.0])  # mean 21.5, L = 21.5 - 2.92 * 0.5 / sqrt(3) = 20.66
+    assert tight["lower bound"] == pytest.approx(21.5 - 2.919986 * 0.5 / np.sqrt(3), rel=1e-5)
+    assert tight["verdict"] == "reproduced"
+    assert verdict([10.0, 11.0, 12.0])["verdict"] == "not reproduced"  # U = 12.7 < T
+    assert verdict([40.0])["verdict"] == "inconclusive (1 seed)"
+    assert verdict([40.0, np.nan, 40.0])["verdict"] == "too few episodes"
+    assert set(VERDICTS) >= {"reproduced", "within spread", "not reproduced", "too few episodes"}
+
+
+def test_short_runs_still_give_every_report(tmp_path):
+    """The smoke pipeline's case: tables with empty cells and the reason, an undefined aggregate."""
+    runs = tmp_path / "runs"
+    for agent in ("ddqn", "idqn"):
+        _write_log(runs, agent, "Freeway", 0, np.arange(40, dtype=float))  # too few
+        _write_log(runs, agent, "MsPacman", 0, np.linspace(0, 2000, 180))  # enough
+    games, seeds = ["Freeway", "MsPacman"], [0]
+    _cli("table1", runs, tmp_path / "table1", games, seeds)
+    table = pd.read_csv(tmp_path / "table1.csv").set_index("game")
+    assert table.loc["Freeway", ["DDQN (ours)", "i-DQN (ours)"]].isna().all()
+    assert table.loc["Freeway", "note"] == (
+        "DDQN seed 0: too few episodes (40 < 100); i-DQN seed 0: too few episodes (40 < 100)"
+    )
+    assert table.loc["MsPacman", "DDQN (ours)"] == pytest.approx(
+        np.linspace(0, 2000, 180)[80:].mean(), abs=0.01
+    )  # the last full window; the CSV keeps 2 decimals
+    assert table[list(PAPER_COLUMNS.values())].notna().all().all()
+
+    _cli("verdict", runs, tmp_path / "verdict", games, seeds)
+    verdicts = pd.read_csv(tmp_path / "verdict.csv").set_index(["game", "agent"])["verdict"]
+    assert (verdicts.loc["Freeway"] == "too few episodes").all()
+    assert (verdicts.loc["MsPacman"] == "inconclusive (1 seed)").all()
+    assert verdicts.isin(VERDICTS).all()
+
+    _cli("figure8", runs, tmp_path / "figure8", games, seeds)
+    _cli("aggregate", runs, tmp_path / "aggregate", games, seeds, "--reps", "50")
+    aggregate = pd.read_csv(tmp_path / "aggregate.csv")
+    assert {"IQM", "P(i-DQN > DDQN)"} <= set(aggregate["metric"])
+    assert aggregate["estimate"].isna().all()
+    assert aggregate["note"].str.startswith("undefined: 2 of 4 runs have fewer than 100").all()
+    assert "ddqn Freeway seed 0: too few episodes (40 < 100)" in aggregate["note"][0]
+    for name in ("figure8.png", "aggregate.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
+    for name in ("figure8.pdf", "aggregate.pdf"):
+        assert (tmp_path / name).read_bytes()[:4] == b"%PDF", name
+
+
+def test_figure8_when_no_run_has_a_full_window(tmp_path):
+    runs = tmp_path / "runs"
+    for agent in ("ddqn", "idqn"):
+        _write_log(runs, agent, "Freeway", 0, [1.0, 2.0, 3.0])
+    _cli("figure8", runs, tmp_path / "figure8", ["Freeway"], [0])
+    assert (tmp_path / "figure8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_table1_has_the_papers_reported_ddqn_column(tmp_path):
+    assert PAPER_COLUMNS["ddqn_final"] == "DDQN (paper, reported 200M)"
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0, "idqn": 1.0})
+    _report("table1", tmp_path / "runs", tmp_path / "table1")
+    table = pd.read_csv(tmp_path / "table1.csv").set_index("game")
+    reported = table["DDQN (paper, reported 200M)"]
+    assert reported.to_dict() == {"Freeway": 33.3, "MsPacman": 2711.4}  # Table 1, Hessel et al.
+    assert "DDQN (paper, reported 200M)" in (tmp_path / "table1.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (ROOT / "workflow" / "report").glob("*.rst"))
+)
+def test_report_captions_are_clean_restructuredtext(name):
+    core = pytest.importorskip("docutils.core")
+    text = (ROOT / "workflow" / "report" / name).read_text()
+    warnings = io.StringIO()
+    core.publish_doctree(text, settings_overrides={"warning_stream": warnings, "report_level": 1})
+    assert warnings.getvalue() == ""  # e.g. "|A|" is an undefined substitution
+
+
+def test_table2_caption_writes_no_substitution():
+    text = (ROOT / "workflow" / "report" / "table2.rst").read_text()
+    assert not re.search(r"\|\w+\|", text)
+    assert "100 / (number of actions)" in text

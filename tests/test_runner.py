@@ -129,3 +129,202 @@ def test_presets_train(tmp_path, tiny_overrides, preset):
         progress=False,
     )
     assert summary["updates"] == (400 - 200) // 4 + 1
+
+
+# Reliability: the lock, the shipped MinAtar presets' resume, extending a budget, torn logs,
+# non-finite losses, a full disk, orphaned temporaries and file modes.
+
+MINATAR_FAST = {"learning_starts": 300, "checkpoint_every_steps": 400, "log_loss_every_updates": 50}
+
+
+def _minatar_cli(agent: str, out: Path, frames: int, overrides: dict = MINATAR_FAST) -> list[str]:
+    cmd = [sys.executable, "-m", "agents", "train", "--agent", agent, "--game", "MinAtar-Breakout"]
+    cmd += ["--preset", "minatar", "--seed", "3", "--frames", str(frames), "--out", str(out)]
+    cmd += ["--no-progress"]
+    for key, value in overrides.items():
+        cmd += ["--set", f"{key}={value}"]
+    return cmd
+
+
+def _same_run(a: Path, b: Path) -> None:
+    """Two run directories hold the same training history and the same final state."""
+    assert _rows(a / "episodes.csv", drop="seconds") == _rows(b / "episodes.csv", drop="seconds")
+    assert _rows(a / "losses.csv") == _rows(b / "losses.csv")
+    first = torch.load(a / "checkpoint.pt", weights_only=True)
+    second = torch.load(b / "checkpoint.pt", weights_only=True)
+    for key in ("step", "episode", "updates"):
+        assert first[key] == second[key], key
+    for net in ("online", "target"):
+        for key, tensor in first["agent"][net].items():
+            assert torch.equal(tensor, second["agent"][net][key]), f"{net}.{key} differs"
+    assert first["rng"]["numpy"] == second["rng"]["numpy"]
+
+
+def test_a_second_writer_is_refused(tmp_path, tiny_overrides):
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen(_cli(out, 4 * 2600, tiny_overrides), env=env, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (out / "meta.json").exists():
+        assert first.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    second = subprocess.run(
+        _cli(out, 4 * 5200, tiny_overrides), env=env, capture_output=True, text=True
+    )
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [
+        f"error: run directory {out} is in use by another process (pid {first.pid}); "
+        "wait for it to finish or stop it, then rerun"
+    ]
+    assert first.wait() == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == 4 * 2600
+    assert len(_rows(out / "episodes.csv")) == summary["episodes"]
+    assert yaml_run(out)["frames"] == 4 * 2600  # config.yaml untouched by the refused writer
+    assert not (out / ".lock").exists()
+
+
+def yaml_run(out: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load((out / "config.yaml").read_text())["run"]
+
+
+@pytest.mark.parametrize("agent", ["ddqn", "idqn"])
+def test_shipped_minatar_presets_resume_exactly(tmp_path, agent):
+    """The minatar presets checkpoint their replay, so a killed run resumes bit-exactly."""
+    frames = 2400
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    subprocess.run(_minatar_cli(agent, whole, frames), check=True, env=env, capture_output=True)
+    proc = subprocess.Popen(_minatar_cli(agent, killed, frames), env=env, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "checkpoint.pt").exists():
+        assert proc.poll() is None, "run ended before its first checkpoint"
+        assert time.time() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (killed / "summary.json").exists():
+        pytest.fail("the run finished before it could be killed; raise the budget")
+    subprocess.run(_minatar_cli(agent, killed, frames), check=True, env=env, capture_output=True)
+    _same_run(whole, killed)
+
+
+@pytest.mark.parametrize(
+    "torn",
+    [None, ("episodes.csv", "48"), ("episodes.csv", "2400,9,-2"), ("losses.csv", "1200,40,0.0")],
+)
+def test_extending_a_finished_run_equals_one_longer_run(tmp_path, torn):
+    """Finish at 1,500 steps, extend to 3,000: the same episodes as one 3,000-step run.
+
+    With ``torn``, a torn last row (a short write on a crash) is appended to a log first: it is
+    dropped on resume, never kept with a wrong value, and never crashes the resume.
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    longer, extended = tmp_path / "longer", tmp_path / "extended"
+    subprocess.run(_minatar_cli("ddqn", longer, 3000), check=True, env=env, capture_output=True)
+    subprocess.run(_minatar_cli("ddqn", extended, 1500), check=True, env=env, capture_output=True)
+    unfinished = torch.load(extended / "checkpoint.pt", weights_only=True)["episode_actions"]
+    assert unfinished is not None and len(unfinished) > 0, "budget should end mid-episode"
+    if torn is not None:
+        with open(extended / torn[0], "a") as f:
+            f.write(torn[1])
+    subprocess.run(_minatar_cli("ddqn", extended, 3000), check=True, env=env, capture_output=True)
+    _same_run(longer, extended)
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
+    tmp_path, tiny_overrides, monkeypatch, capsys
+):
+    from agents.__main__ import main
+    from agents.ddqn import DDQNAgent
+
+    real_update = DDQNAgent.update
+    calls = {"n": 0}
+
+    def update(self, batch, step):
+        calls["n"] += 1
+        stats = real_update(self, batch, step)
+        if calls["n"] == 400:
+            stats["loss"] = torch.tensor(float("nan"))
+        return stats
+
+    monkeypatch.setattr(DDQNAgent, "update", update)
+    out = tmp_path / "run"
+    code = main(
+        ["train", "--agent", "ddqn", "--game", "Pong", "--frames", str(4 * 2600)]
+        + ["--out", str(out), "--no-progress"]
+        + [x for k, v in tiny_overrides.items() for x in ("--set", f"{k}={v}")]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert err[0].startswith("error: non-finite loss loss at update 400 (step ")
+    kept = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert (
+        f"the last good checkpoint ({out / 'checkpoint.pt'}, step {kept['step']}) is kept" in err[0]
+    )
+    assert kept["updates"] < 400
+    assert all(torch.isfinite(t).all() for t in kept["agent"]["online"].values())
+    assert not (out / "summary.json").exists()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A tmpfs mount whose size the test sets (needs root, as in CI)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill needs root (CI runs as root)")
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+
+    def make(size_kb: int) -> Path:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)], check=True
+        )
+        return mount
+
+    yield make
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_stops_with_one_line_and_an_intact_checkpoint(tmp_path, small_tmpfs):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    source = tmp_path / "source"
+    subprocess.run(_minatar_cli("ddqn", source, 1500), check=True, env=env, capture_output=True)
+    used_kb = sum(p.stat().st_size for p in source.iterdir()) // 1024
+    checkpoint_kb = (source / "checkpoint.pt").stat().st_size // 1024
+    # Room for the run and its logs, not for a second checkpoint beside the first.
+    disk = small_tmpfs(used_kb + checkpoint_kb // 2 + 64)
+    run = disk / "run"
+    subprocess.run(["cp", "-r", str(source), str(run)], check=True)
+    before = torch.load(run / "checkpoint.pt", weights_only=True)
+    result = subprocess.run(
+        _minatar_cli("ddqn", run, 6000), env=env, capture_output=True, text=True
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: disk full while writing ")
+    assert (
+        f"the last checkpoint ({run / 'checkpoint.pt'}, step {before['step']}) is intact"
+        in lines[0]
+    )
+    after = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert after["step"] == before["step"]
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_orphaned_temporaries_are_removed_and_files_keep_the_umask_mode(tmp_path, tiny_overrides):
+    out = tmp_path / "run"
+    spec = RunSpec("ddqn", "Pong", 0, 4 * 400, "paper")
+    train(spec, out, tiny_overrides, progress=False)
+    orphan = out / ".checkpoint.pt.k2j3.tmp"
+    orphan.write_bytes(b"\0" * 1000)
+    old = os.umask(0o022)
+    try:
+        train(RunSpec("ddqn", "Pong", 0, 4 * 800, "paper"), out, tiny_overrides, progress=False)
+    finally:
+        os.umask(old)
+    assert not orphan.exists()
+    for name in ("config.yaml", "meta.json", "checkpoint.pt", "summary.json", "episodes.csv"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name

@@ -62,6 +62,50 @@ def test_schema_rejects_bad_config(config, message):
     assert message in out.stdout + out.stderr
 
 
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        (
+            'overrides={"ddqn": [], "idqn": ["learnin_starts=100"]}',
+            "error: config presets.idqn + overrides.idqn: unknown config key 'learnin_starts' "
+            "for agent idqn",
+        ),
+        (
+            'presets={"ddqn": "papr", "idqn": "paper"}',
+            "error: config presets.ddqn + overrides.ddqn: unknown preset 'papr' for agent ddqn",
+        ),
+        (
+            'overrides={"ddqn": ["batch_size=0"], "idqn": []}',
+            "error: config presets.ddqn + overrides.ddqn: invalid config value for batch_size",
+        ),
+        (
+            'overrides={"ddqn": [], "idqn": [], "iqdn": ["lr=1e-4"]}',
+            "unknown agent 'iqdn'",
+        ),
+    ],
+)
+def test_dry_run_rejects_bad_presets_and_overrides(config, message):
+    out = snakemake("all", "-n", "--config", config, check=False)
+    assert out.returncode != 0
+    assert message in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr  # one line, not a stack
+
+
+def test_dry_run_rejects_a_bad_table2_variant():
+    # --config merges into config.yaml's table2: one misspelled variant among the good ones.
+    table2 = {"variants": {"vae-typo": ["embeding=vae"]}}
+    out = snakemake("all", "-n", "--config", f"table2={json.dumps(table2)}", check=False)
+    assert out.returncode != 0
+    assert "error: config table2 run vae-typo-color" in out.stderr
+    assert "unknown config key 'embeding' for agent idqn" in out.stderr
+
+
+def test_dry_run_accepts_pong():
+    out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
+    counts = _job_counts(out.stdout + out.stderr)
+    assert counts["train"] == 2 * 3  # DDQN and i-DQN on Pong, three seeds
+
+
 def _smoke(profile: str, folder: Path) -> Path:
     reports = folder / "reports"
     snakemake(
@@ -85,13 +129,15 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
     reports = smoke_reports
     table = pd.read_csv(reports / "table1.csv")
     assert table["game"].tolist() == SMOKE_GAMES
-    for column in ["DDQN (ours)", "i-DQN (ours)", *PAPER_COLUMNS.values()]:
+    for column in PAPER_COLUMNS.values():
         assert table[column].notna().all(), column
+    # Smoke runs finish a handful of episodes: the 100-episode statistic is undefined, and the
+    # tables say why instead of averaging a partial window (agents.stats).
+    for column in ["DDQN (ours)", "i-DQN (ours)"]:
+        assert table[column].isna().all(), column
+    assert table["note"].str.contains("too few episodes").all()
     verdict = pd.read_csv(reports / "verdict.csv")
-    assert (
-        len(verdict) == 2 * len(SMOKE_GAMES)
-        and verdict["verdict"].isin(["reproduced", "within spread", "not reproduced"]).all()
-    )
+    assert len(verdict) == 2 * len(SMOKE_GAMES) and (verdict["verdict"] == "too few episodes").all()
     aggregate = pd.read_csv(reports / "aggregate.csv")
     assert {"IQM", "P(i-DQN > DDQN)"} <= set(aggregate["metric"])
     for name in ("table1.md", "table1.tex", "verdict.md", "aggregate.md"):

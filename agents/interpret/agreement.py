@@ -5,14 +5,27 @@ attention w'_{a,i} = softmax_i(cos(s_t, s_{a,i})) gives Q'(s_t, a) and U'(s_t, a
 action a'_t = argmax_a Q' + lambda_exp U'. Agreement is the fraction of steps where a'_t equals
 the agent's own action a_t, over several rollouts of the agent's (directed) policy. A random
 a'_t would agree 1/|A| of the time.
+
+The cosine is taken in the space the decoder reconstructs: the agent's normalised input,
+``agent.normalise(s) = (s - mean image) / 255``, against the raw decoder output of each key.
+Cosine ignores the 1/255 scale but not the mean shift, so comparing raw uint8 states with
+pixel-space key images would, under ``input_normalization: mean-image``, compare two spaces.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from agents.idqn import directed_action, q_and_uncertainty
+
+
+@torch.inference_mode()
+def decoded_keys(agent) -> torch.Tensor:
+    """Every key through the decoder, (A, N, C, H, W), in normalised input space (no mean image
+    added back, no clipping: what the reconstruction loss compares with ``agent.normalise``)."""
+    keys = agent.keys
+    images = agent.online.decode(keys.flatten(0, 1).to(agent.device))
+    return images.reshape(*keys.shape[:2], *images.shape[1:])
 
 
 def unit_key_images(key_images: torch.Tensor) -> torch.Tensor:
@@ -20,10 +33,14 @@ def unit_key_images(key_images: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(key_images.float().flatten(2), dim=2)
 
 
+@torch.inference_mode()
 def image_space_actions(agent, states: torch.Tensor, unit_keys: torch.Tensor) -> torch.Tensor:
-    """a' for uint8 or float states (B, C, H, W), given :func:`unit_key_images` (A, N, D)."""
-    flat_states = torch.nn.functional.normalize(states.float().flatten(1), dim=1)
-    cosine = torch.einsum("bd,and->ban", flat_states, unit_keys)
+    """a' for uint8 states (B, C, H, W) in pixels, given :func:`unit_key_images` (A, N, D) of
+    keys decoded in normalised space (:func:`decoded_keys`). The states are normalised as the
+    agent normalises its input before the cosine, so both sides live in the decoder's space."""
+    normalised = agent.normalise(torch.as_tensor(states).to(agent.device))
+    flat_states = torch.nn.functional.normalize(normalised.flatten(1), dim=1)
+    cosine = torch.einsum("bd,and->ban", flat_states, unit_keys.to(flat_states.device))
     attention = cosine.softmax(dim=-1)
     q, u = q_and_uncertainty(attention, agent.values.to(attention.device))
     return directed_action(q, u, agent.config.exploration_lambda)
@@ -32,20 +49,23 @@ def image_space_actions(agent, states: torch.Tensor, unit_keys: torch.Tensor) ->
 def agreement_score(
     agent, make_env, rollouts: int = 5, max_steps: int = 27_000, seed: int = 0
 ) -> dict:
-    """Agreement over ``rollouts`` episodes (each capped at ``max_steps`` agent steps)."""
+    """Agreement over ``rollouts`` episodes (each capped at ``max_steps`` agent steps).
+
+    The agent plays its directed policy, argmax Q + lambda_exp U, through :meth:`inspect`, so a
+    rollout leaves the agent (its mean image included) untouched.
+    """
     from agents.runner import episode_seed
 
-    key_images = agent.decode(agent.keys.flatten(0, 1))
-    unit_keys = unit_key_images(key_images.reshape(*agent.keys.shape[:2], *agent.spec.obs_shape))
-    del key_images
-    rng = np.random.default_rng(seed)
+    unit_keys = unit_key_images(decoded_keys(agent))
+    lam = agent.config.exploration_lambda
     env = make_env()
     agree = total = 0
     for rollout in range(rollouts):
         obs, _ = env.reset(seed=episode_seed(seed, rollout, stream=4))
         for _ in range(max_steps):
-            action = agent.act(obs, 0, rng)
             state = torch.as_tensor(obs[None]).to(agent.device)
+            out = agent.inspect(state)
+            action = int(directed_action(out.q, out.u, lam)[0])
             suggested = int(image_space_actions(agent, state, unit_keys)[0])
             agree += int(suggested == action)
             total += 1

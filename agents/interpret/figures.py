@@ -31,27 +31,85 @@ from agents.interpret.inversion import (
 )
 from agents.interpret.saliency import perturbation_saliency, q_function
 from agents.interpret.tsne import tsne_2d
-from agents.runner import episode_seed, load_agent, make_run_env
+from agents.runner import episode_seed, load_agent, load_run, make_run_env
+
+FIGURE_SUFFIXES = (".png", ".pdf")
+_AGENT_LABELS = {"idqn": "an i-DQN", "ddqn": "a DDQN"}
+
+
+def check_output_stem(stem: Path, suffixes: Sequence[str] = FIGURE_SUFFIXES) -> None:
+    """Refuse, with a one-line :class:`UsageError`, an ``--out`` whose files could not be written.
+
+    Creates nothing: the nearest existing ancestor of the stem's folder must be a writable
+    directory (the missing folders are made when the files are written), and no output path
+    may be a directory.
+    """
+    stem = Path(stem)
+    if not stem.name or stem.name in (".", ".."):
+        raise UsageError(f"--out {str(stem)!r} needs a file name (the path without suffix)")
+    existing = stem.absolute().parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"cannot write --out {stem}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write --out {stem}: {existing} is not writable")
+    for suffix in suffixes:
+        if stem.with_suffix(suffix).is_dir():
+            raise UsageError(
+                f"cannot write --out {stem}: {stem.with_suffix(suffix)} is a directory"
+            )
+
+
+def check_run(run_dir: Path, agent: str, option: str = "--run"):
+    """The (run, config) of ``run_dir`` if it is a run of ``agent``, else a one-line error.
+
+    Reads only ``config.yaml``, so it is cheap enough to check every input before any work.
+    """
+    run, config = load_run(run_dir)
+    if run.agent != agent:
+        raise UsageError(
+            f"{option} {run_dir} is {_AGENT_LABELS.get(run.agent, run.agent)} run; this "
+            f"analysis needs {_AGENT_LABELS.get(agent, agent)} run"
+        )
+    return run, config
+
+
+def check_ddqn_beside(ddqn_run: Path, run, config):
+    """Check that ``ddqn_run`` is a DDQN run on the same game and frames as the i-DQN run."""
+    ddqn, ddqn_config = check_run(ddqn_run, "ddqn", "--ddqn-run")
+    ours = (run.game, config.color, config.frame_stack)
+    theirs = (ddqn.game, ddqn_config.color, ddqn_config.frame_stack)
+    if ours != theirs:
+        raise UsageError(
+            f"--ddqn-run {ddqn_run} is a {ddqn.game} run (color={ddqn_config.color}, "
+            f"frame_stack={ddqn_config.frame_stack}); the i-DQN run is {run.game} "
+            f"(color={config.color}, frame_stack={config.frame_stack})"
+        )
+    return ddqn, ddqn_config
 
 
 def save(fig: plt.Figure, stem: Path) -> list[Path]:
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    check_output_stem(stem)
+    paths = [stem.with_suffix(suffix) for suffix in FIGURE_SUFFIXES]
     fig.tight_layout()
-    for path in paths:
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    plt.close(fig)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write --out {stem}: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(fig)
     return paths
 
 
 def _idqn(run_dir: Path):
-    run, config, agent = load_agent(run_dir, device="cpu")
-    if not hasattr(agent, "keys"):
-        raise UsageError(f"{run_dir} is a {run.agent} run; this analysis needs an i-DQN run")
-    return run, config, agent
+    check_run(run_dir, "idqn")
+    return load_agent(run_dir, device="cpu")
 
 
 def collect_states(run, config, agent, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -291,6 +349,8 @@ def tsne_figure(
 ) -> list[Path]:
     """t-SNE of visited states coloured by their top (action, value) key, keys as stars (Fig 2)."""
     run, config, agent = _idqn(run_dir)
+    if ddqn_run:  # checked before the slow part, so a wrong run fails at once
+        check_ddqn_beside(ddqn_run, run, config)
     observations, _ = collect_states(run, config, agent, states, seed)
     out = agent.inspect(observations)
     top = out.attention.flatten(1).argmax(dim=1).cpu().numpy()  # index into (action, key)

@@ -1,5 +1,9 @@
 import sys
 
+from agents.config import build_config, parse_overrides
+from agents.errors import UsageError
+from agents.registry import get_agent
+
 PYTHON = sys.executable  # the interpreter running Snakemake: the project's .venv
 RUNS = config["runs_dir"]
 REPORTS = config["reports_dir"]
@@ -81,3 +85,33 @@ def interpret_options(wildcards, input):
     if wildcards.kind == "maps" and actions:
         return "--actions " + " ".join(actions)
     return ""
+
+
+def training_configs():
+    """(where in the config, agent, preset, --set items) of every kind of training run."""
+    runs = []
+    for agent in dict.fromkeys([*config["agents"], *config["presets"], *config["overrides"]]):
+        preset = config["presets"].get(agent, "paper")
+        items = config["overrides"].get(agent, [])
+        runs.append((f"presets.{agent} + overrides.{agent}", agent, preset, items))
+    t2 = config["table2"]
+    for variant, variant_items in t2["variants"].items():
+        for name, input_items in t2["inputs"].items():
+            items = t2["overrides"] + variant_items + input_items
+            where = f"table2 run {variant}-{name} (presets.idqn + table2.overrides + variants.{variant} + inputs.{name})"
+            runs.append((where, "idqn", config["presets"].get("idqn", "paper"), items))
+    return runs
+
+
+def check_training_configs():
+    """Resolve each run's preset and --set items as `agents train` will, before any job runs.
+
+    A misspelled preset, key or value fails the whole workflow (a dry run included) with one
+    line, instead of failing its training jobs one by one, hours in. sys.exit, not an exception:
+    Snakemake would print a traceback under it.
+    """
+    for where, agent, preset, items in training_configs():
+        try:
+            build_config(get_agent(agent).config, agent, preset, parse_overrides(items))
+        except UsageError as exc:
+            sys.exit(f"error: config {where}: {exc}")

@@ -1,0 +1,112 @@
+"""Run-directory I/O: torn log rows, orphaned temporaries, file modes, the lock, a full disk."""
+
+import errno
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from agents.errors import UsageError
+from agents.files import (
+    CsvLog,
+    DiskFull,
+    RunLock,
+    atomic_torch_save,
+    atomic_write_json,
+    read_complete_rows,
+    remove_orphaned_temporaries,
+)
+
+HEADER = ["frame", "episode", "return", "length", "seconds"]
+
+
+def _log(path, rows, tail=""):
+    with open(path, "w", newline="") as f:
+        f.write(",".join(HEADER) + "\r\n")
+        for row in rows:
+            f.write(",".join(map(str, row)) + "\r\n")
+        f.write(tail)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "48",  # cut inside the frame field
+        "4800,7",  # cut inside the episode field... or after it
+        "4800,7,-2",  # cut inside the return field: -2 of -21 would parse
+        "4800,7,-21,830,12",  # every field present, but the seconds field may be cut: no newline
+    ],
+)
+def test_a_torn_last_row_is_dropped(tmp_path, tail):
+    path = tmp_path / "episodes.csv"
+    rows = [[800, 0, -21.0, 830, 1.0], [1600, 1, -20.0, 810, 2.0]]
+    _log(path, rows, tail)
+    kept = read_complete_rows(path, HEADER)
+    assert [r["return"] for r in kept] == ["-21.0", "-20.0"]
+    CsvLog.truncate(path, HEADER, lambda r: True)
+    assert path.read_text().splitlines()[-1] == "1600,1,-20.0,810,2.0"
+
+
+def test_a_row_that_does_not_parse_is_never_kept(tmp_path):
+    path = tmp_path / "episodes.csv"
+    _log(path, [[800, 0, -21.0, 830, 1.0], [1600, 1, "oops", 810, 2.0], [2400, 2, -19, 800]])
+    assert [r["episode"] for r in read_complete_rows(path, HEADER)] == ["0"]
+
+
+def test_orphaned_temporaries_are_removed(tmp_path):
+    orphan = tmp_path / ".checkpoint.pt.x1y2.tmp"
+    orphan.write_bytes(b"half a checkpoint")
+    keep = tmp_path / "checkpoint.pt"
+    keep.write_bytes(b"whole")
+    assert remove_orphaned_temporaries(tmp_path) == [orphan]
+    assert not orphan.exists() and keep.exists()
+
+
+def test_atomic_writes_keep_the_umask_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_json(tmp_path / "a.json", {"x": 1})
+        atomic_torch_save({"x": torch.zeros(2)}, tmp_path / "b.pt")
+    finally:
+        os.umask(old)
+    for name in ("a.json", "b.pt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_a_full_disk_raises_disk_full_and_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "checkpoint.pt"
+    atomic_torch_save({"step": 1}, target)
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", no_space)
+    with pytest.raises(DiskFull):
+        atomic_torch_save({"step": 2}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=True) == {"step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_the_lock_refuses_a_second_holder_and_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from agents.files import RunLock; "
+            f"RunLock({str(tmp_path)!r}).acquire(); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UsageError, match=rf"in use by another process \(pid {holder.pid}\)"):
+            RunLock(tmp_path).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    with RunLock(tmp_path):  # released by the OS when the holder died
+        pass
