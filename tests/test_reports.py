@@ -310,3 +310,16 @@ def test_table2_caption_writes_no_substitution():
     text = (ROOT / "workflow" / "report" / "table2.rst").read_text()
     assert not re.search(r"\|\w+\|", text)
     assert "100 / (number of actions)" in text
+
+
+def test_aggregate_of_a_game_without_reference_says_why(tmp_path):
+    # Pong is accepted by the pipeline but the paper gives no Pong score to normalise by.
+    runs = tmp_path / "runs"
+    for agent in ("ddqn", "idqn"):
+        for seed in (0, 1):
+            _write_log(runs, agent, "Pong", seed, np.linspace(-21, 0, 150))
+    _cli("aggregate", runs, tmp_path / "aggregate", ["Pong"], [0, 1], "--reps", "50")
+    table = pd.read_csv(tmp_path / "aggregate.csv")
+    assert table["estimate"].isna().all()
+    assert table["note"].str.contains("Pong: no paper reference to normalise by").all()
+    assert (tmp_path / "aggregate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -212,19 +212,27 @@ def test_shipped_minatar_presets_resume_exactly(tmp_path, agent):
     _same_run(whole, killed)
 
 
+@pytest.fixture(scope="module")
+def longer_minatar_run(tmp_path_factory) -> Path:
+    """One uninterrupted 3,000-step DDQN MinAtar run, shared by the extension tests."""
+    out = tmp_path_factory.mktemp("longer") / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(_minatar_cli("ddqn", out, 3000), check=True, env=env, capture_output=True)
+    return out
+
+
 @pytest.mark.parametrize(
     "torn",
     [None, ("episodes.csv", "48"), ("episodes.csv", "2400,9,-2"), ("losses.csv", "1200,40,0.0")],
 )
-def test_extending_a_finished_run_equals_one_longer_run(tmp_path, torn):
+def test_extending_a_finished_run_equals_one_longer_run(tmp_path, longer_minatar_run, torn):
     """Finish at 1,500 steps, extend to 3,000: the same episodes as one 3,000-step run.
 
     With ``torn``, a torn last row (a short write on a crash) is appended to a log first: it is
     dropped on resume, never kept with a wrong value, and never crashes the resume.
     """
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    longer, extended = tmp_path / "longer", tmp_path / "extended"
-    subprocess.run(_minatar_cli("ddqn", longer, 3000), check=True, env=env, capture_output=True)
+    extended = tmp_path / "extended"
     subprocess.run(_minatar_cli("ddqn", extended, 1500), check=True, env=env, capture_output=True)
     unfinished = torch.load(extended / "checkpoint.pt", weights_only=True)["episode_actions"]
     assert unfinished is not None and len(unfinished) > 0, "budget should end mid-episode"
@@ -232,7 +240,7 @@ def test_extending_a_finished_run_equals_one_longer_run(tmp_path, torn):
         with open(extended / torn[0], "a") as f:
             f.write(torn[1])
     subprocess.run(_minatar_cli("ddqn", extended, 3000), check=True, env=env, capture_output=True)
-    _same_run(longer, extended)
+    _same_run(longer_minatar_run, extended)
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
