@@ -33,10 +33,14 @@ slurm: setup
 lint: setup
 	$(PY) -m ruff check agents tests benchmarks
 	$(PY) -m ruff format --check agents tests benchmarks
+	$(SNAKEMAKE) --lint
 
+# Test files run in parallel (pytest-xdist), each file whole on one worker (--dist loadfile), so
+# a module's fixtures, such as test_workflow.py's one smoke DAG, are built once.
 # pytest exits 5 when it collects no test; that is not a failure of the suite itself.
+TEST_WORKERS ?= auto
 test: setup lint
-	$(PY) -m pytest -q || [ $$? -eq 5 ]
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile || [ $$? -eq 5 ]
 
 benchmarks: setup
 	$(PY) benchmarks/replay_memory.py

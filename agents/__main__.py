@@ -44,10 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default=None)
     evaluate.add_argument("--no-progress", action="store_true")
 
+    from agents.outputs import OUTPUTS  # light: no matplotlib until a builder runs
+
     report = sub.add_parser("report", help="build a table or figure from trained runs")
-    report.add_argument("kind", choices=["table1", "figure8", "aggregate", "verdict", "table2"])
+    report.add_argument("kind", choices=list(OUTPUTS), help="an output of agents/outputs.py")
     report.add_argument("--runs", type=Path, help="runs root: RUNS/<agent>/<game>/s<seed>")
-    report.add_argument("--agents", nargs="+", default=["ddqn", "idqn"])
+    report.add_argument(
+        "--agents", nargs="+", default=["ddqn", "idqn"], help="agents to report, in table order"
+    )
     report.add_argument("--games", nargs="+")
     report.add_argument("--seeds", nargs="+", type=int)
     report.add_argument("--agreements", nargs="+", type=Path, help="table2: agreement JSON files")
@@ -90,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 def _agreement(args: argparse.Namespace) -> dict:
     from agents.files import atomic_write_json
     from agents.interpret.agreement import agreement_score, variant_label
-    from agents.runner import load_agent, make_run_env
+    from agents.rundir import load_agent, make_run_env
 
     if args.rollouts <= 0 or args.max_steps <= 0:
         raise UsageError("--rollouts and --max-steps must be positive")
@@ -147,65 +151,33 @@ def _interpret(args: argparse.Namespace) -> dict:
 
 
 def _report(args: argparse.Namespace) -> dict:
+    """Build one output of :data:`agents.outputs.OUTPUTS` with its declared builder and caption."""
     from agents import reports
+    from agents.outputs import get_output
 
+    output = get_output(args.kind)
     if not args.reference.is_file():
         raise UsageError(f"reference table {args.reference} does not exist")
-    if args.kind == "table2":
+    caption = output.caption_text(vars(args))
+    options = {name: getattr(args, name) for name in output.options}
+    summary: dict = {}
+    if output.needs == "agreements":
         if not args.agreements:
-            raise UsageError("report table2 needs --agreements")
-        table = reports.table2(args.agreements, args.reference)
-        caption = (
-            "Table 2: agreement (%) between the agent's actions and those suggested by its decoded "
-            "keys (image-space attention), ours beside the paper's; "
-            "random = 100 / (number of actions)."
-        )
-        return {"wrote": [str(p) for p in reports.write_table(table, args.out, caption)]}
-    if not (args.runs and args.games and args.seeds):
-        raise UsageError(f"report {args.kind} needs --runs, --games and --seeds")
-    reference = reports.read_reference(args.reference)
-    episodes = reports.load_episodes(args.runs, args.agents, args.games, args.seeds)
-    scores = reports.per_seed_scores(episodes)
-    out = args.out
-    if args.kind == "table1":
-        caption = (
-            "Table 1: training reward, 100-episode moving average over full 100-episode windows "
-            "only, best point per seed, mean over seeds (paper statistic); final 100-episode mean "
-            "and sd over seeds beside it. A seed with fewer than 100 episodes has no statistic: "
-            "its agent's cells are empty and 'note' says why. Paper columns transcribed from "
-            "Annasamy & Sycara (2019): its DDQN and i-DQN at 10M frames, and the scores its Table "
-            "1 quotes from the literature, among them 'DDQN (paper, reported 200M)' (Hessel et al. "
-            f"2017). Seeds: {args.seeds}."
-        )
-        paths = reports.write_table(reports.table1(scores, reference, args.games), out, caption)
-    elif args.kind == "verdict":
-        table = reports.verdict_table(scores, reference, args.games, args.tolerance)
-        paths = reports.write_table(
-            table, out, "Reproduction verdicts. " + reports.verdict_rule(args.tolerance)
-        )
-    elif args.kind == "figure8":
-        paths = [out.with_suffix(".png"), out.with_suffix(".pdf")]
-        reports.figure8(episodes, args.games, paths)
+            raise UsageError(f"report {args.kind} needs --agreements")
+        paths = output.builder()(args.agreements, args.reference, args.out, caption, **options)
     else:
-        table = reports.aggregate(scores, reference, args.games, out, args.reps)
-        caption = (
-            "rliable aggregate over games of each seed's best full 100-episode average: IQM with "
-            "95% stratified-bootstrap CIs; P(i-DQN > DDQN). Undefined (empty, with a note) when "
-            "any run has fewer than 100 episodes."
-        )
-        paths = reports.write_table(table, out, caption) + [
-            out.with_suffix(".png"),
-            out.with_suffix(".pdf"),
-        ]
-    short = scores[scores["best_100"].isna()]
-    summary: dict = {"wrote": [str(p) for p in paths]}
-    if len(short):
-        # Said in the tables too; here so that the job's log shows it.
-        summary["too_few_episodes"] = [
-            f"{row.agent} {row.game} seed {row.seed}: {row.episodes} < 100"
-            for row in short.itertuples()
-        ]
-    return summary
+        if not (args.runs and args.games and args.seeds):
+            raise UsageError(f"report {args.kind} needs --runs, --games and --seeds")
+        runs = reports.load_runs(args.runs, args.agents, args.games, args.seeds, args.reference)
+        paths = output.builder()(runs, args.out, caption, **options)
+        short = runs.scores[runs.scores["best_100"].isna()]
+        if len(short):
+            # Said in the tables too; here so that the job's log shows it.
+            summary["too_few_episodes"] = [
+                f"{row.agent} {row.game} seed {row.seed}: {row.episodes} < 100"
+                for row in short.itertuples()
+            ]
+    return {"wrote": [str(p) for p in paths]} | summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         # Imported here so that `--help` stays fast.
         from agents import runner
         from agents.config import parse_overrides, preset_names
-        from agents.envs import GAMES
         from agents.registry import AGENTS, get_agent
+        from agents.suites import describe_games
 
         if args.command == "train":
             if not args.out.strip():
@@ -244,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             summary = {
                 "agents": {name: preset_names(name) for name in AGENTS},
-                "games": list(GAMES),
+                "games": describe_games(),
             }
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

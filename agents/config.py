@@ -21,8 +21,8 @@ from agents.errors import UsageError
 UnitFloat = Field(ge=0.0, le=1.0)
 
 
-class TrainConfig(BaseModel):
-    """Keys shared by every value-based agent: environment protocol, replay and update schedule.
+class RunConfig(BaseModel):
+    """Keys every agent has: the environment protocol, precision and the runner's schedule.
 
     All step counts are agent steps (one agent step = ``frame_skip`` emulator frames).
     """
@@ -35,25 +35,12 @@ class TrainConfig(BaseModel):
     frame_stack: int = Field(gt=0, le=16)  # the replay and the first conv scale with it
     frame_skip: int = Field(gt=0)
     noop_max: int = Field(ge=0)
-    clip_rewards: bool  # clip what the learner sees to [-1, 1]; logged returns stay raw
-    # Learning.
-    gamma: float = Field(gt=0.0, le=1.0)
-    batch_size: int = Field(gt=0)
-    replay_capacity: int = Field(gt=0)
-    learning_starts: int = Field(ge=0)
-    train_freq: int = Field(gt=0)
-    target_sync_steps: int = Field(gt=0)
-    lr: float = Field(gt=0.0)
-    adam_eps: float = Field(gt=0.0)
-    grad_clip_norm: float = Field(gt=0.0)
     # bf16 runs convs and linears under autocast (softmax and losses stay fp32): faster on CPUs
     # with native bf16 and on recent GPUs. fp32 is the faithful default.
     precision: Literal["fp32", "bf16"]
     # Runner.
     checkpoint_every_steps: int = Field(gt=0)
-    checkpoint_replay: bool
     log_loss_every_updates: int = Field(gt=0)
-    eval_epsilon: float = UnitFloat
 
     @model_validator(mode="before")
     @classmethod
@@ -65,6 +52,24 @@ class TrainConfig(BaseModel):
                 if isinstance(value, bool) and field is not None and field.annotation is not bool:
                     raise ValueError(f"{key} expects a number, got the bool {value}")
         return values
+
+
+class TrainConfig(RunConfig):
+    """Keys of every value-based agent (:mod:`agents.value_based`): replay and update schedule."""
+
+    clip_rewards: bool  # clip what the learner sees to [-1, 1]; logged returns stay raw
+    # Learning.
+    gamma: float = Field(gt=0.0, le=1.0)
+    batch_size: int = Field(gt=0)
+    replay_capacity: int = Field(gt=0)
+    learning_starts: int = Field(ge=0)
+    train_freq: int = Field(gt=0)
+    target_sync_steps: int = Field(gt=0)
+    lr: float = Field(gt=0.0)
+    adam_eps: float = Field(gt=0.0)
+    grad_clip_norm: float = Field(gt=0.0)
+    checkpoint_replay: bool  # the replay goes into checkpoints: needed for a bit-exact resume
+    eval_epsilon: float = UnitFloat
 
     @model_validator(mode="after")
     def _replay_holds_a_transition(self) -> TrainConfig:
@@ -172,8 +177,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def build_config(
-    model: type[TrainConfig], agent: str, preset: str, overrides: dict[str, Any]
-) -> TrainConfig:
+    model: type[RunConfig], agent: str, preset: str, overrides: dict[str, Any]
+) -> RunConfig:
     """Load ``preset`` for ``agent``, apply ``overrides`` and validate against ``model``."""
     values = _read_preset(agent, preset)
     valid = sorted(model.model_fields)

@@ -1,7 +1,7 @@
 """Double DQN (van Hasselt, Guez & Silver, 2016): the paper's baseline.
 
-Reads top to bottom: config, network, target, agent (action selection, update, checkpoint state).
-The runner in :mod:`agents.runner` owns the environment, the replay and the schedule.
+Reads top to bottom: config, network, target, agent (action selection, update, checkpoint state,
+capabilities). The replay and the learning schedule come from :mod:`agents.value_based`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pydantic import Field
 from torch import nn
 
 from agents.config import TrainConfig, UnitFloat
-from agents.envs import EnvSpec
+from agents.contract import EnvSpec
 from agents.networks import (
+    ConvLayers,
     bf16_autocast,
     clip_gradients,
     conv_output_size,
@@ -26,6 +27,8 @@ from agents.networks import (
     xavier_init,
 )
 from agents.replay import Batch
+from agents.suites import suite_of
+from agents.value_based import ValueBasedAgent
 
 
 class DDQNConfig(TrainConfig):
@@ -49,10 +52,11 @@ class QNetwork(nn.Module):
         num_actions: int,
         hidden_dim: int = 512,
         bf16: bool = False,
+        layers: ConvLayers | None = None,
     ):
         super().__init__()
         self.bf16 = bf16
-        self.trunk = conv_torso(obs_shape)
+        self.trunk = conv_torso(obs_shape, layers=layers)
         self.head = nn.Sequential(
             nn.Linear(conv_output_size(self.trunk, obs_shape), hidden_dim),
             nn.ReLU(),
@@ -95,22 +99,22 @@ def linear_epsilon(step: int, start: float, end: float, decay_steps: int) -> flo
     return start + fraction * (end - start)
 
 
-class DDQNAgent:
+class DDQNAgent(ValueBasedAgent):
     """Double DQN with epsilon-greedy exploration."""
 
     name = "ddqn"
+    config_class = DDQNConfig
     log_columns = ("loss", "q_mean", "epsilon")
 
     def __init__(self, config: DDQNConfig, spec: EnvSpec, device: torch.device):
-        self.config = config
-        self.spec = spec
-        self.device = device
+        super().__init__(config, spec, device)
         bf16 = config.precision == "bf16"
-        self.online = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16)
+        torso = suite_of(spec.game).torso
+        self.online = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16, torso)
         if config.init == "xavier":
             xavier_init(self.online)
         self.online.to(device, memory_format=torch.channels_last)
-        self.target = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16)
+        self.target = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16, torso)
         self.target.to(device, memory_format=torch.channels_last)
         self.target.requires_grad_(False)
         self.sync_target()
@@ -174,3 +178,14 @@ class DDQNAgent:
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
+
+    # Capabilities ------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
+        """Q-values (B, A) of pixel observations (uint8 or float in [0, 255])."""
+        return self.online(torch.as_tensor(obs, device=self.device))
+
+    @torch.inference_mode()
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer (B, hidden_dim): what t-SNE compares with i-DQN's embedding."""
+        return self.online.features(torch.as_tensor(obs, device=self.device))

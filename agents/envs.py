@@ -1,4 +1,7 @@
-"""Atari environments under the paper's protocol (DeepMind ``NoFrameskip-v4`` preprocessing).
+"""Environments under the paper's protocol: Atari (DeepMind ``NoFrameskip-v4`` preprocessing), MinAtar.
+
+Which games exist and which builder makes each is :mod:`agents.suites`' business; this module
+holds the builders, and :func:`make_env` / :func:`check_game` are the suites' front door.
 
 The pipeline is built from the field's standard wrappers rather than hand-written copies:
 
@@ -19,15 +22,13 @@ unclipped game score.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ale_py
 import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TransformObservation
 from stable_baselines3.common.atari_wrappers import FireResetEnv
 
-from agents.errors import UsageError
+from agents.contract import EnvSpec  # re-exported: what env_spec returns
 
 gym.register_envs(ale_py)
 
@@ -51,27 +52,24 @@ MINATAR_GAMES = (
     "MinAtar-Seaquest",
     "MinAtar-Asterix",
 )
+#: The games named first in the unknown-game message; any other ALE game is valid too.
 GAMES = (*ATARI_GAMES, *MINATAR_GAMES)
+#: Every ALE game of the installed ale-py: its ROMs ship inside the wheel (no download), and
+#: each has an ``ALE/<Game>-v5`` id. CamelCase names: ``Breakout``, ``MsPacman``, ``Pitfall2``.
+ALE_GAMES = tuple(
+    name.removeprefix("ALE/").removesuffix("-v5")
+    for name in gym.registry
+    if name.startswith("ALE/") and name.endswith("-v5")
+)
 
 GRAY_FRAME_SHAPE = (84, 84)
 
 
-@dataclass(frozen=True)
-class EnvSpec:
-    """What a learner needs to know about an environment before building its networks."""
-
-    game: str
-    num_actions: int
-    obs_shape: tuple[int, ...]  # what the env returns, e.g. (4, 84, 84) or (12, 210, 160)
-    frame_shape: tuple[int, ...]  # one frame, as the replay stores it
-    frame_stack: int
-    action_meanings: tuple[str, ...]
-
-
 def check_game(game: str) -> str:
-    """Return ``game`` if it is supported, else raise a one-line :class:`UsageError`."""
-    if game not in GAMES:
-        raise UsageError(f"unknown game {game!r}; valid games: {', '.join(GAMES)}")
+    """Return ``game`` if some suite has it, else raise a one-line :class:`UsageError`."""
+    from agents.suites import suite_of  # suites builds on this module
+
+    suite_of(game)
     return game
 
 
@@ -84,10 +82,11 @@ def make_env(
     noop_max: int = 30,
     render_mode: str | None = None,
 ) -> gym.Env:
-    """Build one preprocessed Atari environment.
+    """Build one preprocessed environment of any suite's game (:mod:`agents.suites`).
 
     Args:
-        game: one of :data:`GAMES`. MinAtar games ignore the Atari-only arguments.
+        game: an ALE game (``Breakout``; ``python -m agents list`` shows them) or a MinAtar game
+            (``MinAtar-Breakout``). MinAtar games ignore the Atari-only arguments.
         color: if true, keep full 210x160 RGB frames (the paper's colour MsPacman runs); a
             stack of 4 frames then has 12 channels, ordered frame-major (RGB of the oldest first).
         frame_stack: frames per observation.
@@ -97,11 +96,31 @@ def make_env(
 
     Returns:
         An environment whose observations are ``uint8`` arrays of shape
-        ``(frame_stack, 84, 84)`` (gray) or ``(3 * frame_stack, 210, 160)`` (colour).
+        ``(frame_stack, 84, 84)`` (gray Atari), ``(3 * frame_stack, 210, 160)`` (colour Atari)
+        or ``(frame_stack * channels, 10, 10)`` (MinAtar).
     """
-    check_game(game)
-    if game in MINATAR_GAMES:
-        return _make_minatar(game, frame_stack)
+    from agents.suites import suite_of  # suites builds on this module
+
+    return suite_of(game).make_env(
+        game,
+        color=color,
+        frame_stack=frame_stack,
+        frame_skip=frame_skip,
+        noop_max=noop_max,
+        render_mode=render_mode,
+    )
+
+
+def make_atari_env(
+    game: str,
+    *,
+    color: bool = False,
+    frame_stack: int = 4,
+    frame_skip: int = 4,
+    noop_max: int = 30,
+    render_mode: str | None = None,
+) -> gym.Env:
+    """One ALE game under the paper's protocol (arguments as :func:`make_env`'s)."""
     env = gym.make(
         f"ALE/{game}-v5",
         frameskip=1,
@@ -145,11 +164,12 @@ def _stack(env: gym.Env, frame_stack: int) -> gym.Env:
     return env
 
 
-def _make_minatar(game: str, frame_stack: int) -> gym.Env:
+def make_minatar_env(game: str, *, frame_stack: int = 4, **atari_only) -> gym.Env:
     """MinAtar with its standard settings (sticky actions 0.1, difficulty ramping), minimal actions.
 
     Observations are the game's binary channels as uint8 0/255, channel-first, so the networks'
-    /255 scaling gives 0/1 as in MinAtar's own code.
+    /255 scaling gives 0/1 as in MinAtar's own code. The Atari-only arguments of
+    :func:`make_env` (``color``, ``frame_skip``, ``noop_max``, ``render_mode``) are ignored.
     """
     from minatar.gym import register_envs
 
@@ -177,6 +197,8 @@ class _ForgetLastActionOnReset(gym.Wrapper):
 
 def env_spec(env: gym.Env, game: str, frame_stack: int) -> EnvSpec:
     """Describe ``env`` (as built by :func:`make_env`) for network construction and replay."""
+    from agents.suites import suite_of  # suites builds on this module
+
     obs_shape = tuple(env.observation_space.shape)
     channels_per_frame = obs_shape[0] // frame_stack
     frame_shape = obs_shape[1:] if channels_per_frame == 1 else (channels_per_frame, *obs_shape[1:])
@@ -186,19 +208,28 @@ def env_spec(env: gym.Env, game: str, frame_stack: int) -> EnvSpec:
         obs_shape=obs_shape,
         frame_shape=tuple(frame_shape),
         frame_stack=frame_stack,
-        action_meanings=action_meanings(env),
+        action_meanings=suite_of(game).action_meanings(env),
     )
 
 
 _MINATAR_ACTIONS = ("NOOP", "LEFT", "UP", "RIGHT", "DOWN", "FIRE")  # MinAtar's full action order
 
 
+def atari_action_meanings(env: gym.Env) -> tuple[str, ...]:
+    """ALE's names of the minimal action set, in the agent's action order."""
+    return tuple(env.unwrapped.get_action_meanings())
+
+
+def minatar_action_meanings(env: gym.Env) -> tuple[str, ...]:
+    """MinAtar's names of the game's minimal action set, in the agent's action order."""
+    return tuple(_MINATAR_ACTIONS[i] for i in env.unwrapped.action_set)
+
+
 def action_meanings(env: gym.Env) -> tuple[str, ...]:
     """Names of the actions, in the agent's action order, for Atari and MinAtar alike."""
-    base = env.unwrapped
-    if hasattr(base, "get_action_meanings"):
-        return tuple(base.get_action_meanings())
-    return tuple(_MINATAR_ACTIONS[i] for i in base.action_set)
+    if hasattr(env.unwrapped, "get_action_meanings"):
+        return atari_action_meanings(env)
+    return minatar_action_meanings(env)
 
 
 def newest_frame(obs: np.ndarray, spec: EnvSpec) -> np.ndarray:

@@ -26,8 +26,9 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from agents.config import TrainConfig
-from agents.envs import EnvSpec
+from agents.contract import EnvSpec
 from agents.networks import (
+    ConvLayers,
     bf16_autocast,
     clip_gradients,
     conv_decoder,
@@ -37,6 +38,8 @@ from agents.networks import (
     torso_output_shape,
 )
 from agents.replay import Batch
+from agents.suites import suite_of
+from agents.value_based import ValueBasedAgent
 
 
 class IDQNConfig(TrainConfig):
@@ -121,13 +124,18 @@ class IDQNNetwork(nn.Module):
     """Encoder -> embedding -> attention over each action's keys -> Q; plus a decoder."""
 
     def __init__(
-        self, config: IDQNConfig, obs_shape: tuple[int, ...], num_actions: int, bf16: bool = False
+        self,
+        config: IDQNConfig,
+        obs_shape: tuple[int, ...],
+        num_actions: int,
+        bf16: bool = False,
+        layers: ConvLayers | None = None,
     ):
         super().__init__()
         self.bf16 = bf16
         self.variational = config.embedding == "vae"
-        embed_in = int(np.prod(torso_output_shape(obs_shape)))
-        self.torso = conv_torso(obs_shape)
+        embed_in = int(np.prod(torso_output_shape(obs_shape, layers=layers)))
+        self.torso = conv_torso(obs_shape, layers=layers)
         self.embed = nn.Linear(embed_in, config.embedding_dim)
         self.embed_logvar = nn.Linear(embed_in, config.embedding_dim) if self.variational else None
         self.keys = nn.Parameter(
@@ -136,7 +144,10 @@ class IDQNNetwork(nn.Module):
         )
         self.register_buffer("values", torch.zeros(config.keys_per_action))
         self.decoder = conv_decoder(
-            obs_shape, config.embedding_dim, config.dense_hidden if config.decoder == "dense" else 0
+            obs_shape,
+            config.embedding_dim,
+            config.dense_hidden if config.decoder == "dense" else 0,
+            layers=layers,
         )
         # Algorithm 1 and the authors' code: Xavier-uniform conv / deconv with zero bias, N(0, std)
         # linear weights (std = linear_init_std; biases keep PyTorch's default).
@@ -246,25 +257,26 @@ def directed_action(q: torch.Tensor, u: torch.Tensor, exploration_lambda: float)
 # Agent -----------------------------------------------------------------------------------------
 
 
-class IDQNAgent:
+class IDQNAgent(ValueBasedAgent):
     """i-DQN with Double-DQN targets and directed exploration.
 
     Inspection API (for the analyses): :meth:`embed`, :meth:`inspect` (attention, Q, U),
-    :meth:`decode` and the :attr:`keys` / :attr:`values` properties. Load a trained agent with
-    :func:`agents.runner.load_agent`.
+    :meth:`decode` and the :attr:`keys` / :attr:`values` properties, beside the contract's
+    :meth:`q_values` and :meth:`features`. Load a trained agent with
+    :func:`agents.rundir.load_agent`.
     """
 
     name = "idqn"
+    config_class = IDQNConfig
 
     def __init__(self, config: IDQNConfig, spec: EnvSpec, device: torch.device):
-        self.config = config
-        self.spec = spec
-        self.device = device
+        super().__init__(config, spec, device)
         bf16 = config.precision == "bf16"
-        self.online = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16)
+        torso = suite_of(spec.game).torso
+        self.online = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16, torso)
         # Values come from torch's global RNG, which the runner seeds: one draw per run seed.
         self.online.values.copy_(sample_values(config))
-        self.target = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16)
+        self.target = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16, torso)
         for net in (self.online, self.target):
             net.to(device, memory_format=torch.channels_last)
         self.target.requires_grad_(False)
@@ -430,3 +442,12 @@ class IDQNAgent:
         self.optimizer.load_state_dict(state["optimizer"])
         self.input_mean.copy_(state["input_mean"])
         self.mean_image_count = int(state["mean_image_count"])
+
+    # Capabilities ------------------------------------------------------------------------------
+    def q_values(self, obs: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Q-values (B, A) of pixel observations (uint8 or float in [0, 255])."""
+        return self.inspect(obs).q
+
+    def features(self, obs: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """The embedding h(s) (B, E): what t-SNE draws beside the keys."""
+        return self.embed(obs)

@@ -8,36 +8,54 @@ from torch import nn
 from agents.errors import UsageError
 
 # (out_channels, kernel, stride) per conv layer.
-NATURE_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))  # Mnih et al. 2015; Table 3 of the i-DQN paper
-MINATAR_CONVS = ((16, 3, 1),)  # Young & Tian 2019, for 10x10 MinAtar grids
+ConvLayers = tuple[tuple[int, int, int], ...]
+NATURE_CONVS: ConvLayers = (
+    (32, 8, 4),
+    (64, 4, 2),
+    (64, 3, 1),
+)  # Mnih et al. 2015; Table 3 of i-DQN
+MINATAR_CONVS: ConvLayers = ((16, 3, 1),)  # Young & Tian 2019, for 10x10 MinAtar grids
 
 
-def torso_layers(obs_shape: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:
-    """The Nature-DQN convs for Atari-sized frames, MinAtar's single conv for small grids."""
+def torso_layers(obs_shape: tuple[int, ...], *, layers: ConvLayers | None = None) -> ConvLayers:
+    """The conv layers of a torso for observations of ``obs_shape``.
+
+    ``layers`` (a suite's torso, :attr:`agents.suites.Suite.torso`) wins when given. Without it,
+    the frame size decides: the Nature-DQN convs for Atari-sized frames, MinAtar's single conv
+    for small grids (the two agree for every suite's frames: tests/test_envs.py checks it).
+    """
+    if layers is not None:
+        return tuple(tuple(layer) for layer in layers)
     return NATURE_CONVS if min(obs_shape[1:]) >= 36 else MINATAR_CONVS
 
 
-def conv_torso(obs_shape: tuple[int, ...]) -> nn.Sequential:
+def conv_torso(obs_shape: tuple[int, ...], *, layers: ConvLayers | None = None) -> nn.Sequential:
     """Conv layers with a ReLU after each, flattened. Input (B, C, H, W) float."""
-    layers: list[nn.Module] = []
+    modules: list[nn.Module] = []
     channels = obs_shape[0]
-    for out_channels, kernel, stride in torso_layers(obs_shape):
-        layers += [nn.Conv2d(channels, out_channels, kernel, stride), nn.ReLU()]
+    for out_channels, kernel, stride in torso_layers(obs_shape, layers=layers):
+        modules += [nn.Conv2d(channels, out_channels, kernel, stride), nn.ReLU()]
         channels = out_channels
-    return nn.Sequential(*layers, nn.Flatten())
+    return nn.Sequential(*modules, nn.Flatten())
 
 
-def torso_output_shape(obs_shape: tuple[int, ...]) -> tuple[int, int, int]:
+def torso_output_shape(
+    obs_shape: tuple[int, ...], *, layers: ConvLayers | None = None
+) -> tuple[int, int, int]:
     """(C, H, W) of the torso's last conv output, computed analytically."""
-    layers = torso_layers(obs_shape)
+    convs = torso_layers(obs_shape, layers=layers)
     height, width = obs_shape[1:]
-    for _, kernel, stride in layers:
+    for _, kernel, stride in convs:
         height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
-    return layers[-1][0], height, width
+    return convs[-1][0], height, width
 
 
 def conv_decoder(
-    obs_shape: tuple[int, ...], embedding_dim: int, dense_hidden: int = 0
+    obs_shape: tuple[int, ...],
+    embedding_dim: int,
+    dense_hidden: int = 0,
+    *,
+    layers: ConvLayers | None = None,
 ) -> nn.Sequential:
     """Mirror of :func:`conv_torso`: embedding -> image of ``obs_shape`` (linear output).
 
@@ -45,20 +63,20 @@ def conv_decoder(
     ``output_padding`` that recovers each layer's exact input size (e.g. 210x160 colour frames).
     ``dense_hidden > 0`` inserts one more fully connected layer first (the "Dense" decoder).
     """
-    convs = torso_layers(obs_shape)
+    convs = torso_layers(obs_shape, layers=layers)
     sizes = [tuple(obs_shape[1:])]
     for _, kernel, stride in convs:
         h, w = sizes[-1]
         sizes.append(((h - kernel) // stride + 1, (w - kernel) // stride + 1))
     in_channels = [obs_shape[0]] + [c for c, _, _ in convs[:-1]]
-    out_shape = torso_output_shape(obs_shape)
+    out_shape = torso_output_shape(obs_shape, layers=convs)
 
-    layers: list[nn.Module] = []
+    modules: list[nn.Module] = []
     width = embedding_dim
     if dense_hidden:
-        layers += [nn.Linear(embedding_dim, dense_hidden), nn.ReLU()]
+        modules += [nn.Linear(embedding_dim, dense_hidden), nn.ReLU()]
         width = dense_hidden
-    layers += [
+    modules += [
         nn.Linear(width, out_shape[0] * out_shape[1] * out_shape[2]),
         nn.Unflatten(1, out_shape),
     ]
@@ -66,13 +84,13 @@ def conv_decoder(
         channels, kernel, stride = convs[index]
         (h_in, w_in), (h_out, w_out) = sizes[index], sizes[index + 1]
         padding = (h_in - ((h_out - 1) * stride + kernel), w_in - ((w_out - 1) * stride + kernel))
-        layers += [
+        modules += [
             nn.ReLU(),
             nn.ConvTranspose2d(
                 channels, in_channels[index], kernel, stride, output_padding=padding
             ),
         ]
-    return nn.Sequential(*layers)
+    return nn.Sequential(*modules)
 
 
 def conv_output_size(trunk: nn.Module, obs_shape: tuple[int, ...]) -> int:

@@ -1,25 +1,48 @@
-"""The agents this suite can train, by CLI name."""
+"""The agents this suite can train, by CLI name: one line per agent.
+
+An entry names the agent's class by import path, so that listing agents imports nothing heavy and
+adding an agent is one line here (plus its module and its presets under
+``agents/presets/<name>/``). The class names its config model in ``config_class``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from importlib import import_module
 
-from agents.config import TrainConfig
-from agents.ddqn import DDQNAgent, DDQNConfig
 from agents.errors import UsageError
-from agents.idqn import IDQNAgent, IDQNConfig
 
 
 @dataclass(frozen=True)
 class AgentEntry:
-    config: type[TrainConfig]
-    agent: type
+    """One trainable agent.
+
+    Args:
+        path: ``"module:Class"`` of the agent class (a subclass of :class:`agents.contract.Agent`).
+        label: how tables and figures name it.
+        baseline: the agent reports compare this one against, P(agent > baseline).
+        default_preset: the preset ``train`` uses without ``--preset``.
+    """
+
+    path: str
+    label: str
+    baseline: str | None = None
     default_preset: str = "paper"
+
+    @cached_property
+    def agent(self) -> type:
+        module, _, name = self.path.partition(":")
+        return getattr(import_module(module), name)
+
+    @property
+    def config(self) -> type:
+        return self.agent.config_class
 
 
 AGENTS: dict[str, AgentEntry] = {
-    "ddqn": AgentEntry(DDQNConfig, DDQNAgent),
-    "idqn": AgentEntry(IDQNConfig, IDQNAgent),
+    "ddqn": AgentEntry("agents.ddqn:DDQNAgent", label="DDQN"),
+    "idqn": AgentEntry("agents.idqn:IDQNAgent", label="i-DQN", baseline="ddqn"),
 }
 
 

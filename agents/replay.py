@@ -65,6 +65,11 @@ class FrameReplay:
     def __len__(self) -> int:
         return self.size
 
+    def newest_frame(self, obs: np.ndarray) -> np.ndarray:
+        """The most recent frame of a stacked observation (C * stack, H, W), as stored here."""
+        channels = obs.shape[0] // self.frame_stack
+        return obs[-1] if channels == 1 else obs[-channels:]
+
     def _write_frame(self, frame: np.ndarray, episode_pos: int) -> None:
         i = self.cursor
         self.frames[i] = frame

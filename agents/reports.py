@@ -1,8 +1,15 @@
 """The paper's Table 1 and Figure 8 from trained runs, plus an rliable aggregate and a verdict table.
 
 Every function reads run directories written by :mod:`agents.runner` (``episodes.csv``) and the
-transcribed reference numbers (``data/paper/table1.csv``); every writer is atomic. The Snakemake
-rules call these through ``python -m agents report ...``.
+transcribed reference numbers (``data/paper/table1.csv``); every writer is atomic. The
+``write_*`` functions are the builders that :data:`agents.outputs.OUTPUTS` declares, with their
+file types and captions; the CLI (``python -m agents report ...``) and the Snakemake rules reach
+them through that registry.
+
+Reports cover the agents they are given (``--agents``), in that order, named by their registry
+label (:attr:`agents.registry.AgentEntry.label`); each agent whose registry ``baseline`` is among
+them is compared against it (P(agent > baseline) in the aggregate). The paper's value for an
+agent is the reference table's ``<agent>_10m`` column; an agent without one has "no reference".
 
 Statistics (defined once, in :mod:`agents.stats`; only full 100-episode windows count):
 
@@ -16,7 +23,7 @@ shorter window, and a ``note`` / ``reason`` column says "too few episodes (N < 1
 seeds is missing when any of its seeds is: a mean over the seeds that happen to have finished 100
 episodes would favour whichever seeds have short episodes.
 
-Verdicts (:data:`VERDICTS`, rule in :func:`verdict_rule`, which is the table's caption): with
+Verdicts (:data:`VERDICTS`; the rule is the verdict table's caption in :mod:`agents.outputs`): with
 ``T = paper - tolerance * |paper|`` and ``L, U = mean -+ t(0.95; n-1) * sd / sqrt(n)`` the
 one-sided 95% Student-t confidence bounds of the mean over the n seeds,
 
@@ -32,7 +39,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -45,9 +54,9 @@ import seaborn as sns
 
 from agents.errors import UsageError
 from agents.files import atomic_write_text
+from agents.registry import get_agent
 from agents.stats import WINDOW, best_and_final, moving_average, shortfall
 
-AGENT_LABELS = {"ddqn": "DDQN", "idqn": "i-DQN"}
 PAPER_COLUMNS = {
     "ddqn_10m": "DDQN (paper, 10M)",
     "idqn_10m": "i-DQN (paper, 10M)",
@@ -69,6 +78,25 @@ VERDICTS = (
     "no runs",
 )
 CONFIDENCE = 0.95  # one-sided level of the verdict's bounds on the mean over seeds
+
+
+def label(agent: str) -> str:
+    """How tables and figures name ``agent``: its registry label (``ddqn`` -> ``DDQN``)."""
+    return get_agent(agent).label
+
+
+def comparisons(agents: Sequence[str]) -> list[tuple[str, str]]:
+    """(agent, baseline) for each of ``agents`` whose registry baseline is among them too."""
+    return [
+        (agent, get_agent(agent).baseline)
+        for agent in agents
+        if get_agent(agent).baseline in agents
+    ]
+
+
+def _agents_of(scores: pd.DataFrame, agents: Sequence[str] | None) -> list[str]:
+    """``agents``, or by default every agent of ``scores`` in order of appearance."""
+    return list(agents) if agents is not None else list(dict.fromkeys(scores["agent"]))
 
 
 def run_dir(runs_root: Path, agent: str, game: str, seed: int) -> Path:
@@ -139,28 +167,35 @@ def read_reference(path: Path) -> pd.DataFrame:
     return reference
 
 
-def table1(scores: pd.DataFrame, reference: pd.DataFrame, games: list[str]) -> pd.DataFrame:
-    """Our DDQN and i-DQN beside the paper's reported columns, one row per game.
+def table1(
+    scores: pd.DataFrame,
+    reference: pd.DataFrame,
+    games: list[str],
+    agents: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Each of ``agents`` (default: those in ``scores``) beside the paper's reported columns.
 
-    Our cells are missing when any seed has fewer than 100 episodes; ``note`` says which.
+    One row per game; columns ``<label> (ours)``, ``<label> final mean``, ... per agent. Our cells
+    are missing when any seed has fewer than 100 episodes; ``note`` says which.
     """
     rows = []
     for game in games:
         row: dict[str, object] = {"game": game}
         notes = []
-        for agent, label in AGENT_LABELS.items():
+        for agent in _agents_of(scores, agents):
+            name = label(agent)
             seeds = scores[(scores["agent"] == agent) & (scores["game"] == game)]
             short = shortfalls(seeds)
             complete = len(seeds) > 0 and not short
-            row[f"{label} (ours)"] = seeds["best_100"].mean() if complete else np.nan
-            row[f"{label} final mean"] = seeds["final_100"].mean() if complete else np.nan
-            row[f"{label} final sd"] = (
+            row[f"{name} (ours)"] = seeds["best_100"].mean() if complete else np.nan
+            row[f"{name} final mean"] = seeds["final_100"].mean() if complete else np.nan
+            row[f"{name} final sd"] = (
                 seeds["final_100"].std(ddof=1) if complete and len(seeds) > 1 else np.nan
             )
-            row[f"{label} seeds"] = len(seeds)
-            notes += [f"{label} {reason}" for reason in short]
-        for column, label in PAPER_COLUMNS.items():
-            row[label] = reference.loc[game, column] if game in reference.index else np.nan
+            row[f"{name} seeds"] = len(seeds)
+            notes += [f"{name} {reason}" for reason in short]
+        for column, title in PAPER_COLUMNS.items():
+            row[title] = reference.loc[game, column] if game in reference.index else np.nan
         row["note"] = "; ".join(notes)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -172,17 +207,32 @@ def _t_quantile(level: float, dof: int) -> float:
     return float(stats.t.ppf(level, dof))
 
 
+def paper_value(reference: pd.DataFrame, agent: str, game: str) -> float:
+    """The paper's 10M-frame value for ``agent`` on ``game`` (``<agent>_10m``), NaN without one."""
+    column = f"{agent}_10m"
+    if game not in reference.index or column not in reference.columns:
+        return np.nan
+    return float(reference.loc[game, column])
+
+
 def verdict_table(
-    scores: pd.DataFrame, reference: pd.DataFrame, games: list[str], tolerance: float
+    scores: pd.DataFrame,
+    reference: pd.DataFrame,
+    games: list[str],
+    tolerance: float,
+    agents: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Each of our cells against the paper's, with the rule stated in :func:`verdict_rule`."""
+    """Each of our cells against the paper's, with the rule stated in the verdict's caption.
+
+    ``agents`` defaults to those in ``scores``; one without a paper value has "no reference".
+    """
     rows = []
     for game in games:
-        for agent, label in AGENT_LABELS.items():
+        for agent in _agents_of(scores, agents):
             seeds = scores[(scores["agent"] == agent) & (scores["game"] == game)]
             values = seeds["best_100"]
             count = len(values)
-            paper = reference.loc[game, f"{agent}_10m"] if game in reference.index else np.nan
+            paper = paper_value(reference, agent, game)
             threshold = paper - tolerance * abs(paper)
             short = shortfalls(seeds)
             ours = values.mean() if count and not short else np.nan
@@ -210,7 +260,7 @@ def verdict_table(
             rows.append(
                 {
                     "game": game,
-                    "agent": label,
+                    "agent": label(agent),
                     "ours": ours,
                     "seed sd": spread,
                     "seeds": count,
@@ -225,25 +275,40 @@ def verdict_table(
     return pd.DataFrame(rows)
 
 
-def verdict_rule(tolerance: float) -> str:
-    """The verdict rule in words: the caption of the verdict table."""
-    level = f"{CONFIDENCE:.0%}"
-    return (
-        f"'ours': per seed, the best full {WINDOW}-episode moving average of the training return "
-        f"(windows of fewer than {WINDOW} episodes never count), mean over the n seeds; "
-        f"'seed sd': its standard deviation over seeds. 'threshold' T = paper - "
-        f"{tolerance:.0%} of |paper|. 'lower bound' L and 'upper bound' U = mean -/+ "
-        f"t({CONFIDENCE:g}; n-1) * sd / sqrt(n), the one-sided {level} Student-t confidence "
-        f"bounds of the mean over seeds. 'reproduced': L >= T (the mean clears T by more than the "
-        f"seed spread allows for chance); 'within spread': L < T <= U (the seeds cannot tell); "
-        f"'not reproduced': U < T. 'inconclusive (1 seed)': one seed has no spread to weigh; "
-        f"'too few episodes': a seed has fewer than {WINDOW} episodes, hence no statistic and "
-        f"no verdict; 'no reference': the paper gives no value."
-    )
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
+
+
+def _markdown_caption(rst: str) -> str:
+    """A caption in reStructuredText as Markdown: ``literal`` becomes `literal`; one line."""
+    return re.sub(r"``(.+?)``", r"`\1`", " ".join(rst.split()))
+
+
+def _latex_caption(rst: str) -> str:
+    """A caption in reStructuredText as LaTeX text: markup dropped, special characters escaped."""
+    text = re.sub(r"``(.+?)``|\*\*(.+?)\*\*", lambda m: m.group(1) or m.group(2), rst)
+    text = "".join(_LATEX_SPECIAL.get(char, char) for char in " ".join(text.split()))
+    return text
 
 
 def write_table(table: pd.DataFrame, stem: Path, caption: str) -> list[Path]:
-    """CSV, Markdown and LaTeX versions of ``table`` next to each other, atomically."""
+    """CSV, Markdown and LaTeX versions of ``table`` next to each other, atomically.
+
+    ``caption`` is reStructuredText (as :data:`agents.outputs.OUTPUTS` declares it): the Markdown
+    file starts with it as Markdown, the LaTeX table has it as plain, escaped text.
+    """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
@@ -251,9 +316,13 @@ def write_table(table: pd.DataFrame, stem: Path, caption: str) -> list[Path]:
     # A missing cell reads "--" in Markdown and LaTeX (empty in the CSV), not "nan".
     markdown = table.astype(object).where(table.notna(), None)
     markdown = markdown.to_markdown(index=False, floatfmt=".2f", missingval="--")
-    atomic_write_text(paths[1], f"{caption}\n\n{markdown}\n")
+    atomic_write_text(paths[1], f"{_markdown_caption(caption)}\n\n{markdown}\n")
     latex = table.to_latex(
-        index=False, float_format="%.2f", na_rep="--", caption=caption, escape=True
+        index=False,
+        float_format="%.2f",
+        na_rep="--",
+        caption=_latex_caption(caption),
+        escape=True,
     )
     atomic_write_text(paths[2], latex)
     return paths
@@ -305,8 +374,8 @@ def figure8(
             if not drawn.any():
                 continue
             mean = curves[:, drawn].mean(axis=0)
-            label = AGENT_LABELS.get(agent, agent)
-            (handles[label],) = ax.plot(grid[drawn], mean, color=colours[agent], label=label)
+            name = label(agent)
+            (handles[name],) = ax.plot(grid[drawn], mean, color=colours[agent], label=name)
             if len(curves) > 1:
                 sd = curves[:, drawn].std(axis=0, ddof=1)
                 ax.fill_between(
@@ -331,28 +400,37 @@ def figure8(
     if handles:
         fig.legend(handles.values(), handles.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(
-        "Figure 8: i-DQN and Double DQN training curves (mean, band: sd over seeds; "
-        f"full {WINDOW}-episode windows only)",
+        f"Figure 8: {', '.join(label(agent) for agent in agents)} training curves "
+        f"(mean, band: sd over seeds; full {WINDOW}-episode windows only)",
         y=1.03,
     )
     fig.tight_layout()
     _save_figure(fig, outputs)
 
 
-def _undefined_aggregate(missing: list[str], runs: int, stem: Path) -> pd.DataFrame:
+def _improvement_row(agent: str, baseline: str) -> dict[str, str]:
+    """The aggregate table's row naming P(agent > baseline), without its estimate."""
+    return {
+        "normalised by": "none needed",
+        "metric": f"P({label(agent)} > {label(baseline)})",
+        "agent": f"{label(agent)} vs {label(baseline)}",
+    }
+
+
+def _undefined_aggregate(
+    missing: list[str], runs: int, stem: Path, agents: Sequence[str]
+) -> pd.DataFrame:
     """The aggregate's table and figure when some run has no statistic: every estimate NaN."""
     note = (
         f"undefined: {len(missing)} of {runs} runs have fewer than {WINDOW} episodes "
         f"({'; '.join(missing)})"
     )
     rows = [
-        {"normalised by": f"random -> {norm}", "metric": "IQM", "agent": label}
+        {"normalised by": f"random -> {norm}", "metric": "IQM", "agent": label(agent)}
         for norm in ("paper DDQN", "paper i-DQN")
-        for label in AGENT_LABELS.values()
+        for agent in agents
     ]
-    rows.append(
-        {"normalised by": "none needed", "metric": "P(i-DQN > DDQN)", "agent": "i-DQN vs DDQN"}
-    )
+    rows += [_improvement_row(agent, baseline) for agent, baseline in comparisons(agents)]
     table = pd.DataFrame(rows).assign(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, note=note)
 
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -379,8 +457,12 @@ def aggregate(
     stem: Path,
     reps: int,
     seed: int = 0,
+    agents: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """rliable: IQM with stratified-bootstrap CIs, performance profiles, P(i-DQN > DDQN).
+    """rliable: IQM with stratified-bootstrap CIs, performance profiles, P(agent > baseline).
+
+    ``agents`` (default: those in ``scores``) are aggregated; P(agent > baseline) is estimated for
+    each of them whose registry baseline is among them (:func:`comparisons`).
 
     Scores (best full-window 100-episode average per seed) are normalised two ways: by random and
     the paper's DDQN, ``(x - random) / (ddqn_10m - random)``, and by random and the paper's i-DQN.
@@ -399,7 +481,8 @@ def aggregate(
         if game not in reference.index
         or reference.loc[game, ["random", "ddqn_10m", "idqn_10m"]].isna().any()
     ]
-    for agent in AGENT_LABELS:
+    agents = _agents_of(scores, agents)
+    for agent in agents:
         for game in games:
             for s in seeds:
                 run = scores[
@@ -410,7 +493,7 @@ def aggregate(
                 elif pd.isna(run["best_100"].iloc[0]):
                     missing.append(f"{agent} {game} {shortfalls(run)[0]}")
     if missing:
-        return _undefined_aggregate(missing, len(AGENT_LABELS) * len(games) * len(seeds), stem)
+        return _undefined_aggregate(missing, len(agents) * len(games) * len(seeds), stem, agents)
 
     from rliable import library as rly
     from rliable import metrics
@@ -419,7 +502,7 @@ def aggregate(
     rows, profiles = [], {}
     for norm_name, column in (("paper DDQN", "ddqn_10m"), ("paper i-DQN", "idqn_10m")):
         score_dict = {}
-        for agent, label in AGENT_LABELS.items():
+        for agent in agents:
             matrix = np.full((len(seeds), len(games)), np.nan)
             for j, game in enumerate(games):
                 low, high = reference.loc[game, "random"], reference.loc[game, column]
@@ -427,42 +510,36 @@ def aggregate(
                     "seed"
                 )["best_100"]
                 matrix[:, j] = [(values.get(s, np.nan) - low) / (high - low) for s in seeds]
-            score_dict[label] = matrix
+            score_dict[label(agent)] = matrix
         point, interval = rly.get_interval_estimates(
             score_dict, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps, random_state=rng
         )
-        for label in score_dict:
+        for name in score_dict:
             rows.append(
                 {
                     "normalised by": f"random -> {norm_name}",
                     "metric": "IQM",
-                    "agent": label,
-                    "estimate": point[label][0],
-                    "ci_low": interval[label][0, 0],
-                    "ci_high": interval[label][1, 0],
+                    "agent": name,
+                    "estimate": point[name][0],
+                    "ci_low": interval[name][0, 0],
+                    "ci_high": interval[name][1, 0],
                 }
             )
         if norm_name == "paper DDQN":
             taus = np.linspace(0.0, 3.0, 61)
             profiles = (taus, *rly.create_performance_profile(score_dict, taus, reps=reps))
-            pair = {"i-DQN vs DDQN": (score_dict["i-DQN"], score_dict["DDQN"])}
-            p_point, p_interval = rly.get_interval_estimates(
-                pair, metrics.probability_of_improvement, reps=reps, random_state=rng
-            )
-            estimate, (low, high) = (
-                np.ravel(p_point["i-DQN vs DDQN"])[0],
-                np.ravel(p_interval["i-DQN vs DDQN"]),
-            )
-            rows.append(
-                {
-                    "normalised by": "none needed",
-                    "metric": "P(i-DQN > DDQN)",
-                    "agent": "i-DQN vs DDQN",
-                    "estimate": float(estimate),
-                    "ci_low": float(low),
-                    "ci_high": float(high),
-                }
-            )
+            for agent, baseline in comparisons(agents):
+                row = _improvement_row(agent, baseline)
+                pair = {row["agent"]: (score_dict[label(agent)], score_dict[label(baseline)])}
+                p_point, p_interval = rly.get_interval_estimates(
+                    pair, metrics.probability_of_improvement, reps=reps, random_state=rng
+                )
+                estimate = np.ravel(p_point[row["agent"]])[0]
+                low, high = np.ravel(p_interval[row["agent"]])
+                rows.append(
+                    row
+                    | {"estimate": float(estimate), "ci_low": float(low), "ci_high": float(high)}
+                )
     table = pd.DataFrame(rows).assign(note="")
 
     taus, profile, profile_ci = profiles
@@ -481,9 +558,9 @@ def aggregate(
         xlabel="IQM of (score - random) / (paper DDQN - random)",
         title="IQM, 95% stratified-bootstrap CI",
     )
-    for label, curve in profile.items():
-        ax_profile.plot(taus, curve, label=label)
-        ax_profile.fill_between(taus, profile_ci[label][0], profile_ci[label][1], alpha=0.2)
+    for name, curve in profile.items():
+        ax_profile.plot(taus, curve, label=name)
+        ax_profile.fill_between(taus, profile_ci[name][0], profile_ci[name][1], alpha=0.2)
     ax_profile.set(
         xlabel="normalised score tau",
         ylabel="fraction of runs with score > tau",
@@ -521,3 +598,61 @@ def table2(agreement_files: Iterable[Path], reference_path: Path) -> pd.DataFram
             }
         )
     return pd.DataFrame(rows).sort_values(["input", "variant"]).reset_index(drop=True)
+
+
+# The builders that agents.outputs.OUTPUTS declares: each writes every file of its output next to
+# ``out`` (a path without suffix) and returns their paths.
+
+
+@dataclass(frozen=True)
+class Runs:
+    """What every run-based output is built from: the selected runs and the paper's numbers."""
+
+    agents: list[str]
+    games: list[str]
+    seeds: list[int]
+    episodes: pd.DataFrame  # :func:`load_episodes`
+    scores: pd.DataFrame  # :func:`per_seed_scores`
+    reference: pd.DataFrame  # :func:`read_reference`
+
+
+def load_runs(
+    runs_root: Path, agents: list[str], games: list[str], seeds: list[int], reference: Path
+) -> Runs:
+    """Every (agent, game, seed) run's episode log and scores, and the reference table.
+
+    An agent not in :data:`agents.registry.AGENTS` is a one-line :class:`UsageError`.
+    """
+    for agent in agents:
+        get_agent(agent)
+    episodes = load_episodes(runs_root, agents, games, seeds)
+    scores = per_seed_scores(episodes)
+    return Runs(agents, games, seeds, episodes, scores, read_reference(reference))
+
+
+def write_table1(runs: Runs, out: Path, caption: str) -> list[Path]:
+    table = table1(runs.scores, runs.reference, runs.games, runs.agents)
+    return write_table(table, out, caption)
+
+
+def write_verdict(runs: Runs, out: Path, caption: str, tolerance: float) -> list[Path]:
+    table = verdict_table(runs.scores, runs.reference, runs.games, tolerance, runs.agents)
+    return write_table(table, out, caption)
+
+
+def write_figure8(runs: Runs, out: Path, caption: str) -> list[Path]:
+    paths = [Path(out).with_suffix(suffix) for suffix in (".png", ".pdf")]
+    figure8(runs.episodes, runs.games, paths)
+    return paths
+
+
+def write_aggregate(runs: Runs, out: Path, caption: str, reps: int) -> list[Path]:
+    table = aggregate(runs.scores, runs.reference, runs.games, out, reps, agents=runs.agents)
+    return write_table(table, out, caption) + [
+        Path(out).with_suffix(".png"),
+        Path(out).with_suffix(".pdf"),
+    ]
+
+
+def write_table2(agreements: list[Path], reference: Path, out: Path, caption: str) -> list[Path]:
+    return write_table(table2(agreements, reference), out, caption)

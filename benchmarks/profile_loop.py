@@ -1,8 +1,9 @@
-"""Where a training step's time goes: the runner's loop, taken apart and timed piece by piece.
+"""Where a training step's time goes: the real training loop, timed piece by piece.
 
-Replays the runner's steady state (act, env step, replay add, sample, update, target sync) for
-one agent on Pong with a constant epsilon of 0.01, and prints milliseconds per agent step for
-each part.
+Runs :func:`agents.rollout.rollout` with the agent's own ``observe`` (the same calls the runner
+makes) for one agent on Pong, with a constant epsilon of 0.01 for DDQN, and prints milliseconds
+per agent step for each part: the action's forward pass, the emulator step, the agent's
+``observe`` split into replay work, sampling and the update, and episode resets.
 
     python benchmarks/profile_loop.py [--agent ddqn] [--steps 6000] [--precision fp32]
 """
@@ -13,16 +14,17 @@ import argparse
 import time
 from collections import defaultdict
 
+import gymnasium as gym
 import numpy as np
 import torch
 from common import print_machine
 
 from agents.config import build_config
-from agents.envs import env_spec, make_env, newest_frame
+from agents.envs import env_spec, make_env
 from agents.errors import UsageError
 from agents.networks import check_precision
 from agents.registry import get_agent
-from agents.replay import FrameReplay
+from agents.rollout import TRAIN_STREAM, episode_seed, rollout
 
 
 def main() -> None:
@@ -39,56 +41,61 @@ def main() -> None:
         raise SystemExit(f"error: {exc}") from None
 
     entry = get_agent(args.agent)
-    overrides = {"precision": args.precision}
+    overrides = {"precision": args.precision, "learning_starts": args.warmup // 2}
     if args.agent == "ddqn":
         overrides |= {"eps_start": 0.01, "eps_end": 0.01}
     config = build_config(entry.config, args.agent, "paper", overrides)
-    env = make_env("Pong")
+    seconds: dict[str, float] = defaultdict(float)
+
+    def timed(name: str, function):
+        def wrapper(*a, **k):
+            since = time.perf_counter()
+            try:
+                return function(*a, **k)
+            finally:
+                seconds[name] += time.perf_counter() - since
+
+        return wrapper
+
+    class TimedEnv(gym.Wrapper):
+        step = timed("env step", gym.Wrapper.step)
+        reset = timed("reset", gym.Wrapper.reset)
+
+    env = TimedEnv(make_env("Pong"))
     spec = env_spec(env, "Pong", config.frame_stack)
     torch.manual_seed(0)
     agent = entry.agent(config, spec, torch.device("cpu"))
-    replay = FrameReplay(config.replay_capacity, spec.frame_shape, config.frame_stack)
+    # Time the parts of observe() by wrapping what it calls; the total is observe() itself.
+    agent.update = timed("  of which update", agent.update)
+    agent.replay.sample = timed("  of which replay sample", agent.replay.sample)
+    observe = timed("observe (replay, learn)", agent.observe)
+    act = timed("act (forward pass)", agent.act)
     rng = np.random.default_rng(0)
-    seconds: dict[str, float] = defaultdict(float)
 
-    def timed(name: str, since: float) -> float:
-        now = time.perf_counter()
-        seconds[name] += now - since
-        return now
-
-    obs, _ = env.reset(seed=0)
-    replay.start_episode(newest_frame(obs, spec))
+    step = 0
+    steps = rollout(
+        env,
+        lambda obs: act(obs, step, rng),
+        lambda index: episode_seed(0, index, TRAIN_STREAM),
+        begin_episode=agent.begin_episode,
+    )
     start = time.perf_counter()
-    for step in range(1, args.steps + 1):
+    for transition in steps:
+        step += 1
         if step == args.warmup:
             seconds.clear()
             start = time.perf_counter()
-        t = time.perf_counter()
-        action = agent.act(obs, step, rng)
-        t = timed("act (forward pass)", t)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        t = timed("env step", t)
-        replay.add(action, reward, terminated, newest_frame(next_obs, spec))
-        obs = next_obs
-        t = timed("replay add", t)
-        if step % config.train_freq == 0 and step > args.warmup // 2:
-            batch = replay.sample(config.batch_size, rng, torch.device("cpu"))
-            t = timed("replay sample", t)
-            agent.update(batch, step)
-            t = timed("update", t)
-        if step % config.target_sync_steps == 0:
-            agent.sync_target()
-        if terminated or truncated:
-            obs, _ = env.reset()
-            replay.start_episode(newest_frame(obs, spec))
-            timed("reset", t)
-    timed_steps = args.steps - args.warmup + 1
+        observe(transition, step, rng)
+        if step >= args.steps:
+            break
+    steps.close()
+    timed_steps = args.steps - args.warmup
     total = time.perf_counter() - start
     print(
         f"{args.agent} ({args.precision}): {timed_steps / total:.1f} steps/s over {timed_steps} steps"
     )
     for name, value in sorted(seconds.items(), key=lambda item: -item[1]):
-        print(f"  {name:20s} {1000 * value / timed_steps:6.3f} ms/step")
+        print(f"  {name:26s} {1000 * value / timed_steps:6.3f} ms/step")
 
 
 if __name__ == "__main__":

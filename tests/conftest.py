@@ -2,8 +2,9 @@ import os
 
 import pytest
 
-# Two cores: keep torch from oversubscribing when pytest runs beside subprocess trainings.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Two cores: keep torch from oversubscribing when pytest runs beside subprocess trainings, and
+# when pytest-xdist runs test files side by side (`make test`), one thread per worker.
+os.environ.setdefault("OMP_NUM_THREADS", "1" if os.environ.get("PYTEST_XDIST_WORKER") else "2")
 
 
 @pytest.fixture

@@ -1,3 +1,8 @@
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -11,6 +16,8 @@ from agents.envs import (
     newest_frame,
 )
 from agents.errors import UsageError
+from agents.networks import conv_output_size, conv_torso, torso_layers, torso_output_shape
+from agents.suites import ATARI, MINATAR, describe_games, suite_of
 
 # Minimal action sets of ALE v5 for the paper's games and Pong.
 EXPECTED_ACTIONS = {
@@ -109,3 +116,110 @@ def test_minatar_observations_are_binary_channel_first(game):
     assert set(np.unique(obs)) <= {0, 255}
     spec = env_spec(env, game, 1)
     assert spec.frame_shape == obs.shape and len(spec.action_meanings) == env.action_space.n
+
+
+# --- Suites: any ALE game, MinAtar, one record each (agents/suites.py) ---
+
+
+def test_any_ale_game_makes_an_env_with_its_action_names():
+    env = make_env("Breakout")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
+    spec = env_spec(env, "Breakout", 4)
+    assert spec.action_meanings == ("NOOP", "FIRE", "RIGHT", "LEFT")
+    assert suite_of("Breakout").action_meanings(env) == spec.action_meanings
+    assert "FireResetEnv" in _wrapper_names(env)  # the protocol applies to every ALE game
+    env.close()
+
+
+def _wrapper_names(env) -> list[str]:
+    names = []
+    while hasattr(env, "env"):
+        names.append(type(env).__name__)
+        env = env.env
+    return names
+
+
+def test_suites_know_their_games():
+    assert suite_of("Pong") is ATARI and suite_of("MinAtar-Asterix") is MINATAR
+    assert ATARI.default_games == PAPER_GAMES and MINATAR.default_games == MINATAR_GAMES
+    atari = ATARI.games()
+    assert atari[: len(ATARI_GAMES)] == ATARI_GAMES  # the paper's games and Pong first
+    assert {"Breakout", "MontezumaRevenge", "Pitfall2"} <= set(atari) and len(atari) > 100
+    assert MINATAR.games() == MINATAR_GAMES
+    assert not set(atari) & set(MINATAR_GAMES)  # a name alone says its suite
+    assert describe_games() == {"atari": list(atari), "minatar": list(MINATAR_GAMES)}
+    assert ATARI.matches("Breakout") and not ATARI.matches("MinAtar-Breakout")
+    assert not MINATAR.matches("Breakout")
+
+
+def test_unknown_game_is_one_line_pointing_at_the_full_list():
+    with pytest.raises(UsageError) as info:
+        suite_of("Zork")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "unknown game 'Zork'; valid games: Alien, Freeway, Frostbite, Gravitar, MsPacman, Qbert, "
+        "SpaceInvaders, Venture, Pong, MinAtar-Breakout"
+    )
+    assert "any other ALE game (`python -m agents list` shows all" in message
+    assert "did you mean" not in message
+    with pytest.raises(UsageError, match=r"did you mean 'Breakout'\?$"):
+        check_game("Breakot")
+    with pytest.raises(UsageError, match=r"did you mean 'MinAtar-Breakout'\?$"):
+        make_env("minatar-breakout")
+
+
+@pytest.mark.parametrize(
+    "game,frame_stack,color",
+    [("Breakout", 4, False), ("MsPacman", 4, True), ("MinAtar-Breakout", 1, False)],
+)
+def test_suite_torso_is_what_the_frame_size_picks(game, frame_stack, color):
+    # The agents may pass the suite's torso or let the frame size decide: the two must agree.
+    suite = suite_of(game)
+    env = suite.make_env(game, frame_stack=frame_stack, color=color)
+    obs_shape = env.observation_space.shape
+    assert torso_layers(obs_shape) == suite.torso
+    assert torso_layers(obs_shape, layers=suite.torso) == suite.torso
+    torso = conv_torso(obs_shape, layers=suite.torso)
+    assert conv_output_size(torso, obs_shape) == np.prod(
+        torso_output_shape(obs_shape, layers=suite.torso)
+    )
+    env.close()
+
+
+def test_suite_refuses_another_suites_game():
+    with pytest.raises(UsageError, match="'MinAtar-Breakout' is not in the atari suite"):
+        ATARI.make_env("MinAtar-Breakout")
+
+
+def test_train_cli_runs_any_ale_game(tmp_path):
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agents",
+            "train",
+            "--agent",
+            "ddqn",
+            "--game",
+            "Breakout",
+            "--frames",
+            "2000",
+            "--out",
+            str(out),
+            "--set",
+            "learning_starts=100",
+            "--set",
+            "replay_capacity=500",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["game"] == "Breakout" and summary["frames"] == 2000

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agents.__main__ import main
+from agents import outputs
+from agents.__main__ import _parser, main
+from agents.outputs import OUTPUTS, Output
 from agents.reports import (
     PAPER_COLUMNS,
     VERDICTS,
@@ -307,7 +309,7 @@ def test_report_captions_are_clean_restructuredtext(name):
 
 
 def test_table2_caption_writes_no_substitution():
-    text = (ROOT / "workflow" / "report" / "table2.rst").read_text()
+    text = OUTPUTS["table2"].caption  # the one caption: CLI tables and the Snakemake report
     assert not re.search(r"\|\w+\|", text)
     assert "100 / (number of actions)" in text
 
@@ -323,3 +325,69 @@ def test_aggregate_of_a_game_without_reference_says_why(tmp_path):
     assert table["estimate"].isna().all()
     assert table["note"].str.contains("Pong: no paper reference to normalise by").all()
     assert (tmp_path / "aggregate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# Values a caption is filled with: the CLI's arguments, or the workflow's config.
+CAPTION_VALUES = {"seeds": [0, 1, 2], "games": GAMES, "agents": ["ddqn"], "tolerance": 0.1}
+CAPTION_VALUES |= {"reps": 2000}
+
+
+@pytest.mark.parametrize("name", list(OUTPUTS))
+def test_output_captions_are_clean_restructuredtext(name):
+    core = pytest.importorskip("docutils.core")
+    text = OUTPUTS[name].caption_text(CAPTION_VALUES)
+    warnings = io.StringIO()
+    core.publish_doctree(text, settings_overrides={"warning_stream": warnings, "report_level": 1})
+    assert warnings.getvalue() == ""  # e.g. "|A|" is an undefined substitution
+    assert not re.search(r"\|\w+\|", text)
+
+
+def test_cli_report_choices_are_the_registry():
+    report = _parser()._subparsers._group_actions[0].choices["report"]
+    kind = next(action for action in report._actions if action.dest == "kind")
+    assert list(kind.choices) == list(OUTPUTS)
+    assert (ROOT / "workflow" / "report" / "output.rst").read_text().strip() == (
+        "{{ snakemake.params.caption }}"  # the report shows the registry's caption, no copy
+    )
+
+
+def test_table_captions_are_the_registrys_in_markdown_and_latex(tmp_path):
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0, "idqn": 1.0})
+    _report("verdict", tmp_path / "runs", tmp_path / "verdict", "--tolerance", "0.2")
+    caption = OUTPUTS["verdict"].caption_text(CAPTION_VALUES | {"tolerance": 0.2})
+    markdown = (tmp_path / "verdict.md").read_text()
+    assert markdown.startswith("**Reproduction verdicts.** ")
+    assert markdown.split("\n\n")[0] == " ".join(caption.split()).replace("``", "`")
+    assert "T = paper - 0.2 * abs(paper)" in markdown
+    latex = (tmp_path / "verdict.tex").read_text()
+    line = next(line for line in latex.splitlines() if line.startswith("\\caption{"))
+    assert line.startswith("\\caption{Reproduction verdicts. Each of our cells")
+    assert "95\\% Student-t" in line and "**" not in line and "``" not in line
+    assert "L \\textgreater{}= T" in line
+    _report("table1", tmp_path / "runs", tmp_path / "table1")
+    assert "Seeds: [0, 1, 2]." in (tmp_path / "table1.md").read_text()
+    assert "data/paper/table1.csv" in (tmp_path / "table1.md").read_text()  # ``...`` -> `...`
+
+
+def test_a_new_output_is_one_declaration(tmp_path, monkeypatch):
+    """A table declared in the registry with its function: the CLI builds it with its caption."""
+
+    def seed_scores(runs, out, caption):
+        return reports.write_table(runs.scores, out, caption)
+
+    from agents import reports
+
+    new = Output(seed_scores, ("table",), "**Seed scores.** Seeds: {seeds}.", "Seed scores")
+    monkeypatch.setitem(outputs.OUTPUTS, "seed_scores", new)
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0, "idqn": 1.0})
+    _report("seed_scores", tmp_path / "runs", tmp_path / "scores")
+    assert len(pd.read_csv(tmp_path / "scores.csv")) == 2 * len(GAMES) * 3
+    assert (tmp_path / "scores.md").read_text().startswith("**Seed scores.** Seeds: [0, 1, 2].")
+
+
+def test_an_unknown_agent_is_a_clear_error(tmp_path, capsys):
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0})
+    args = ["report", "table1", "--runs", str(tmp_path / "runs"), "--agents", "ddqn", "rainbow"]
+    args += ["--games", *GAMES, "--seeds", "0", "--out", str(tmp_path / "t")]
+    assert main([*args, "--reference", str(REFERENCE)]) == 2
+    assert "unknown agent 'rainbow'" in capsys.readouterr().err

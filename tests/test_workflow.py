@@ -1,4 +1,8 @@
-"""The Snakemake pipeline: the paper DAG, config validation, the smoke run, kill-and-resume."""
+"""The Snakemake pipeline end to end: the smoke run, Slurm, kill-and-resume.
+
+The dry-run checks (DAG shape, config validation) are in test_workflow_config.py, so that
+pytest-xdist runs them beside this file's one shared smoke DAG.
+"""
 
 import json
 import os
@@ -10,100 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from workflow_helpers import ROOT, snakemake
 
+from agents.outputs import OUTPUTS
 from agents.reports import PAPER_COLUMNS
 
-ROOT = Path(__file__).resolve().parent.parent
 SMOKE_GAMES = ["Qbert", "SpaceInvaders"]
-
-
-def snakemake(*args, timeout=900, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(result.stdout[-3000:] + result.stderr[-3000:])
-    return result
-
-
-def _job_counts(dry_run_output: str) -> dict[str, int]:
-    counts = {}
-    for line in dry_run_output.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-    return counts
-
-
-def test_paper_dry_run_has_48_training_jobs():
-    out = snakemake("-n", "--quiet", "rules", "all")
-    counts = _job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 48
-    assert {counts[r] for r in ("table1", "figure8", "aggregate", "verdict")} == {1}
-    assert counts["interpret"] == 8 * 5  # keys, maps, t-SNE, interpolation, adversarial per game
-    assert counts["train_variant"] == 8 and counts["agreement"] == 8 and counts["table2"] == 1
-
-
-@pytest.mark.parametrize(
-    "config,message",
-    [
-        ("games=[Zork]", "Zork"),
-        ("frames=-5", "-5 is less than the minimum of 4"),
-        ("seeds=[-1]", "minimum"),
-    ],
-)
-def test_schema_rejects_bad_config(config, message):
-    out = snakemake("all", "-n", "--config", config, check=False)
-    assert out.returncode != 0
-    assert message in out.stdout + out.stderr
-
-
-@pytest.mark.parametrize(
-    "config,message",
-    [
-        (
-            'overrides={"ddqn": [], "idqn": ["learnin_starts=100"]}',
-            "error: config presets.idqn + overrides.idqn: unknown config key 'learnin_starts' "
-            "for agent idqn",
-        ),
-        (
-            'presets={"ddqn": "papr", "idqn": "paper"}',
-            "error: config presets.ddqn + overrides.ddqn: unknown preset 'papr' for agent ddqn",
-        ),
-        (
-            'overrides={"ddqn": ["batch_size=0"], "idqn": []}',
-            "error: config presets.ddqn + overrides.ddqn: invalid config value for batch_size",
-        ),
-        (
-            'overrides={"ddqn": [], "idqn": [], "iqdn": ["lr=1e-4"]}',
-            "unknown agent 'iqdn'",
-        ),
-    ],
-)
-def test_dry_run_rejects_bad_presets_and_overrides(config, message):
-    out = snakemake("all", "-n", "--config", config, check=False)
-    assert out.returncode != 0
-    assert message in out.stdout + out.stderr
-    assert "Traceback" not in out.stderr  # one line, not a stack
-
-
-def test_dry_run_rejects_a_bad_table2_variant():
-    # --config merges into config.yaml's table2: one misspelled variant among the good ones.
-    table2 = {"variants": {"vae-typo": ["embeding=vae"]}}
-    out = snakemake("all", "-n", "--config", f"table2={json.dumps(table2)}", check=False)
-    assert out.returncode != 0
-    assert "error: config table2 run vae-typo-color" in out.stderr
-    assert "unknown config key 'embeding' for agent idqn" in out.stderr
-
-
-def test_dry_run_accepts_pong():
-    out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
-    counts = _job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 2 * 3  # DDQN and i-DQN on Pong, three seeds
 
 
 def _smoke(profile: str, folder: Path) -> Path:
@@ -177,6 +93,9 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
         f"reports_dir={reports}",
     )
     assert html.stat().st_size > 100_000
+    text = html.read_text(errors="replace")
+    for name, output in OUTPUTS.items():  # each caption, from the registry through output.rst
+        assert output.caption.split("**")[1] in text, name  # its bold title: "Table 1." ...
 
 
 def _slurm_available() -> bool:
@@ -238,3 +157,6 @@ def test_killed_workflow_resumes_runs_from_checkpoints(tmp_path):
     ]
     assert len(invocations) == 2 and invocations[1]["resumed_from_step"] > 0
     assert (reports / "table1.csv").exists()
+
+
+# --- Reports: outputs from agents/outputs.py; interpret inputs by kind; the conda environment ---

@@ -54,24 +54,30 @@ def agreement_score(
     The agent plays its directed policy, argmax Q + lambda_exp U, through :meth:`inspect`, so a
     rollout leaves the agent (its mean image included) untouched.
     """
-    from agents.runner import episode_seed
+    from agents.rollout import AGREEMENT_STREAM, episode_seed, rollout
 
     unit_keys = unit_key_images(decoded_keys(agent))
     lam = agent.config.exploration_lambda
     env = make_env()
     agree = total = 0
-    for rollout in range(rollouts):
-        obs, _ = env.reset(seed=episode_seed(seed, rollout, stream=4))
-        for _ in range(max_steps):
-            state = torch.as_tensor(obs[None]).to(agent.device)
-            out = agent.inspect(state)
-            action = int(directed_action(out.q, out.u, lam)[0])
-            suggested = int(image_space_actions(agent, state, unit_keys)[0])
-            agree += int(suggested == action)
-            total += 1
-            obs, _, terminated, truncated, _ = env.step(action)
-            if terminated or truncated:
-                break
+
+    def directed(obs) -> int:
+        out = agent.inspect(torch.as_tensor(obs[None]).to(agent.device))
+        return int(directed_action(out.q, out.u, lam)[0])
+
+    steps = rollout(
+        env,
+        directed,
+        lambda index: episode_seed(seed, index, AGREEMENT_STREAM),
+        episodes=rollouts,
+        max_steps_per_episode=max_steps,
+        begin_episode=agent.begin_episode,
+    )
+    for step in steps:
+        state = torch.as_tensor(step.obs[None]).to(agent.device)
+        suggested = int(image_space_actions(agent, state, unit_keys)[0])
+        agree += int(suggested == step.action)
+        total += 1
     env.close()
     return {
         "agreement": agree / total,

@@ -9,6 +9,7 @@ Each writes a PNG and a PDF atomically (``--out`` is the path without suffix).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,8 @@ from agents.interpret.inversion import (
 )
 from agents.interpret.saliency import perturbation_saliency, q_function
 from agents.interpret.tsne import tsne_2d
-from agents.runner import episode_seed, load_agent, load_run, make_run_env
+from agents.rollout import ADVERSARIAL_STREAM, STATES_STREAM, episode_seed, rollout
+from agents.rundir import load_agent, load_run, make_run_env
 
 FIGURE_SUFFIXES = (".png", ".pdf")
 _AGENT_LABELS = {"idqn": "an i-DQN", "ddqn": "a DDQN"}
@@ -117,16 +119,18 @@ def collect_states(run, config, agent, count: int, seed: int = 0) -> tuple[np.nd
     env = make_run_env(run, config)
     rng = np.random.default_rng(seed)
     states, actions = [], []
-    episode = 0
-    obs, _ = env.reset(seed=episode_seed(seed, episode, stream=3))
-    while len(states) < count:
-        action = agent.act_eval(obs, rng)
-        states.append(obs)
-        actions.append(action)
-        obs, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            episode += 1
-            obs, _ = env.reset(seed=episode_seed(seed, episode, stream=3))
+    steps = rollout(
+        env,
+        lambda obs: agent.act_eval(obs, rng),
+        lambda index: episode_seed(seed, index, STATES_STREAM),
+        begin_episode=agent.begin_episode,
+    )
+    for step in steps:
+        states.append(step.obs)
+        actions.append(step.action)
+        if len(states) >= count:
+            break
+    steps.close()
     env.close()
     return np.stack(states), np.array(actions)
 
@@ -291,19 +295,31 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
     env = make_run_env(run, config)
     ale = env.unwrapped.ale
     rng = np.random.default_rng(seed)
-    obs, _ = env.reset(seed=episode_seed(seed, 0, stream=5))
-    start_ram = ale.getRAM().copy()
+    start_rams: list[np.ndarray] = []
+
+    def begin_episode(obs: np.ndarray) -> None:
+        agent.begin_episode(obs)
+        start_rams.append(ale.getRAM().copy())  # the RAM edits start from the episode's start
+
+    play = rollout(
+        env,
+        lambda obs: agent.act_eval(obs, rng),
+        lambda index: episode_seed(seed, index, ADVERSARIAL_STREAM),
+        episodes=1,
+        begin_episode=begin_episode,
+    )
     visited = []
     best_state, best_asymmetry = None, -1
-    for _ in range(steps):
-        obs, _, terminated, truncated, _ = env.step(agent.act_eval(obs, rng))
-        if terminated or truncated:
+    for step in itertools.islice(play, steps):
+        if step.done:
             break
-        visited.append(obs)
+        visited.append(step.next_obs)
         if run.game == "SpaceInvaders":
             asymmetry = edits.formation_asymmetry(ale.getRAM())
             if asymmetry > best_asymmetry:
                 best_state, best_asymmetry = ale.cloneState(), asymmetry
+    play.close()
+    start_ram = start_rams[0]
     rows = []
     if run.game == "MsPacman":
         # The screen is only redrawn by a step, so read her position before restoring states.
@@ -374,7 +390,7 @@ def tsne_figure(
     if ddqn_run:
         _, _, ddqn = load_agent(ddqn_run, device="cpu")
         with torch.no_grad():
-            features = ddqn.online.features(torch.as_tensor(observations)).numpy()
+            features = ddqn.features(torch.as_tensor(observations)).numpy()
         flat = tsne_2d(features, seed=seed)
         axes[0, 1].scatter(flat[:, 0], flat[:, 1], c=top, cmap="tab20", s=8)
         axes[0, 1].set_title("DDQN penultimate layer, same states (colour: i-DQN's top key)")

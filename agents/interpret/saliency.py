@@ -22,10 +22,8 @@ QFunction = Callable[[torch.Tensor], torch.Tensor]  # float (B, C, H, W) in pixe
 
 
 def q_function(agent) -> QFunction:
-    """Q-values of DDQN or i-DQN for float pixel inputs (B, C, H, W)."""
-    if hasattr(agent, "inspect"):
-        return lambda x: agent.inspect(x).q
-    return lambda x: agent.online(x.to(agent.device))
+    """Action values (or preferences) of any agent for float pixel inputs (B, C, H, W)."""
+    return agent.q_values
 
 
 def gaussian_masks(height: int, width: int, centres: np.ndarray, sigma: float) -> torch.Tensor:

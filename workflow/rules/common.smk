@@ -1,18 +1,43 @@
+import re
 import sys
 
 from agents.config import build_config, parse_overrides
 from agents.errors import UsageError
-from agents.registry import get_agent
+from agents.outputs import OUTPUTS, SUFFIXES, outputs_needing
+from agents.registry import AGENTS, get_agent
+from agents.rundir import RunSpec, resolve
+from agents.suites import all_games, suite_of
 
-PYTHON = sys.executable  # the interpreter running Snakemake: the project's .venv
+
+def rule_python():
+    """The interpreter every rule runs ``-m agents`` with.
+
+    Under ``--software-deployment-method conda`` (``--sdm conda``), ``python``: the interpreter
+    of the rule's activated conda environment (workflow/envs/agents.yaml). Otherwise the one
+    running Snakemake, the project's .venv (`make setup`), which has the package installed.
+    """
+    from snakemake.settings.types import DeploymentMethod
+
+    settings = workflow.deployment_settings
+    if settings is not None and DeploymentMethod.CONDA in settings.deployment_method:
+        return "python"
+    return sys.executable
+
+
+PYTHON = rule_python()
 RUNS = config["runs_dir"]
 REPORTS = config["reports_dir"]
 ENV = "../envs/agents.yaml"
 INTERPRET_KINDS = ["keys", "maps", "tsne", "interpolation", "adversarial"]  # per-game figures
+INTERPRETED = "idqn"  # the agent whose runs the interpretability figures (and Table 2) analyse
+BESIDE = get_agent(INTERPRETED).baseline  # whose run t-SNE shows beside it, when trained
 SELECTION = (
     f"--games {' '.join(config['games'])} --seeds {' '.join(map(str, config['seeds']))} "
     f"--agents {' '.join(config['agents'])} --reference {config['reference']}"
 )
+# The config value of each report option an output of agents/outputs.py declares.
+REPORT_OPTIONS = {"tolerance": config["verdict_tolerance"], "reps": config["bootstrap_reps"]}
+TABLE2_REFERENCE = "data/paper/table2.csv"
 
 
 def train_outputs():
@@ -35,14 +60,68 @@ def overrides(wildcards):
 
 
 def report_outputs():
-    stems = ["table1", "verdict", "aggregate"]
-    tables = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=stems, ext=["csv", "md", "tex"])
-    figures = expand(f"{REPORTS}/{{stem}}.{{ext}}", stem=["figure8", "aggregate"], ext=["png", "pdf"])
-    table2 = []
-    if "idqn" in config["agents"]:
-        table2 = expand(f"{REPORTS}/table2.{{ext}}", ext=["csv", "md", "tex"])
-        table2 += expand(f"{REPORTS}/interpret/adversarial-{{variant}}.{{ext}}", variant=["ae-gray"], ext=["png", "pdf"])
-    return tables + figures + interpret_outputs() + table2
+    """Every file of every output of agents/outputs.py, the interpretability figures included.
+
+    The outputs built from runs cover config agents; Table 2 and the figures of its MsPacman run
+    come with the i-DQN runs (INTERPRETED).
+    """
+    names = outputs_needing("runs")
+    if INTERPRETED in config["agents"]:
+        names += outputs_needing("agreements")
+    files = [f"{REPORTS}/{name}{suffix}" for name in names for suffix in OUTPUTS[name].suffixes]
+    if INTERPRETED in config["agents"]:
+        files += expand(f"{REPORTS}/interpret/adversarial-ae-gray.{{ext}}", ext=["png", "pdf"])
+    return files + interpret_outputs()
+
+
+def report_groups():
+    """The outputs of agents/outputs.py by the formats they write: ("table",) -> [names].
+
+    reports.smk defines one Snakemake rule per group, since the output files of a rule are
+    fixed patterns and outputs writing different file types cannot share them.
+    """
+    groups = {}
+    for name, output in OUTPUTS.items():
+        groups.setdefault(output.formats, []).append(name)
+    return groups
+
+
+def report_files(formats):
+    """The output files of the report rule of ``formats``; the first of each format (the CSV,
+    the PNG) goes into the Snakemake report, with the output's caption and category."""
+    files = []
+    for fmt in formats:
+        for suffix in SUFFIXES[fmt]:
+            path = f"{REPORTS}/{{kind}}{suffix}"
+            if suffix == SUFFIXES[fmt][0]:
+                category = lambda wildcards: OUTPUTS[wildcards.kind].category
+                path = report(path, caption="../report/output.rst", category=category)
+            files.append(path)
+    return files
+
+
+def report_inputs(wildcards):
+    """What an output is built from: every selected run, or the Table 2 agreement results."""
+    if OUTPUTS[wildcards.kind].needs == "agreements":
+        return variant_outputs("agreement.json")
+    return train_outputs()
+
+
+def report_arguments(wildcards, input):
+    """The CLI's input options for an output, then the options it declares, from the config."""
+    output = OUTPUTS[wildcards.kind]
+    if output.needs == "agreements":
+        arguments = f"--agreements {' '.join(input)} --reference {TABLE2_REFERENCE}"
+    else:
+        arguments = f"--runs {runs_root(wildcards, input)} {SELECTION}"
+    options = " ".join(f"--{name} {REPORT_OPTIONS[name]}" for name in output.options)
+    return f"{arguments} {options}".strip()
+
+
+def report_caption(wildcards):
+    """The output's caption (agents/outputs.py), filled from the config as the CLI fills it."""
+    values = {"seeds": config["seeds"], "games": config["games"], "agents": config["agents"]}
+    return OUTPUTS[wildcards.kind].caption_text(values | REPORT_OPTIONS)
 
 
 def variant_outputs(name):
@@ -61,8 +140,8 @@ def variant_overrides(wildcards):
 
 
 def interpret_outputs():
-    """Interpretability figures of each game's first-seed i-DQN run (needs both agents)."""
-    if not {"idqn", "ddqn"} <= set(config["agents"]):
+    """Interpretability figures of each game's first-seed i-DQN run (needs the i-DQN runs)."""
+    if INTERPRETED not in config["agents"]:
         return []
     return expand(
         f"{REPORTS}/interpret/{{game}}/{{kind}}.{{ext}}",
@@ -72,46 +151,86 @@ def interpret_outputs():
     )
 
 
-def first_seed_run(agent):
-    """The summary.json of ``agent``'s first-seed run of the rule's game."""
-    return lambda wildcards: f"{RUNS}/{agent}/{wildcards.game}/s{min(config['seeds'])}/summary.json"
+def first_seed_run(agent, game):
+    """The summary.json of ``agent``'s first-seed run of ``game``."""
+    return f"{RUNS}/{agent}/{game}/s{min(config['seeds'])}/summary.json"
+
+
+def interpret_inputs(wildcards):
+    """The i-DQN run a figure analyses; for t-SNE also the baseline's run beside, when trained."""
+    inputs = {"run": first_seed_run(INTERPRETED, wildcards.game)}
+    if wildcards.kind == "tsne" and BESIDE in config["agents"]:
+        inputs["beside"] = first_seed_run(BESIDE, wildcards.game)
+    return inputs
 
 
 def interpret_options(wildcards, input):
     """Per-kind CLI options: t-SNE's DDQN run beside, the maps' actions of interest."""
-    if wildcards.kind == "tsne":
-        return f"--ddqn-run {os.path.dirname(input.ddqn)}"
+    if wildcards.kind == "tsne" and "beside" in input.keys():
+        return f"--ddqn-run {os.path.dirname(input.beside)}"
     actions = config.get("saliency_actions", {}).get(wildcards.game)
     if wildcards.kind == "maps" and actions:
         return "--actions " + " ".join(actions)
     return ""
 
 
+def preset_of(agent):
+    """The preset an agent's runs use: config presets.<agent>, else the agent's own default."""
+    if agent in config["presets"]:
+        return config["presets"][agent]
+    return AGENTS[agent].default_preset if agent in AGENTS else "paper"
+
+
+def wildcard_choices(names):
+    """A wildcard constraint that accepts exactly ``names`` (game names contain "-")."""
+    return "|".join(map(re.escape, names))
+
+
 def training_configs():
-    """(where in the config, agent, preset, --set items) of every kind of training run."""
+    """(where in the config, agent, preset, --set items, games, frames) of every kind of run."""
     runs = []
     for agent in dict.fromkeys([*config["agents"], *config["presets"], *config["overrides"]]):
-        preset = config["presets"].get(agent, "paper")
         items = config["overrides"].get(agent, [])
-        runs.append((f"presets.{agent} + overrides.{agent}", agent, preset, items))
+        games = config["games"] if agent in config["agents"] else []
+        where = f"presets.{agent} + overrides.{agent}"
+        runs.append((where, agent, preset_of(agent), items, games, config["frames"]))
     t2 = config["table2"]
     for variant, variant_items in t2["variants"].items():
         for name, input_items in t2["inputs"].items():
             items = t2["overrides"] + variant_items + input_items
             where = f"table2 run {variant}-{name} (presets.idqn + table2.overrides + variants.{variant} + inputs.{name})"
-            runs.append((where, "idqn", config["presets"].get("idqn", "paper"), items))
+            runs.append((where, "idqn", preset_of("idqn"), items, [t2["game"]], t2["frames"]))
     return runs
 
 
 def check_training_configs():
-    """Resolve each run's preset and --set items as `agents train` will, before any job runs.
+    """Resolve each run's agent, game, preset and --set items as `agents train` will, up front.
 
-    A misspelled preset, key or value fails the whole workflow (a dry run included) with one
-    line, instead of failing its training jobs one by one, hours in. sys.exit, not an exception:
-    Snakemake would print a traceback under it.
+    A misspelled agent, game, preset, key or value, or a preset that does not fit a game's suite
+    (MinAtar needs presets.<agent>: minatar), fails the whole workflow (a dry run included) with
+    one line, instead of failing its training jobs one by one, hours in. sys.exit, not an
+    exception: Snakemake would print a traceback under it.
     """
-    for where, agent, preset, items in training_configs():
+    for where, names, check in (
+        ("agents", config["agents"], get_agent),
+        ("games", config["games"], suite_of),
+        ("table2.game", [config["table2"]["game"]], suite_of),
+    ):
+        for name in names:
+            try:
+                check(name)
+            except UsageError as exc:
+                sys.exit(f"error: config {where}: {exc}")
+    for where, agent, preset, items, games, frames in training_configs():
         try:
-            build_config(get_agent(agent).config, agent, preset, parse_overrides(items))
+            parsed = parse_overrides(items)
+            build_config(get_agent(agent).config, agent, preset, parsed)
         except UsageError as exc:
             sys.exit(f"error: config {where}: {exc}")
+        for game in games:
+            try:
+                resolve(RunSpec(agent, game, 0, frames, preset), parsed)
+            except UsageError as exc:
+                suite = suite_of(game)
+                hint = "" if preset == suite.preset else f" ({suite.name} games want presets.{agent}: {suite.preset})"
+                sys.exit(f"error: config {where}, game {game}: {exc}{hint}")

@@ -8,11 +8,11 @@ rule train:
         python=PYTHON,
         run_dir=lambda wildcards, output: os.path.dirname(output[0]),
         frames=config["frames"],
-        preset=lambda wildcards: config["presets"].get(wildcards.agent, "paper"),
+        preset=lambda wildcards: preset_of(wildcards.agent),
         overrides=overrides,
     wildcard_constraints:
-        agent="ddqn|idqn",
-        game="[A-Za-z]+",
+        agent=wildcard_choices(AGENTS),  # the registry's agents
+        game=wildcard_choices(all_games()),  # every suite's games, MinAtar-* included
         seed=r"\d+",
     threads: config["train_threads"]
     conda:
@@ -39,10 +39,10 @@ rule train_variant:
         game=config["table2"]["game"],
         seed=config["table2"]["seed"],
         frames=config["table2"]["frames"],
-        preset=config["presets"].get("idqn", "paper"),
+        preset=preset_of("idqn"),
         overrides=variant_overrides,
     wildcard_constraints:
-        input="|".join(config["table2"]["inputs"]),
+        input=wildcard_choices(config["table2"]["inputs"]),
     threads: config["train_threads"]
     resources:
         mem_mb=config["train_mem_mb"],

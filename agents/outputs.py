@@ -1,0 +1,169 @@
+"""Every table and figure that ``python -m agents report`` builds, declared once.
+
+An :class:`Output` names its builder function, the file types it writes, its caption and what it
+is built from. The CLI's ``report`` choices and its dispatch, the Snakemake targets and rules
+(``workflow/rules/reports.smk``) and the HTML report's captions are all read from
+:data:`OUTPUTS`, so adding a table or figure is one entry here plus its builder function.
+
+This module imports nothing heavy (no matplotlib, pandas or torch): Snakemake imports it to
+build the DAG, and the builders are imported only when one runs.
+
+Captions are reStructuredText, rendered as such in the Snakemake report and turned into
+Markdown and LaTeX captions for the ``.md`` and ``.tex`` tables (:mod:`agents.reports`). They may
+name, in ``str.format`` fields, the values a report is made with: ``{seeds}``, ``{games}``,
+``{agents}`` and the output's :attr:`Output.options` (``{tolerance}``, ``{reps}``); the CLI
+fills them from its arguments, the workflow from the config, so both print the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Literal
+
+from agents.errors import UsageError
+
+TABLE_SUFFIXES = (".csv", ".md", ".tex")
+FIGURE_SUFFIXES = (".png", ".pdf")
+SUFFIXES = {"table": TABLE_SUFFIXES, "figure": FIGURE_SUFFIXES}
+Format = Literal["table", "figure"]
+# What an output is built from; how the CLI loads each kind of input is in agents.__main__:
+#   runs: the episode logs of every (agent, game, seed) selected by --agents, --games, --seeds;
+#   agreements: the agreement JSONs of the Table 2 variant runs (--agreements).
+Needs = Literal["runs", "agreements"]
+
+
+@dataclass(frozen=True)
+class Output:
+    """One report output: ``<out>.csv/.md/.tex`` for a table, ``<out>.png/.pdf`` for a figure.
+
+    Args:
+        build: the builder, as ``"module:function"`` (imported when it runs) or a function. For ``needs="runs"`` it is called as
+            ``build(runs, out, caption, **options)`` with an :class:`agents.reports.Runs`; for
+            ``needs="agreements"`` as ``build(agreements, reference, out, caption)``. It writes
+            every file of :attr:`suffixes` next to the path ``out`` (no suffix) and returns them.
+        formats: ``("table",)``, ``("figure",)`` or both, in the order the files are listed.
+        caption: the one caption (reStructuredText, ``str.format`` fields as above).
+        category: the section of the Snakemake report that shows it.
+        needs: what it is built from (:data:`Needs`).
+        options: the CLI options it reads besides the inputs, e.g. ``("tolerance",)`` for
+            ``--tolerance``; the workflow passes each from its config (``REPORT_OPTIONS`` in
+            ``workflow/rules/common.smk``).
+    """
+
+    build: str | Callable[..., list]
+    formats: tuple[Format, ...]
+    caption: str
+    category: str
+    needs: Needs = "runs"
+    options: tuple[str, ...] = ()
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """Every file suffix it writes, in :attr:`formats` order."""
+        return tuple(suffix for fmt in self.formats for suffix in SUFFIXES[fmt])
+
+    @property
+    def reported(self) -> tuple[str, ...]:
+        """The suffixes the Snakemake report shows, one per format (``.csv``, ``.png``)."""
+        return tuple(SUFFIXES[fmt][0] for fmt in self.formats)
+
+    def builder(self) -> Callable[..., list]:
+        """The builder function, imported now."""
+        if callable(self.build):
+            return self.build
+        module, _, name = self.build.partition(":")
+        return getattr(import_module(module), name)
+
+    def caption_text(self, values: Mapping[str, object]) -> str:
+        """The caption with its fields filled from ``values`` (extra keys are ignored)."""
+        return self.caption.format_map(dict(values))
+
+
+_TABLE1 = """\
+**Table 1.** Training reward of the agents we trained (the "(ours)" columns) beside the paper's
+reported columns. The headline statistic is the paper's: the 100-episode moving average of the
+training return, its best point in each seed, averaged over seeds. Only full windows count: a
+seed with fewer than 100 episodes has no statistic, its agent's cells are left empty and the
+``note`` column says so ("too few episodes (N < 100)"). Beside it: the mean and standard
+deviation over seeds of the final 100-episode average, on the same rule. The paper's columns
+(its DDQN and i-DQN at 10M frames; the DDQN, Distributional DQN, Q-ensemble, Bootstrap DQN and
+Noisy DQN scores its Table 1 quotes from the literature, "DDQN (paper, reported 200M)" being
+Hessel et al.'s DDQN after 200M frames) are transcribed in ``data/paper/table1.csv`` with their
+sources. Seeds: {seeds}.
+"""
+
+_VERDICT = """\
+**Reproduction verdicts.** Each of our cells ('ours': per seed, the best full 100-episode moving
+average of the training return, windows of fewer than 100 episodes never counting; mean over the
+n seeds; 'seed sd': its standard deviation over seeds) against the paper's value at 10M frames
+('paper'). Threshold T = paper - {tolerance:g} * abs(paper). Bounds L, U = mean -/+
+t(0.95; n-1) * sd / sqrt(n), the one-sided 95% Student-t confidence bounds of the mean over
+seeds, so the verdict weighs the seed spread, not only the mean. Rule: "reproduced" if L >= T (the mean clears
+T by more than the seed spread allows for chance); "within spread" if L < T <= U (the seeds
+cannot tell); "not reproduced" if U < T; "inconclusive (1 seed)" with a single seed, which has
+no spread to weigh; "too few episodes" when a seed has fewer than 100 episodes (no statistic, no
+verdict; the ``reason`` column names the seeds); "no reference" when the paper gives no value
+for that agent and game.
+"""
+
+_FIGURE8 = """\
+**Figure 8.** Training curves: the 100-episode moving average of the training return against
+emulator frames, one line per agent, one panel per game. Lines are the mean over seeds, bands
+one standard deviation. Only full windows count, so a curve starts once every seed has 100
+episodes; a panel whose runs have fewer says so instead.
+"""
+
+_AGGREGATE = """\
+**Aggregate (rliable).** Scores are each seed's best full 100-episode moving average, normalised
+by random and the paper's DDQN, (score - random) / (paper DDQN - random), or by random and the
+paper's i-DQN. Table: the interquartile mean (IQM) over runs and games under both
+normalisations, with 95% stratified-bootstrap confidence intervals ({reps} repetitions), and,
+for each agent whose baseline was trained too, the probability that it improves on its baseline,
+P(agent > baseline) (Agarwal et al. 2021), with its CI. Figure: left, the IQM normalised by the
+paper's DDQN with its CI; right, performance profiles, the fraction of runs whose normalised
+score exceeds tau, with bootstrap bands. When any run has fewer than 100 episodes, or a game has
+no paper score to normalise by, the aggregate is undefined: every estimate is left empty, the
+``note`` column names those runs and the figure says so. rliable takes no missing score, and
+dropping the short runs would bias it.
+"""
+
+_TABLE2 = """\
+**Table 2.** Agreement between the actions of trained i-DQN variants (AE, VAE with beta 0 and
+0.01, Dense VAE) on MsPacman, in colour and gray, and the actions suggested by their decoded
+keys: each state's cosine similarity to every decoded key gives an image-space attention, hence
+Q', U' and a' = argmax Q' + lambda_exp U'. Agreement is the percentage of steps where a' equals
+the agent's action over the configured rollouts; random agreement is 100 / (number of actions),
+11.1% for MsPacman's 9 actions. The paper's numbers are transcribed in ``data/paper/table2.csv``.
+"""
+
+OUTPUTS: dict[str, Output] = {
+    "table1": Output("agents.reports:write_table1", ("table",), _TABLE1, "Table 1"),
+    "verdict": Output(
+        "agents.reports:write_verdict", ("table",), _VERDICT, "Verdict", options=("tolerance",)
+    ),
+    "figure8": Output("agents.reports:write_figure8", ("figure",), _FIGURE8, "Figure 8"),
+    "aggregate": Output(
+        "agents.reports:write_aggregate",
+        ("table", "figure"),
+        _AGGREGATE,
+        "Aggregate",
+        options=("reps",),
+    ),
+    "table2": Output(
+        "agents.reports:write_table2", ("table",), _TABLE2, "Table 2", needs="agreements"
+    ),
+}
+
+
+def get_output(name: str) -> Output:
+    """Look up an output by name, or raise a one-line :class:`UsageError` listing the valid ones."""
+    if name not in OUTPUTS:
+        raise UsageError(f"unknown report output {name!r}; valid outputs: {', '.join(OUTPUTS)}")
+    return OUTPUTS[name]
+
+
+def outputs_needing(needs: Needs) -> list[str]:
+    """The names of the outputs built from ``needs``, in declaration order."""
+    return [name for name, output in OUTPUTS.items() if output.needs == needs]

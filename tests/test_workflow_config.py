@@ -1,0 +1,194 @@
+"""The Snakemake pipeline planned but not run: the paper DAG, config validation, wildcards, conda."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from workflow_helpers import ROOT, job_counts, snakemake
+
+from agents.outputs import OUTPUTS
+
+
+def test_paper_dry_run_has_48_training_jobs():
+    out = snakemake("-n", "--quiet", "rules", "all")
+    counts = job_counts(out.stdout + out.stderr)
+    assert counts["train"] == 48
+    # Every output of agents/outputs.py once, by one rule per file-type group with a {kind}.
+    reports = {rule: n for rule, n in counts.items() if rule.startswith("report_")}
+    assert reports == {"report_table": 3, "report_figure": 1, "report_table_figure": 1}
+    assert sum(reports.values()) == len(OUTPUTS)
+    assert counts["interpret"] == 8 * 5  # keys, maps, t-SNE, interpolation, adversarial per game
+    assert counts["train_variant"] == 8 and counts["agreement"] == 8
+
+
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ("games=[Zork]", "Zork"),
+        ("frames=-5", "-5 is less than the minimum of 4"),
+        ("seeds=[-1]", "minimum"),
+    ],
+)
+def test_schema_rejects_bad_config(config, message):
+    out = snakemake("all", "-n", "--config", config, check=False)
+    assert out.returncode != 0
+    assert message in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        (
+            'overrides={"ddqn": [], "idqn": ["learnin_starts=100"]}',
+            "error: config presets.idqn + overrides.idqn: unknown config key 'learnin_starts' "
+            "for agent idqn",
+        ),
+        (
+            'presets={"ddqn": "papr", "idqn": "paper"}',
+            "error: config presets.ddqn + overrides.ddqn: unknown preset 'papr' for agent ddqn",
+        ),
+        (
+            'overrides={"ddqn": ["batch_size=0"], "idqn": []}',
+            "error: config presets.ddqn + overrides.ddqn: invalid config value for batch_size",
+        ),
+        (
+            'overrides={"ddqn": [], "idqn": [], "iqdn": ["lr=1e-4"]}',
+            "unknown agent 'iqdn'",
+        ),
+    ],
+)
+def test_dry_run_rejects_bad_presets_and_overrides(config, message):
+    out = snakemake("all", "-n", "--config", config, check=False)
+    assert out.returncode != 0
+    assert message in out.stdout + out.stderr
+    assert "Traceback" not in out.stderr  # one line, not a stack
+
+
+def test_dry_run_rejects_a_bad_table2_variant():
+    # --config merges into config.yaml's table2: one misspelled variant among the good ones.
+    table2 = {"variants": {"vae-typo": ["embeding=vae"]}}
+    out = snakemake("all", "-n", "--config", f"table2={json.dumps(table2)}", check=False)
+    assert out.returncode != 0
+    assert "error: config table2 run vae-typo-color" in out.stderr
+    assert "unknown config key 'embeding' for agent idqn" in out.stderr
+
+
+def test_dry_run_accepts_pong():
+    out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
+    counts = job_counts(out.stdout + out.stderr)
+    assert counts["train"] == 2 * 3  # DDQN and i-DQN on Pong, three seeds
+
+
+def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
+    for kind, trainings in (("keys", 1), ("tsne", 2)):
+        out = snakemake(f"reports/interpret/Alien/{kind}.png", "-n", "--quiet", "rules")
+        assert job_counts(out.stdout + out.stderr)["train"] == trainings, kind
+    # Without DDQN runs every figure is still drawn (t-SNE without the DDQN panel).
+    out = snakemake("all", "-n", "--quiet", "rules", "--config", "agents=[idqn]")
+    counts = job_counts(out.stdout + out.stderr)
+    assert counts["interpret"] == 8 * 5 and counts["train"] == 8 * 3
+
+
+# Answers the three queries of a Snakemake dry run with --sdm conda, as conda would; only a real
+# run would create the environment, so a dry run needs no conda installed.
+FAKE_CONDA = """#!/bin/sh
+case "$*" in
+  "--version") echo "conda 24.11.0" ;;
+  "info --json") echo '{"conda_prefix": "/nonexistent", "platform": "linux-64"}' ;;
+  "config --get channel_priority --json") echo '{"get": {"channel_priority": "strict"}}' ;;
+  *) echo "fake conda cannot: $*" >&2; exit 1 ;;
+esac
+"""
+
+
+def _shell_commands(*args, env=None) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    return [line.removeprefix("Shell command: ") for line in lines if "-m agents" in line]
+
+
+def test_rules_run_the_conda_environments_python_under_sdm_conda(tmp_path):
+    small = ["all", "--forceall", "--config", "games=[Pong]"]
+    commands = _shell_commands(*small)
+    assert commands and all(f"{sys.executable} -m agents" in line for line in commands)
+
+    (tmp_path / "conda").write_text(FAKE_CONDA)
+    (tmp_path / "conda").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    commands = _shell_commands(*small, "--sdm", "conda", env=env)
+    assert len(commands) > 10  # training, every report output, interpretability figures
+    for line in commands:
+        assert sys.executable not in line
+        assert re.match(r"(OMP_NUM_THREADS=\d+ )?python -m agents ", line), line
+
+
+# --- Suites: games and agents come from agents/suites.py and the registry, not from lists ---
+
+
+def test_dry_run_accepts_any_ale_game():
+    out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Breakout]")
+    assert job_counts(out.stdout + out.stderr)["train"] == 2 * 3
+
+
+def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
+    out = snakemake(
+        "all",
+        "-n",
+        "--quiet",
+        "rules",
+        "--config",
+        "games=[MinAtar-Breakout, MinAtar-SpaceInvaders]",
+        'presets={"ddqn": "minatar", "idqn": "minatar"}',
+    )
+    assert job_counts(out.stdout + out.stderr)["train"] == 2 * 2 * 3
+
+
+def test_train_wildcards_take_every_suite_game_and_registry_agent():
+    # A run of a game outside config games, named by its file: the wildcards come from the
+    # suites and the registry, so MinAtar's "-" passes and a misspelled name has no rule.
+    out = snakemake("results/runs/ddqn/MinAtar-Freeway/s0/summary.json", "-n", "--quiet", "rules")
+    assert job_counts(out.stdout + out.stderr) == {"train": 1, "total": 1}
+    for target in (
+        "results/runs/ddqn/Breakot/s0/summary.json",
+        "results/runs/dqn/Pong/s0/summary.json",
+    ):
+        out = snakemake("-n", target, check=False)
+        assert out.returncode != 0 and "MissingRuleException" in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        (
+            ["games=[Breakot]"],
+            "error: config games: unknown game 'Breakot'; valid games: Alien, Freeway",
+        ),
+        (["agents=[dqn]"], "error: config agents: unknown agent 'dqn'; valid agents: ddqn"),
+        (
+            ['table2={"game": "MsPacmann"}'],
+            "error: config table2.game: unknown game 'MsPacmann'",
+        ),
+        (
+            ["games=[MinAtar-Breakout]"],
+            "error: config presets.ddqn + overrides.ddqn, game MinAtar-Breakout: MinAtar has no "
+            "action repeat",
+        ),
+    ],
+)
+def test_dry_run_rejects_a_bad_game_or_agent_with_one_line(config, message):
+    out = snakemake("all", "-n", "--config", *config, check=False)
+    assert out.returncode != 0
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(message), out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
