@@ -385,6 +385,53 @@ def test_a_new_output_is_one_declaration(tmp_path, monkeypatch):
     assert (tmp_path / "scores.md").read_text().startswith("**Seed scores.** Seeds: [0, 1, 2].")
 
 
+def test_reports_cover_the_given_agents_and_a_third_one(tmp_path):
+    """Tables follow --agents, label agents from the registry and compare each with its baseline.
+
+    ``random`` (label "Random", no baseline) stands for any agent added to the registry: it has no
+    ``random_10m`` reference column, so its verdict is "no reference", not a KeyError.
+    """
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0, "idqn": 1.5, "random": 0.1})
+    three = ["ddqn", "idqn", "random"]
+    seeds = [0, 1, 2]
+    _cli("table1", tmp_path / "runs", tmp_path / "table1", GAMES, seeds, agents=three)
+    table = pd.read_csv(tmp_path / "table1.csv")
+    for label in ("DDQN", "i-DQN", "Random"):
+        assert table[f"{label} (ours)"].notna().all(), label
+    assert table["Random (ours)"].lt(table["DDQN (ours)"]).all()
+
+    _cli("verdict", tmp_path / "runs", tmp_path / "verdict", GAMES, seeds, agents=three)
+    verdicts = pd.read_csv(tmp_path / "verdict.csv").set_index(["game", "agent"])["verdict"]
+    assert verdicts[("Freeway", "Random")] == "no reference"
+    assert verdicts[("Freeway", "DDQN")] == "not reproduced"  # 0.835 of the paper, below 90%
+
+    _cli(
+        "aggregate", tmp_path / "runs", tmp_path / "agg", GAMES, seeds, "--reps", "50", agents=three
+    )
+    aggregate = pd.read_csv(tmp_path / "agg.csv")
+    iqm = aggregate[aggregate["metric"] == "IQM"]
+    assert set(iqm["agent"]) == {"DDQN", "i-DQN", "Random"}
+    pairs = aggregate[aggregate["metric"].str.startswith("P(")]
+    assert pairs["metric"].tolist() == ["P(i-DQN > DDQN)"]  # Random has no baseline
+    assert pairs["estimate"].item() > 0.9
+
+    # Without its baseline an agent is reported alone, and nothing is compared.
+    _cli("table1", tmp_path / "runs", tmp_path / "alone", GAMES, seeds, agents=["idqn", "random"])
+    columns = pd.read_csv(tmp_path / "alone.csv").columns
+    assert "i-DQN (ours)" in columns and "DDQN (ours)" not in columns
+    _cli(
+        "aggregate",
+        tmp_path / "runs",
+        tmp_path / "a2",
+        GAMES,
+        seeds,
+        "--reps",
+        "50",
+        agents=["idqn"],
+    )
+    assert not pd.read_csv(tmp_path / "a2.csv")["metric"].str.startswith("P(").any()
+
+
 def test_an_unknown_agent_is_a_clear_error(tmp_path, capsys):
     _fake_runs(tmp_path / "runs", {"ddqn": 1.0})
     args = ["report", "table1", "--runs", str(tmp_path / "runs"), "--agents", "ddqn", "rainbow"]

@@ -192,3 +192,10 @@ def test_dry_run_rejects_a_bad_game_or_agent_with_one_line(config, message):
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(message), out.stderr[-2000:]
     assert "Traceback" not in out.stderr
+
+
+def test_a_third_agent_joins_the_pipeline_from_its_registry_line():
+    out = snakemake(
+        "all", "-n", "--quiet", "rules", "--config", "agents=[ddqn, idqn, random]", "games=[Pong]"
+    )
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3
