@@ -230,9 +230,3 @@ def action_meanings(env: gym.Env) -> tuple[str, ...]:
     if hasattr(env.unwrapped, "get_action_meanings"):
         return atari_action_meanings(env)
     return minatar_action_meanings(env)
-
-
-def newest_frame(obs: np.ndarray, spec: EnvSpec) -> np.ndarray:
-    """The most recent frame of a stacked observation, in the replay's frame layout."""
-    channels = obs.shape[0] // spec.frame_stack
-    return obs[-1] if channels == 1 else obs[-channels:]

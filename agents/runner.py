@@ -123,7 +123,7 @@ def train(
 
 def _saved_step(out: Path, fallback: int | None) -> int | None:
     try:
-        return int(torch.load(out / "checkpoint.pt", weights_only=True)["step"])
+        return int(torch.load(out / "checkpoint.pt", weights_only=True, mmap=True)["step"])
     except Exception:  # noqa: BLE001 (only for the message)
         return fallback
 

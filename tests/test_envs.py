@@ -13,10 +13,10 @@ from agents.envs import (
     check_game,
     env_spec,
     make_env,
-    newest_frame,
 )
 from agents.errors import UsageError
 from agents.networks import conv_output_size, conv_torso, torso_layers, torso_output_shape
+from agents.replay import FrameReplay
 from agents.suites import ATARI, MINATAR, describe_games, suite_of
 
 # Minimal action sets of ALE v5 for the paper's games and Pong.
@@ -60,7 +60,7 @@ def test_color_observations_stack_four_rgb_frames(game):
     spec = env_spec(env, game, 4)
     assert spec.frame_shape == (3, 210, 160)
     # The newest frame is the raw RGB screen (max-pooled over the last two emulator frames).
-    frame = newest_frame(obs, spec)
+    frame = FrameReplay(10, spec.frame_shape, spec.frame_stack).newest_frame(obs)
     assert frame.shape == (3, 210, 160)
     assert len(np.unique(frame.reshape(3, -1), axis=1).T) > 2  # real colours, not gray
     env.close()
