@@ -33,3 +33,15 @@ rule all:
     input:
         report_outputs(),
     default_target: True
+
+
+rule runs:
+    """Only the training runs of the config's agents x games x seeds (a chunk: --config games=[...])."""
+    input:
+        train_outputs(),
+
+
+rule variant_runs:
+    """Only the Table 2 variant runs."""
+    input:
+        variant_outputs("summary.json"),

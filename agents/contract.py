@@ -119,6 +119,15 @@ class Agent(ABC):
         """Restore :meth:`state_dict`."""
         return None
 
+    def weights_state_dict(self) -> dict[str, Any]:
+        """What the analyses need of a trained agent, without optimiser or target copies: the
+        weights-only ``model.pt`` a run directory keeps (and a repository can commit)."""
+        return self.state_dict()
+
+    def load_weights_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`weights_state_dict` (an agent ready to act and be inspected)."""
+        self.load_state_dict(state)
+
     def memory_state_dict(self) -> dict[str, Any] | None:
         """The memory (a replay, an unroll store) for a bit-exact resume, or None to leave it out."""
         return None

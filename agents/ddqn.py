@@ -179,6 +179,13 @@ class DDQNAgent(ValueBasedAgent):
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
 
+    def weights_state_dict(self) -> dict[str, object]:
+        return {"online": self.online.state_dict()}
+
+    def load_weights_state_dict(self, state: dict[str, object]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["online"])
+
     # Capabilities ------------------------------------------------------------------------------
     @torch.inference_mode()
     def q_values(self, obs: torch.Tensor) -> torch.Tensor:

@@ -443,6 +443,19 @@ class IDQNAgent(ValueBasedAgent):
         self.input_mean.copy_(state["input_mean"])
         self.mean_image_count = int(state["mean_image_count"])
 
+    def weights_state_dict(self) -> dict[str, object]:
+        return {
+            "online": self.online.state_dict(),
+            "input_mean": self.input_mean,
+            "mean_image_count": self.mean_image_count,
+        }
+
+    def load_weights_state_dict(self, state: dict[str, object]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["online"])
+        self.input_mean.copy_(state["input_mean"])
+        self.mean_image_count = int(state["mean_image_count"])
+
     # Capabilities ------------------------------------------------------------------------------
     def q_values(self, obs: torch.Tensor | np.ndarray) -> torch.Tensor:
         """Q-values (B, A) of pixel observations (uint8 or float in [0, 255])."""

@@ -7,6 +7,8 @@ A run directory holds everything about one training run::
     episodes.csv       one row per finished episode: frame, episode, return (raw), length, seconds
     losses.csv         every ``log_loss_every_updates`` updates: frame, update, loss, ...
     checkpoint.pt      the agent's state, its memory (optional), RNG states, counters, env spec
+    model.pt           written at the budget's end: the agent's weights only (no optimiser, no
+                       replay), small enough to commit; the analyses load it without checkpoint.pt
     summary.json       written last, when the frame budget is reached (the completion marker)
     eval.csv           written by ``evaluate``
 
@@ -36,12 +38,14 @@ from agents.config import RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
 from agents.envs import check_game, env_spec, make_env
 from agents.errors import UsageError
-from agents.files import RunLock
+from agents.files import RunLock, atomic_torch_save
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.suites import MINATAR, suite_of
 
 CHECKPOINT_FORMAT = 1
+MODEL_FORMAT = 1
+MODEL_FILE = "model.pt"
 EPISODE_HEADER = ["frame", "episode", "return", "length", "seconds"]
 EVAL_HEADER = ["episode", "return", "length"]
 
@@ -269,6 +273,33 @@ def load_checkpoint(path: Path, digest: str) -> dict[str, Any]:
     return state
 
 
+def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent: Agent) -> None:
+    """Write ``out/model.pt``: the trained agent's weights and env spec, atomically."""
+    model = {
+        "format": MODEL_FORMAT,
+        "digest": identity_digest(run, config),
+        "agent_name": run.agent,
+        "spec": spec.to_dict(),
+        "agent": agent.weights_state_dict(),
+    }
+    atomic_torch_save(model, Path(out) / MODEL_FILE)
+
+
+def load_model(path: Path, digest: str) -> dict[str, Any]:
+    """Read a ``model.pt`` of this run (checked like a checkpoint: format and config digest)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 (any failure to unpickle means corrupt)
+        raise UsageError(f"model {path} is corrupt or unreadable ({type(exc).__name__})") from exc
+    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+        raise UsageError(f"model {path} is not a model file of this suite (format mismatch)")
+    if state.get("digest") != digest:
+        raise UsageError(
+            f"model {path} does not match this run's config (digest {state.get('digest')} != {digest})"
+        )
+    return state
+
+
 def load_run(run_dir: Path) -> tuple[RunSpec, RunConfig]:
     """Read a run directory's resolved config back into a :class:`RunSpec` and its config."""
     run_dir = Path(run_dir)
@@ -288,14 +319,21 @@ def load_agent(run_dir: Path, device: str | None = None) -> tuple[RunSpec, RunCo
     """Load the trained agent of a run directory: ``(run, config, agent)``.
 
     The agent exposes the contract's capabilities and the inspection API of its class (e.g.
-    :class:`agents.idqn.IDQNAgent`). The environment's spec comes from the checkpoint; only a
+    :class:`agents.idqn.IDQNAgent`). It comes from ``checkpoint.pt`` when the run has one, else
+    from the weights-only ``model.pt`` (a clone of committed runs has only that). The environment's spec comes from the checkpoint; only a
     checkpoint written before it carried one makes an environment to read it.
     """
     run, config = load_run(run_dir)
     path = Path(run_dir) / "checkpoint.pt"
-    if not path.is_file():
-        raise UsageError(f"{run_dir} has no checkpoint.pt yet")
-    checkpoint = load_checkpoint(path, identity_digest(run, config))
+    model_path = Path(run_dir) / MODEL_FILE
+    if path.is_file():
+        checkpoint = load_checkpoint(path, identity_digest(run, config))
+        load = "load_state_dict"
+    elif model_path.is_file():  # a committed run: weights only
+        checkpoint = load_model(model_path, identity_digest(run, config))
+        load = "load_weights_state_dict"
+    else:
+        raise UsageError(f"{run_dir} has no checkpoint.pt or {MODEL_FILE} yet")
     if checkpoint.get("spec") is not None:
         spec = EnvSpec.from_dict(checkpoint["spec"])
     else:
@@ -303,5 +341,5 @@ def load_agent(run_dir: Path, device: str | None = None) -> tuple[RunSpec, RunCo
         spec = env_spec(env, run.game, config.frame_stack)
         env.close()
     agent = get_agent(run.agent).agent(config, spec, select_device(device))
-    agent.load_state_dict(checkpoint["agent"])
+    getattr(agent, load)(checkpoint["agent"])
     return run, config, agent

@@ -59,6 +59,7 @@ from agents.rundir import (
     CHECKPOINT_FORMAT,
     EPISODE_HEADER,
     EVAL_HEADER,
+    MODEL_FILE,
     RunSpec,
     check_existing_run,
     config_document,
@@ -70,6 +71,7 @@ from agents.rundir import (
     make_run_env,
     read_meta,
     resolve,
+    save_model,
     select_device,
 )
 from agents.stats import best_and_final
@@ -178,7 +180,9 @@ def _train_locked(
             resume = Resume(episode, episode_actions, checkpoint["obs_digest"])
     last_saved_step = step if checkpoint is not None else None
     if step < total_steps:
-        (out / "summary.json").unlink(missing_ok=True)  # the run is not complete until rewritten
+        # The run is not complete until these are rewritten at the budget's end.
+        (out / "summary.json").unlink(missing_ok=True)
+        (out / MODEL_FILE).unlink(missing_ok=True)
     # Logs hold exactly what the restored state has seen; torn or unparsable rows are dropped.
     updates = agent.updates
     CsvLog.truncate(
@@ -187,7 +191,7 @@ def _train_locked(
     loss_header = ["frame", "update", *agent.log_columns]
     CsvLog.truncate(out / "losses.csv", loss_header, lambda r: int(float(r["update"])) <= updates)
     if checkpoint is None:
-        for name in ("episodes.csv", "losses.csv", "summary.json"):
+        for name in ("episodes.csv", "losses.csv", "summary.json", MODEL_FILE):
             (out / name).unlink(missing_ok=True)
     episodes_log = CsvLog(out / "episodes.csv", EPISODE_HEADER)
     losses_log = CsvLog(out / "losses.csv", loss_header)
@@ -300,6 +304,7 @@ def _train_locked(
                 bar_pending = 0
         bar.update(bar_pending)
         save_checkpoint()
+        save_model(out, run, config, spec, agent)
     finally:
         steps.close()
         bar.close()

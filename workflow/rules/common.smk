@@ -70,8 +70,19 @@ def report_outputs():
         names += outputs_needing("agreements")
     files = [f"{REPORTS}/{name}{suffix}" for name in names for suffix in OUTPUTS[name].suffixes]
     if INTERPRETED in config["agents"]:
-        files += expand(f"{REPORTS}/interpret/adversarial-ae-gray.{{ext}}", ext=["png", "pdf"])
+        files += expand(f"{REPORTS}/interpret/adversarial-{first_variant()}.{{ext}}", ext=["png", "pdf"])
     return files + interpret_outputs()
+
+
+def table2_inputs():
+    """Table 2's inputs, name -> --set items; an input set to null is left out (a config file
+    that extends config.yaml, such as minatar.yaml, switches the colour and gray inputs off so)."""
+    return {name: items for name, items in config["table2"]["inputs"].items() if items is not None}
+
+
+def first_variant():
+    """The first (variant, input) run of Table 2, e.g. ae-gray: the one the adversarial figure uses."""
+    return f"{next(iter(config['table2']['variants']))}-{next(iter(table2_inputs()))}"
 
 
 def report_groups():
@@ -129,13 +140,13 @@ def variant_outputs(name):
     return expand(
         f"{RUNS}/table2/{{variant}}-{{input}}/{name}",
         variant=list(config["table2"]["variants"]),
-        input=list(config["table2"]["inputs"]),
+        input=list(table2_inputs()),
     )
 
 
 def variant_overrides(wildcards):
     t2 = config["table2"]
-    items = t2["overrides"] + t2["variants"][wildcards.variant] + t2["inputs"][wildcards.input]
+    items = t2["overrides"] + t2["variants"][wildcards.variant] + table2_inputs()[wildcards.input]
     return " ".join(f"--set {item}" for item in items)
 
 
@@ -196,7 +207,7 @@ def training_configs():
         runs.append((where, agent, preset_of(agent), items, games, config["frames"]))
     t2 = config["table2"]
     for variant, variant_items in t2["variants"].items():
-        for name, input_items in t2["inputs"].items():
+        for name, input_items in table2_inputs().items():
             items = t2["overrides"] + variant_items + input_items
             where = f"table2 run {variant}-{name} (presets.idqn + table2.overrides + variants.{variant} + inputs.{name})"
             runs.append((where, "idqn", preset_of("idqn"), items, [t2["game"]], t2["frames"]))
@@ -211,6 +222,8 @@ def check_training_configs():
     one line, instead of failing its training jobs one by one, hours in. sys.exit, not an
     exception: Snakemake would print a traceback under it.
     """
+    if not table2_inputs():
+        sys.exit("error: config table2.inputs: every input is null; at least one must remain")
     for where, names, check in (
         ("agents", config["agents"], get_agent),
         ("games", config["games"], suite_of),

@@ -42,7 +42,7 @@ rule train_variant:
         preset=preset_of("idqn"),
         overrides=variant_overrides,
     wildcard_constraints:
-        input=wildcard_choices(config["table2"]["inputs"]),
+        input=wildcard_choices(table2_inputs()),
     threads: config["train_threads"]
     resources:
         mem_mb=config["train_mem_mb"],
