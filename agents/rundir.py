@@ -258,17 +258,23 @@ def locked_run_dir(out: Path) -> Iterator[None]:
 
 
 def load_checkpoint(path: Path, digest: str) -> dict[str, Any]:
+    return _load_run_state(path, digest, "checkpoint", CHECKPOINT_FORMAT)
+
+
+def _load_run_state(path: Path, digest: str, kind: str, fmt: int) -> dict[str, Any]:
+    """Read a checkpoint or model file of this run, checking its format and config digest."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 (any failure to unpickle means corrupt)
+        hint = "; delete it to restart the run" if kind == "checkpoint" else ""
         raise UsageError(
-            f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__}); delete it to restart the run"
+            f"{kind} {path} is corrupt or unreadable ({type(exc).__name__}){hint}"
         ) from exc
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise UsageError(f"checkpoint {path} is not a checkpoint of this suite (format mismatch)")
+    if not isinstance(state, dict) or state.get("format") != fmt:
+        raise UsageError(f"{kind} {path} is not a {kind} of this suite (format mismatch)")
     if state.get("digest") != digest:
         raise UsageError(
-            f"checkpoint {path} does not match this run's config (digest {state.get('digest')} != {digest})"
+            f"{kind} {path} does not match this run's config (digest {state.get('digest')} != {digest})"
         )
     return state
 
@@ -287,17 +293,7 @@ def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent:
 
 def load_model(path: Path, digest: str) -> dict[str, Any]:
     """Read a ``model.pt`` of this run (checked like a checkpoint: format and config digest)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 (any failure to unpickle means corrupt)
-        raise UsageError(f"model {path} is corrupt or unreadable ({type(exc).__name__})") from exc
-    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
-        raise UsageError(f"model {path} is not a model file of this suite (format mismatch)")
-    if state.get("digest") != digest:
-        raise UsageError(
-            f"model {path} does not match this run's config (digest {state.get('digest')} != {digest})"
-        )
-    return state
+    return _load_run_state(path, digest, "model", MODEL_FORMAT)
 
 
 def load_run(run_dir: Path) -> tuple[RunSpec, RunConfig]:
