@@ -226,14 +226,15 @@ def longer_minatar_run(tmp_path_factory) -> Path:
     [None, ("episodes.csv", "48"), ("episodes.csv", "2400,9,-2"), ("losses.csv", "1200,40,0.0")],
 )
 def test_extending_a_finished_run_equals_one_longer_run(tmp_path, longer_minatar_run, torn):
-    """Finish at 1,500 steps, extend to 3,000: the same episodes as one 3,000-step run.
+    """Finish at 1,497 steps (mid-episode for seed 3), extend to 3,000: the same episodes as one
+    3,000-step run.
 
     With ``torn``, a torn last row (a short write on a crash) is appended to a log first: it is
     dropped on resume, never kept with a wrong value, and never crashes the resume.
     """
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     extended = tmp_path / "extended"
-    subprocess.run(_minatar_cli("ddqn", extended, 1500), check=True, env=env, capture_output=True)
+    subprocess.run(_minatar_cli("ddqn", extended, 1497), check=True, env=env, capture_output=True)
     unfinished = torch.load(extended / "checkpoint.pt", weights_only=True)["episode_actions"]
     assert unfinished is not None and len(unfinished) > 0, "budget should end mid-episode"
     if torn is not None:
