@@ -225,6 +225,12 @@ def minatar_action_meanings(env: gym.Env) -> tuple[str, ...]:
     return tuple(_MINATAR_ACTIONS[i] for i in env.unwrapped.action_set)
 
 
+def minatar_channel_names(env: gym.Env) -> tuple[str, ...]:
+    """MinAtar's names of the state's object channels (``paddle``, ``ball``, ...), in channel order."""
+    channels = env.unwrapped.game.env.channels  # name -> index
+    return tuple(sorted(channels, key=channels.get))
+
+
 def action_meanings(env: gym.Env) -> tuple[str, ...]:
     """Names of the actions, in the agent's action order, for Atari and MinAtar alike."""
     if hasattr(env.unwrapped, "get_action_meanings"):

@@ -40,6 +40,8 @@ class Suite:
         torso: the conv layers, ``(out_channels, kernel, stride)`` each, for this suite's frames;
             pass it to :func:`agents.networks.conv_torso` as ``layers=``.
         preset: the agent preset made for this suite's protocol (``agents/presets/<agent>/``).
+        saliency: the perturbation saliency's settings for this suite's frames (keyword
+            arguments of :func:`agents.interpret.saliency.perturbation_saliency`).
     """
 
     name: str
@@ -49,6 +51,8 @@ class Suite:
     _games: Callable[[], tuple[str, ...]] = field(repr=False)
     _make_env: Callable[..., gym.Env] = field(repr=False)
     _action_meanings: Callable[[gym.Env], tuple[str, ...]] = field(repr=False)
+    saliency: dict[str, float] = field(default_factory=dict)
+    _channel_names: Callable[[gym.Env], tuple[str, ...]] = field(default=lambda env: (), repr=False)
 
     def games(self) -> tuple[str, ...]:
         """Every valid game name of this suite."""
@@ -73,6 +77,10 @@ class Suite:
         """Names of ``env``'s actions (an env this suite made), in the agent's action order."""
         return self._action_meanings(env)
 
+    def channel_names(self, env: gym.Env) -> tuple[str, ...]:
+        """Names of one frame's object channels (MinAtar), or ``()`` where frames are pixels."""
+        return self._channel_names(env)
+
 
 def _atari_games() -> tuple[str, ...]:
     # The paper's games and Pong first, in the order the CLI has always listed them.
@@ -87,6 +95,8 @@ ATARI = Suite(
     _games=_atari_games,
     _make_env=envs.make_atari_env,
     _action_meanings=envs.atari_action_meanings,
+    # The authors' notebooks: a Gaussian mask of sigma 3 px every 3 px, blur sigma 5 px.
+    saliency={"stride": 3, "mask_sigma": 3.0, "blur_sigma": 5.0},
 )
 
 MINATAR = Suite(
@@ -97,6 +107,11 @@ MINATAR = Suite(
     _games=lambda: envs.MINATAR_GAMES,
     _make_env=envs.make_minatar_env,
     _action_meanings=envs.minatar_action_meanings,
+    # A documented decision (docs/interpretability.md): one MinAtar cell is the smallest object,
+    # so the mask is one cell wide and placed on every cell, and the blur spreads it over about
+    # its neighbours; the Atari settings scaled by 10/84 would fall below a cell.
+    saliency={"stride": 1, "mask_sigma": 1.0, "blur_sigma": 1.0},
+    _channel_names=envs.minatar_channel_names,
 )
 
 SUITES: tuple[Suite, ...] = (ATARI, MINATAR)

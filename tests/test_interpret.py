@@ -20,12 +20,11 @@ from agents.interpret.adversarial import (
     sprite_centre,
 )
 from agents.interpret.inversion import (
-    displayable,
-    displayable_max,
     interpolate_to_state,
     invert_keys,
     nearest_value_indices,
 )
+from agents.interpret.render import StateRenderer, channel_colours, renderer_for
 from agents.interpret.saliency import perturbation_saliency, q_function
 from agents.interpret.tsne import tsne_2d
 
@@ -67,7 +66,7 @@ def test_key_inversion_has_the_input_shape_and_range(spec):
     images = invert_keys(agent, [0, 2], indices)
     assert images.shape == (2, 4, *spec.obs_shape)
     assert images.min() >= 0 and images.max() <= 255
-    frame = displayable(images[0, 0], 4)
+    frame = StateRenderer(4).newest(images[0, 0])
     assert frame.dtype == np.uint8 and frame.shape == ((84, 84) if spec is GRAY else (210, 160, 3))
 
 
@@ -87,17 +86,70 @@ def test_interpolation_runs_from_key_to_state():
     assert torch.allclose(path[-1], agent.decode(state[None])[0], atol=1e-3)
 
 
-def test_displayable_max_takes_the_max_over_stacked_frames():
-
+def test_stack_max_takes_the_max_over_stacked_frames():
     gray = np.zeros((4, 84, 84), np.float32)
     gray[0, 1, 2], gray[3, 5, 6] = 200, 100
-    frame = displayable_max(gray, 4)
+    frame = StateRenderer(4).stack_max(gray)
     assert frame.shape == (84, 84) and frame[1, 2] == 200 and frame[5, 6] == 100
+    assert StateRenderer(4).newest(gray)[1, 2] == 0  # only the newest frame
     colour = np.zeros((12, 210, 160), np.float32)
     colour[1, 7, 8] = 90  # frame 0, green
     colour[11, 7, 8] = 30  # frame 3, blue
-    frame = displayable_max(colour, 4)
+    frame = StateRenderer(4).stack_max(colour)
     assert frame.shape == (210, 160, 3) and tuple(frame[7, 8]) == (0, 90, 30)
+
+
+def _minatar_gui_rgb(state_hwc: np.ndarray) -> np.ndarray:
+    """What MinAtar's own display (minatar/gui.py) draws for a binary (H, W, C) state, as RGB."""
+    n = state_hwc.shape[-1]
+    index = np.amax(state_hwc * np.reshape(np.arange(n) + 1, (1, 1, -1)), 2)  # 0: background
+    palette = np.vstack([np.zeros(3), channel_colours(n)])
+    return np.round(255 * palette[index]).astype(np.uint8)
+
+
+def test_minatar_states_draw_as_minatars_own_display():
+    env = make_env("MinAtar-Seaquest", frame_stack=1)
+    renderer = renderer_for(env, "MinAtar-Seaquest", 1)
+    assert (
+        renderer.channel_names[:2] == ("sub_front", "sub_back")
+        and len(renderer.channel_names) == 10
+    )
+    obs, _ = env.reset(seed=0)
+    for _ in range(30):  # a few real states, objects overlapping included
+        state_hwc = env.unwrapped.game.state().astype(int)
+        assert np.array_equal(renderer.newest(obs), _minatar_gui_rgb(state_hwc))
+        obs, *_ = env.step(env.action_space.sample())
+    env.close()
+    assert renderer_for(make_env("Pong"), "Pong", 4).channel_names == ()
+
+
+def test_a_decoded_minatar_key_shows_its_strongest_channel_at_its_intensity():
+    renderer = StateRenderer(1, ("paddle", "ball", "trail", "brick"))
+    key = np.zeros((4, 10, 10), np.float32)
+    key[1, 2, 3] = 255 * 0.5  # half a ball
+    key[0, 2, 3] = 255 * 0.2  # and a fainter paddle in the same cell
+    key[3, 9, 9] = 400  # out of range: clipped
+    picture = renderer.newest(key)
+    ball, brick = channel_colours(4)[1], channel_colours(4)[3]
+    assert np.allclose(picture[2, 3], 255 * 0.5 * ball, atol=1)
+    assert np.allclose(picture[9, 9], 255 * brick, atol=1)
+    assert picture[0, 0].tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match="3 channels, but 4 names"):
+        renderer.newest(key[:3])
+
+
+def test_minatar_saliency_peaks_on_the_cell_the_model_reads():
+    from agents.suites import MINATAR
+
+    def cell_model(x):  # reads channel 1 at cell (6, 2) only
+        return torch.stack([x[:, 1, 6, 2], torch.zeros(len(x))], dim=1)
+
+    obs = np.zeros((4, 10, 10), np.float32)
+    obs[1, 6, 2] = 255
+    maps = perturbation_saliency(cell_model, obs, **MINATAR.saliency)
+    assert maps.shape == (2, 10, 10)
+    assert np.unravel_index(int(maps[0].argmax()), (10, 10)) == (6, 2)
+    assert maps[0, 0, 9] < 0.01 * maps[0, 6, 2]  # a far cell barely matters
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 40])
@@ -165,6 +217,27 @@ def test_interpret_cli_on_a_trained_run(trained_runs, tmp_path, capsys):
     assert main([*bad_action, "--out", str(tmp_path / "bad")]) == 2
     assert "unknown action 'JUMP'" in capsys.readouterr().err
     assert not list(tmp_path.glob("bad*"))
+
+
+def test_interpret_cli_on_a_minatar_run(tmp_path, capsys):
+    """Every figure of a MinAtar i-DQN run draws, its states in the channels' colours."""
+    from agents.__main__ import main
+    from agents.runner import RunSpec, train
+
+    overrides = {"learning_starts": 100, "batch_size": 4, "checkpoint_every_steps": 10**6}
+    for agent in ("idqn", "ddqn"):
+        spec = RunSpec(agent, "MinAtar-Breakout", 0, 300, "minatar")
+        train(spec, tmp_path / agent, overrides, progress=False)
+    for kind, extra in [
+        ("keys", []),
+        ("maps", ["--states", "2"]),
+        ("interpolation", ["--states", "2"]),
+        ("tsne", ["--states", "40", "--ddqn-run", str(tmp_path / "ddqn")]),
+        ("adversarial", []),
+    ]:
+        argv = ["interpret", kind, "--run", str(tmp_path / "idqn"), "--out", str(tmp_path / kind)]
+        assert main([*argv, *extra]) == 0, capsys.readouterr().err
+        assert (tmp_path / f"{kind}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 KINDS = ("keys", "maps", "tsne", "interpolation", "agreement", "adversarial")

@@ -24,16 +24,16 @@ import torch
 from agents.errors import UsageError
 from agents.interpret.inversion import (
     PAPER_VALUE_TARGETS,
-    displayable,
-    displayable_max,
     interpolate_to_state,
     invert_keys,
     nearest_value_indices,
 )
+from agents.interpret.render import StateRenderer, renderer_for
 from agents.interpret.saliency import perturbation_saliency, q_function
 from agents.interpret.tsne import tsne_2d
 from agents.rollout import ADVERSARIAL_STREAM, STATES_STREAM, episode_seed, rollout
 from agents.rundir import load_agent, load_run, make_run_env
+from agents.suites import suite_of
 
 FIGURE_SUFFIXES = (".png", ".pdf")
 _AGENT_LABELS = {"idqn": "an i-DQN", "ddqn": "a DDQN"}
@@ -114,6 +114,15 @@ def _idqn(run_dir: Path):
     return load_agent(run_dir, device="cpu")
 
 
+def run_renderer(run, config) -> StateRenderer:
+    """How the figures of a run draw its states (pixels, or MinAtar's coloured channels)."""
+    env = make_run_env(run, config)
+    try:
+        return renderer_for(env, run.game, config.frame_stack)
+    finally:
+        env.close()
+
+
 def collect_states(run, config, agent, count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Observations (n, C, H, W) uint8 and actions visited by the run's evaluation policy."""
     env = make_run_env(run, config)
@@ -149,6 +158,7 @@ def spread_states(run, config, agent, count: int, seed: int = 0) -> np.ndarray:
 def key_grid(run_dir: Path, stem: Path) -> list[Path]:
     """Decoded keys: actions x the supports nearest 25, 3, -11 and -25 (paper Figs 3, 4, 10-12)."""
     run, config, agent = _idqn(run_dir)
+    renderer = run_renderer(run, config)
     indices = nearest_value_indices(agent.values, PAPER_VALUE_TARGETS)
     actions = list(range(agent.spec.num_actions))
     images = invert_keys(agent, actions, indices)
@@ -158,31 +168,35 @@ def key_grid(run_dir: Path, stem: Path) -> list[Path]:
     for a in actions:
         for j, index in enumerate(indices):
             ax = axes[a, j]
-            frame = displayable(images[a, j], config.frame_stack)
-            ax.imshow(frame, cmap="gray" if frame.ndim == 2 else None, vmin=0, vmax=255)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            renderer.show(ax, renderer.newest(images[a, j]))
             if a == 0:
                 ax.set_title(f"v = {agent.values[index]:.1f}", fontsize=8)
             if j == 0:
                 ax.set_ylabel(agent.spec.action_meanings[a], fontsize=8)
     fig.suptitle(f"Key inversion, {run.game} (newest frame of each decoded key)", fontsize=9)
+    renderer.add_legend(fig)
     return save(fig, stem)
 
 
 def _state_row(
-    fig, axes, agent, obs: np.ndarray, frame_stack: int, label: str, actions: Sequence[int] = ()
+    fig,
+    axes,
+    agent,
+    obs: np.ndarray,
+    renderer: StateRenderer,
+    label: str,
+    actions: Sequence[int] = (),
 ) -> None:
     """One row: the frame, the attention heat map (actions x sorted values), then one saliency
     overlay per action in ``actions`` (the greedy action when empty)."""
     out = agent.inspect(obs[None])
     greedy = int(out.q.argmax())
     actions = list(actions) or [greedy]
-    frame = displayable(obs, frame_stack)
-    saliency = perturbation_saliency(q_function(agent), obs).numpy()
+    frame = renderer.newest(obs)
+    settings = suite_of(agent.spec.game).saliency
+    saliency = perturbation_saliency(q_function(agent), obs, **settings).numpy()
     order = agent.values.argsort()
-    cmap = "gray" if frame.ndim == 2 else None
-    axes[0].imshow(frame, cmap=cmap)
+    renderer.show(axes[0], frame)
     axes[0].set_title(label, fontsize=9)
     image = axes[1].imshow(
         out.attention[0][:, order].cpu().numpy(), cmap="Greys", aspect="auto", vmin=0
@@ -195,15 +209,12 @@ def _state_row(
     axes[1].set_xticks(ticks, [f"{agent.values[order[t]]:.0f}" for t in ticks])
     fig.colorbar(image, ax=axes[1])
     for ax, action in zip(axes[2:], actions, strict=False):
-        ax.imshow(frame, cmap=cmap)
-        ax.imshow(saliency[action], cmap="Reds", alpha=0.6)
+        renderer.show(ax, frame)
+        renderer.overlay(ax, saliency[action])
         marker = " (chosen)" if action == greedy else ""
         ax.set_title(f"saliency, Q(s, {agent.spec.action_meanings[action]}){marker}", fontsize=9)
     for ax in axes[len(actions) + 2 :]:
         ax.axis("off")
-    for ax in (axes[0], *axes[2:]):
-        ax.set_xticks([])
-        ax.set_yticks([])
 
 
 def parse_actions(agent, names: Sequence[str] | None) -> list[int]:
@@ -232,6 +243,7 @@ def attention_and_saliency(
     """Per state: the frame, the attention heat map (actions x values) and one saliency map per
     action of interest (``actions``: names or indices; default the greedy action). Figs 9b/c, 14."""
     run, config, agent = _idqn(run_dir)
+    renderer = run_renderer(run, config)
     chosen_actions = parse_actions(agent, actions)
     chosen = spread_states(run, config, agent, states, seed)
     columns = 2 + max(1, len(chosen_actions))
@@ -239,8 +251,9 @@ def attention_and_saliency(
         len(chosen), columns, figsize=(3.4 * columns, 3.2 * len(chosen)), squeeze=False
     )
     for row, obs in enumerate(chosen):
-        _state_row(fig, axes[row], agent, obs, config.frame_stack, "state", chosen_actions)
+        _state_row(fig, axes[row], agent, obs, renderer, "state", chosen_actions)
     fig.suptitle(f"Attention and perturbation saliency, {run.game}", fontsize=10)
+    renderer.add_legend(fig)
     return save(fig, stem)
 
 
@@ -254,6 +267,7 @@ def interpolation(
     it: the channel-wise max over its stacked frames.
     """
     run, config, agent = _idqn(run_dir)
+    renderer = run_renderer(run, config)
     chosen = spread_states(run, config, agent, states, seed)
     out = agent.inspect(chosen)
     fig, axes = plt.subplots(
@@ -264,13 +278,12 @@ def interpolation(
         action = int(out.q[row].argmax())
         key_index = int(out.attention[row, action].argmax())
         path = interpolate_to_state(agent, agent.keys[action, key_index], out.embedding[row], steps)
-        images = [displayable(image, config.frame_stack) for image in path]
-        images.append(displayable_max(obs, config.frame_stack))
-        titles = [f"λ = {lam:.1f}" for lam in lambdas] + ["state (max of 4 frames)"]
+        images = [renderer.newest(image) for image in path]
+        images.append(renderer.stack_max(obs))
+        last = "state" if config.frame_stack == 1 else f"state (max of {config.frame_stack} frames)"
+        titles = [f"λ = {lam:.1f}" for lam in lambdas] + [last]
         for ax, image, title in zip(axes[row], images, titles, strict=True):
-            ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            renderer.show(ax, image)
             if row == 0:
                 ax.set_title(title, fontsize=8)
         value = float(agent.values[key_index])
@@ -278,6 +291,7 @@ def interpolation(
             f"{agent.spec.action_meanings[action]}\nv = {value:.1f}", fontsize=8
         )
     fig.suptitle(f"Latent interpolation from a key to a state, {run.game}", fontsize=9)
+    renderer.add_legend(fig)
     return save(fig, stem)
 
 
@@ -288,18 +302,22 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
     Ms. Pac-Man moved 20 px right and 12 px down, and an eaten pellet put back next to her path;
     SpaceInvaders: the invader formation mirrored, at the most lopsided state visited), then the
     pixel-wise max over four visited states with the saliency of each action chosen in them.
+    Games without RAM edits (the other Atari games, MinAtar) get one visited state and the max;
+    on MinAtar's binary object channels the max is the union of the four states' objects.
     """
     from agents.interpret import adversarial as edits
 
     run, config, agent = _idqn(run_dir)
     env = make_run_env(run, config)
-    ale = env.unwrapped.ale
+    renderer = renderer_for(env, run.game, config.frame_stack)
+    ale = getattr(env.unwrapped, "ale", None)  # Atari only; the RAM edits need the emulator
     rng = np.random.default_rng(seed)
     start_rams: list[np.ndarray] = []
 
     def begin_episode(obs: np.ndarray) -> None:
         agent.begin_episode(obs)
-        start_rams.append(ale.getRAM().copy())  # the RAM edits start from the episode's start
+        if ale is not None:
+            start_rams.append(ale.getRAM().copy())  # the RAM edits start from the episode's start
 
     play = rollout(
         env,
@@ -314,14 +332,14 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
         if step.done:
             break
         visited.append(step.next_obs)
-        if run.game == "SpaceInvaders":
+        if ale is not None and run.game == "SpaceInvaders":
             asymmetry = edits.formation_asymmetry(ale.getRAM())
             if asymmetry > best_asymmetry:
                 best_state, best_asymmetry = ale.cloneState(), asymmetry
     play.close()
-    start_ram = start_rams[0]
     rows = []
-    if run.game == "MsPacman":
+    if ale is not None and run.game == "MsPacman":
+        start_ram = start_rams[0]
         # The screen is only redrawn by a step, so read her position before restoring states.
         player = edits.sprite_centre(ale.getScreenRGB()[:172], edits.MSPACMAN_PLAYER_RGB)
         start = ale.cloneState()
@@ -349,14 +367,16 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
     # Fig 15: the max over four visited states, with saliency for each action chosen in them.
     maxed = np.stack(evenly_spaced(visited, 4))
     maxed_actions = list(dict.fromkeys(int(a) for a in agent.inspect(maxed).q.argmax(dim=1)))
-    rows.append((edits.pixelwise_max(maxed), "pixel-wise max of 4 states", maxed_actions))
+    kind = "channel-wise max (union of objects)" if renderer.draws_channels else "pixel-wise max"
+    rows.append((edits.pixelwise_max(maxed), f"{kind} of 4 states", maxed_actions))
     columns = 2 + max(len(actions) or 1 for *_, actions in rows)
     fig, axes = plt.subplots(
         len(rows), columns, figsize=(3.4 * columns, 3.2 * len(rows)), squeeze=False
     )
     for row, (state, label, actions) in enumerate(rows):
-        _state_row(fig, axes[row], agent, state, config.frame_stack, label, actions)
+        _state_row(fig, axes[row], agent, state, renderer, label, actions)
     fig.suptitle(f"Out-of-sample states, {run.game}", fontsize=10)
+    renderer.add_legend(fig)
     return save(fig, stem)
 
 

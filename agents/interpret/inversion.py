@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 
 PAPER_VALUE_TARGETS = (25.0, 3.0, -11.0, -25.0)  # the supports the paper's key grids show
@@ -35,18 +34,3 @@ def interpolate_to_state(
     weights = torch.linspace(0, 1, steps, device=key.device)[:, None]
     path = (1 - weights) * key[None] + weights * state_embedding[None]
     return agent.decode(path).cpu()
-
-
-def displayable(image: torch.Tensor | np.ndarray, frame_stack: int) -> np.ndarray:
-    """The newest frame of a stacked image: (H, W) gray or (H, W, 3) RGB, uint8."""
-    image = np.asarray(image)
-    channels = image.shape[0] // frame_stack
-    frame = image[-1] if channels == 1 else image[-channels:].transpose(1, 2, 0)
-    return np.clip(frame, 0, 255).astype(np.uint8)
-
-
-def displayable_max(image: torch.Tensor | np.ndarray, frame_stack: int) -> np.ndarray:
-    """The channel-wise max over a stack's frames (paper Fig 16's last column), like displayable."""
-    image = np.asarray(image)
-    frames = image.reshape(frame_stack, image.shape[0] // frame_stack, *image.shape[1:])
-    return displayable(frames.max(axis=0), 1)
