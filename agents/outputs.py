@@ -118,7 +118,8 @@ episodes; a panel whose runs have fewer says so instead.
 _AGGREGATE = """\
 **Aggregate (rliable).** Scores are each seed's best full 100-episode moving average, normalised
 by random and the paper's DDQN, (score - random) / (paper DDQN - random), or by random and the
-paper's i-DQN. Table: the interquartile mean (IQM) over runs and games under both
+paper's i-DQN; on games the paper never ran (MinAtar), by our own runs instead: the mean over
+seeds of our random agent, and of our DDQN or our i-DQN ("our DDQN", "our i-DQN"). Table: the interquartile mean (IQM) over runs and games under both
 normalisations, with 95% stratified-bootstrap confidence intervals ({reps} repetitions), and,
 for each agent whose baseline was trained too, the probability that it improves on its baseline,
 P(agent > baseline) (Agarwal et al. 2021), with its CI. Figure: left, the IQM normalised by the

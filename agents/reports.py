@@ -418,7 +418,7 @@ def _improvement_row(agent: str, baseline: str) -> dict[str, str]:
 
 
 def _undefined_aggregate(
-    missing: list[str], runs: int, stem: Path, agents: Sequence[str]
+    missing: list[str], runs: int, stem: Path, agents: Sequence[str], norms: Sequence[str]
 ) -> pd.DataFrame:
     """The aggregate's table and figure when some run has no statistic: every estimate NaN."""
     note = (
@@ -427,7 +427,7 @@ def _undefined_aggregate(
     )
     rows = [
         {"normalised by": f"random -> {norm}", "metric": "IQM", "agent": label(agent)}
-        for norm in ("paper DDQN", "paper i-DQN")
+        for norm in norms
         for agent in agents
     ]
     rows += [_improvement_row(agent, baseline) for agent, baseline in comparisons(agents)]
@@ -435,7 +435,7 @@ def _undefined_aggregate(
 
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
     ax_iqm.set(
-        xlabel="IQM of (score - random) / (paper DDQN - random)",
+        xlabel=f"IQM of (score - random) / ({norms[0]} - random)",
         title="IQM, 95% stratified-bootstrap CI",
     )
     ax_profile.set(
@@ -448,6 +448,32 @@ def _undefined_aggregate(
         ax.text(0.5, 0.5, short, transform=ax.transAxes, ha="center", va="center", fontsize=12)
     _save_figure(fig, [Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")])
     return table
+
+
+PAPER_NORMS = ("paper DDQN", "paper i-DQN")
+TRAINED_NORMS = ("our DDQN", "our i-DQN")
+
+
+def normalisation_reference(
+    scores: pd.DataFrame, reference: pd.DataFrame, games: Sequence[str]
+) -> tuple[pd.DataFrame, tuple[str, str]]:
+    """The (random, DDQN, i-DQN) scores the aggregate normalises by, and their names.
+
+    The paper's (``reference``) when it has any of ``games``. A suite the paper never ran, such as
+    MinAtar, has none; there the trained runs stand in, when the random, DDQN and i-DQN agents are
+    all among them: per game, the mean over seeds of each one's score. Otherwise the paper's
+    reference is returned as it is, and the aggregate says which games it lacks.
+    """
+    if any(game in reference.index for game in games):
+        return reference, PAPER_NORMS
+    means = scores.groupby(["agent", "game"])["best_100"].mean()
+    needed = {"random": "random", "ddqn": "ddqn_10m", "idqn": "idqn_10m"}
+    if not set(needed) <= set(scores["agent"]):
+        return reference, PAPER_NORMS
+    trained = pd.DataFrame(
+        {column: means[agent].reindex(list(games)) for agent, column in needed.items()}
+    )
+    return trained, TRAINED_NORMS
 
 
 def aggregate(
@@ -465,7 +491,9 @@ def aggregate(
     each of them whose registry baseline is among them (:func:`comparisons`).
 
     Scores (best full-window 100-episode average per seed) are normalised two ways: by random and
-    the paper's DDQN, ``(x - random) / (ddqn_10m - random)``, and by random and the paper's i-DQN.
+    the paper's DDQN, ``(x - random) / (ddqn_10m - random)``, and by random and the paper's i-DQN;
+    on games the paper never ran (MinAtar), by our own random, DDQN and i-DQN runs
+    (:func:`normalisation_reference`).
 
     When any run has fewer than 100 episodes the aggregate is undefined: the table keeps its rows
     with NaN estimates and a ``note`` naming those runs, and the figure says so. rliable cannot
@@ -474,7 +502,8 @@ def aggregate(
     sample; so nothing is estimated rather than something misleading.
     """
     seeds = sorted(scores["seed"].unique())
-    # Normalisation needs the paper's random and reference scores (Pong has none).
+    reference, norms = normalisation_reference(scores, reference, games)
+    # Normalisation needs random and reference scores per game (the paper has none for Pong).
     missing = [
         f"{game}: no paper reference to normalise by"
         for game in games
@@ -493,14 +522,16 @@ def aggregate(
                 elif pd.isna(run["best_100"].iloc[0]):
                     missing.append(f"{agent} {game} {shortfalls(run)[0]}")
     if missing:
-        return _undefined_aggregate(missing, len(agents) * len(games) * len(seeds), stem, agents)
+        return _undefined_aggregate(
+            missing, len(agents) * len(games) * len(seeds), stem, agents, norms
+        )
 
     from rliable import library as rly
     from rliable import metrics
 
     rng = np.random.RandomState(seed)
     rows, profiles = [], {}
-    for norm_name, column in (("paper DDQN", "ddqn_10m"), ("paper i-DQN", "idqn_10m")):
+    for norm_name, column in zip(norms, ("ddqn_10m", "idqn_10m"), strict=True):
         score_dict = {}
         for agent in agents:
             matrix = np.full((len(seeds), len(games)), np.nan)
@@ -525,7 +556,7 @@ def aggregate(
                     "ci_high": interval[name][1, 0],
                 }
             )
-        if norm_name == "paper DDQN":
+        if column == "ddqn_10m":
             taus = np.linspace(0.0, 3.0, 61)
             profiles = (taus, *rly.create_performance_profile(score_dict, taus, reps=reps))
             for agent, baseline in comparisons(agents):
@@ -544,7 +575,7 @@ def aggregate(
 
     taus, profile, profile_ci = profiles
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
-    iqm = table[(table["metric"] == "IQM") & (table["normalised by"] == "random -> paper DDQN")]
+    iqm = table[(table["metric"] == "IQM") & (table["normalised by"] == f"random -> {norms[0]}")]
     ax_iqm.errorbar(
         iqm["estimate"],
         range(len(iqm)),
@@ -555,7 +586,7 @@ def aggregate(
     ax_iqm.set_yticks(range(len(iqm)), iqm["agent"])
     ax_iqm.axvline(1.0, color="gray", linestyle="--", linewidth=1)
     ax_iqm.set(
-        xlabel="IQM of (score - random) / (paper DDQN - random)",
+        xlabel=f"IQM of (score - random) / ({norms[0]} - random)",
         title="IQM, 95% stratified-bootstrap CI",
     )
     for name, curve in profile.items():

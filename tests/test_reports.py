@@ -142,6 +142,31 @@ def test_figure8_and_aggregate_are_images(tmp_path):
     assert (iqm["ci_low"] <= iqm["estimate"]).all() and (iqm["estimate"] <= iqm["ci_high"]).all()
 
 
+def test_aggregate_on_games_the_paper_never_ran_normalises_by_our_runs(tmp_path):
+    """MinAtar: no paper score, so random and our DDQN / i-DQN means set the scale."""
+    from agents.reports import aggregate, normalisation_reference
+
+    games, rows = ["MinAtar-Breakout", "MinAtar-Freeway"], []
+    levels = {"random": (1.0, 0.5), "ddqn": (7.0, 40.0), "idqn": (7.0, 12.0)}
+    for agent, per_game in levels.items():
+        for game, level in zip(games, per_game, strict=True):
+            for seed, noise in enumerate((-0.1, 0.0, 0.1)):
+                rows.append({"agent": agent, "game": game, "seed": seed, "best_100": level + noise})
+    scores = pd.DataFrame(rows)
+    paper = read_reference(REFERENCE)
+    reference, norms = normalisation_reference(scores, paper, games)
+    assert norms == ("our DDQN", "our i-DQN")
+    assert reference.loc["MinAtar-Freeway", "ddqn_10m"] == pytest.approx(40.0)
+    assert normalisation_reference(scores, paper, ["Freeway"])[1] == ("paper DDQN", "paper i-DQN")
+    table = aggregate(scores, paper, games, tmp_path / "aggregate", reps=200).set_index(
+        ["normalised by", "agent"]
+    )
+    assert table.loc[("random -> our DDQN", "DDQN"), "estimate"] == pytest.approx(1.0, abs=0.02)
+    assert table.loc[("random -> our DDQN", "Random"), "estimate"] == pytest.approx(0.0, abs=0.02)
+    # i-DQN matches DDQN on Breakout and reaches (12 - 0.5) / (40 - 0.5) of it on Freeway.
+    assert 0.25 < table.loc[("random -> our DDQN", "i-DQN"), "estimate"] < 1.0
+
+
 def test_missing_runs_are_a_clear_error(tmp_path, capsys):
     code = main(
         [
