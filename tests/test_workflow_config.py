@@ -3,9 +3,11 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from workflow_helpers import ROOT, job_counts, snakemake
 
@@ -199,3 +201,38 @@ def test_a_third_agent_joins_the_pipeline_from_its_registry_line():
         "all", "-n", "--quiet", "rules", "--config", "agents=[ddqn, idqn, random]", "games=[Pong]"
     )
     assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3
+
+
+def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
+    """The committed MinAtar runs are finished runs, whatever Snakemake finds on a fresh clone.
+
+    A clone has no ``.snakemake/`` metadata and file times in checkout order, so the tracked files
+    are copied with shuffled times (the runs' files newer or older than the code and configs)
+    and the dry run must plan no training job, only reports.
+    """
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    clone, rng = tmp_path / "clone", np.random.default_rng(0)
+    for name in filter(None, tracked):
+        source = ROOT / os.fsdecode(name)
+        if not source.is_file():
+            continue  # deleted in the working tree but not yet committed
+        target = clone / os.fsdecode(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        when = 1.7e9 + rng.uniform(0, 1e7)
+        os.utime(target, (when, when))
+    summaries = list((clone / "results" / "minatar" / "runs").rglob("summary.json"))
+    assert len(summaries) == 45 + 4, "the committed main grid and Table 2 variant runs"
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "all", "--cores", "2"]
+        + ["--configfile", "config/minatar.yaml"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    assert "train" not in counts and "train_variant" not in counts, counts
