@@ -95,6 +95,7 @@ def _agreement(args: argparse.Namespace) -> dict:
     from agents.files import atomic_write_json
     from agents.interpret.agreement import agreement_score, variant_label
     from agents.rundir import load_agent, make_run_env
+    from agents.suites import suite_of
 
     if args.rollouts <= 0 or args.max_steps <= 0:
         raise UsageError("--rollouts and --max-steps must be positive")
@@ -106,7 +107,7 @@ def _agreement(args: argparse.Namespace) -> dict:
         "run": str(args.run),
         "game": run.game,
         "variant": variant_label(config),
-        "input": "color" if config.color else "gray",
+        "input": suite_of(run.game).input_name(config.color),
     }
     out = args.out.with_suffix(".json")
     try:

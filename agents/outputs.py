@@ -132,11 +132,13 @@ dropping the short runs would bias it.
 
 _TABLE2 = """\
 **Table 2.** Agreement between the actions of trained i-DQN variants (AE, VAE with beta 0 and
-0.01, Dense VAE) on MsPacman, in colour and gray, and the actions suggested by their decoded
+0.01, Dense VAE) on one game (the paper's: MsPacman, in colour and gray; MinAtar's object channels
+are one input, "channels", with no paper value), and the actions suggested by their decoded
 keys: each state's cosine similarity to every decoded key gives an image-space attention, hence
 Q', U' and a' = argmax Q' + lambda_exp U'. Agreement is the percentage of steps where a' equals
 the agent's action over the configured rollouts; random agreement is 100 / (number of actions),
-11.1% for MsPacman's 9 actions. The paper's numbers are transcribed in ``data/paper/table2.csv``.
+11.1% for MsPacman's 9 actions, 33.3% for MinAtar Breakout's 3. The paper's numbers are
+transcribed in ``data/paper/table2.csv``.
 """
 
 OUTPUTS: dict[str, Output] = {

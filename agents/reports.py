@@ -612,11 +612,8 @@ def table2(agreement_files: Iterable[Path], reference_path: Path) -> pd.DataFram
         if not Path(path).is_file():
             raise UsageError(f"missing agreement result {path}")
         result = json.loads(Path(path).read_text())
-        paper = (
-            reference.loc[result["input"], result["variant"]]
-            if result["variant"] in reference.columns
-            else np.nan
-        )
+        known = result["input"] in reference.index and result["variant"] in reference.columns
+        paper = reference.loc[result["input"], result["variant"]] if known else np.nan
         rows.append(
             {
                 "input": result["input"],

@@ -42,6 +42,8 @@ class Suite:
         preset: the agent preset made for this suite's protocol (``agents/presets/<agent>/``).
         saliency: the perturbation saliency's settings for this suite's frames (keyword
             arguments of :func:`agents.interpret.saliency.perturbation_saliency`).
+        object_channels: whether frames are object channels (MinAtar) rather than pixels; Table 2
+            calls such an input ``channels`` instead of ``color`` or ``gray``.
     """
 
     name: str
@@ -52,6 +54,7 @@ class Suite:
     _make_env: Callable[..., gym.Env] = field(repr=False)
     _action_meanings: Callable[[gym.Env], tuple[str, ...]] = field(repr=False)
     saliency: dict[str, float] = field(default_factory=dict)
+    object_channels: bool = False
     _channel_names: Callable[[gym.Env], tuple[str, ...]] = field(default=lambda env: (), repr=False)
 
     def games(self) -> tuple[str, ...]:
@@ -76,6 +79,12 @@ class Suite:
     def action_meanings(self, env: gym.Env) -> tuple[str, ...]:
         """Names of ``env``'s actions (an env this suite made), in the agent's action order."""
         return self._action_meanings(env)
+
+    def input_name(self, color: bool) -> str:
+        """What Table 2 calls a run's input: ``channels``, else ``color`` or ``gray``."""
+        if self.object_channels:
+            return "channels"
+        return "color" if color else "gray"
 
     def channel_names(self, env: gym.Env) -> tuple[str, ...]:
         """Names of one frame's object channels (MinAtar), or ``()`` where frames are pixels."""
@@ -111,6 +120,7 @@ MINATAR = Suite(
     # so the mask is one cell wide and placed on every cell, and the blur spreads it over about
     # its neighbours; the Atari settings scaled by 10/84 would fall below a cell.
     saliency={"stride": 1, "mask_sigma": 1.0, "blur_sigma": 1.0},
+    object_channels=True,
     _channel_names=envs.minatar_channel_names,
 )
 

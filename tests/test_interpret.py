@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -238,6 +240,10 @@ def test_interpret_cli_on_a_minatar_run(tmp_path, capsys):
         argv = ["interpret", kind, "--run", str(tmp_path / "idqn"), "--out", str(tmp_path / kind)]
         assert main([*argv, *extra]) == 0, capsys.readouterr().err
         assert (tmp_path / f"{kind}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    argv = ["interpret", "agreement", "--run", str(tmp_path / "idqn"), "--rollouts", "1"]
+    assert main([*argv, "--out", str(tmp_path / "agreement")]) == 0
+    result = json.loads((tmp_path / "agreement.json").read_text())
+    assert result["input"] == "channels" and result["random"] == pytest.approx(1 / 3)
 
 
 KINDS = ("keys", "maps", "tsne", "interpolation", "agreement", "adversarial")
