@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default=None)
     evaluate.add_argument("--no-progress", action="store_true")
 
+    peer = sub.add_parser("peer", help="train a peer baseline (another project's agent)")
+    peer.add_argument("name", choices=["sb3-dqn"], help="sb3-dqn: stable-baselines3's DQN")
+    peer.add_argument("--game", required=True)
+    peer.add_argument("--seed", type=int, default=0)
+    peer.add_argument("--frames", type=int, required=True, help="agent steps (MinAtar)")
+    peer.add_argument("--out", type=Path, required=True, help="run directory (must be new)")
+    peer.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    peer.add_argument("--device", default=None)
+
     from agents.outputs import OUTPUTS  # light: no matplotlib until a builder runs
 
     report = sub.add_parser("report", help="build a table or figure from trained runs")
@@ -209,6 +218,21 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 device=args.device,
                 progress=not args.no_progress,
+            )
+        elif args.command == "peer":
+            from agents.peers import sb3_dqn
+            from agents.suites import suite_of
+
+            suite_of(args.game)  # an unknown game fails with the usual one line
+            if args.frames <= 0:
+                raise UsageError(f"--frames must be positive, got {args.frames}")
+            summary = sb3_dqn.train_peer(
+                args.game,
+                args.seed,
+                args.frames,
+                args.out,
+                parse_overrides(args.overrides),
+                device=args.device,
             )
         elif args.command == "report":
             summary = _report(args)

@@ -47,6 +47,11 @@ AGENTS: dict[str, AgentEntry] = {
 }
 
 
+#: Peer baselines (``python -m agents peer``): other projects' agents, in the reports by these
+#: labels, never trained through ``train``.
+PEER_LABELS: dict[str, str] = {"sb3-dqn": "SB3 DQN"}
+
+
 def get_agent(name: str) -> AgentEntry:
     """Look up an agent by name, or raise a one-line :class:`UsageError` listing the valid ones."""
     if name not in AGENTS:

@@ -81,15 +81,23 @@ CONFIDENCE = 0.95  # one-sided level of the verdict's bounds on the mean over se
 
 
 def label(agent: str) -> str:
-    """How tables and figures name ``agent``: its registry label (``ddqn`` -> ``DDQN``)."""
+    """How tables and figures name ``agent``: its registry label (``ddqn`` -> ``DDQN``), or a
+    peer baseline's (``sb3-dqn`` -> ``SB3 DQN``)."""
+    from agents.registry import PEER_LABELS
+
+    if agent in PEER_LABELS:
+        return PEER_LABELS[agent]
     return get_agent(agent).label
 
 
 def comparisons(agents: Sequence[str]) -> list[tuple[str, str]]:
     """(agent, baseline) for each of ``agents`` whose registry baseline is among them too."""
+    from agents.registry import PEER_LABELS
+
+    trainable = [agent for agent in agents if agent not in PEER_LABELS]
     return [
         (agent, get_agent(agent).baseline)
-        for agent in agents
+        for agent in trainable
         if get_agent(agent).baseline in agents
     ]
 
@@ -649,10 +657,14 @@ def load_runs(
 ) -> Runs:
     """Every (agent, game, seed) run's episode log and scores, and the reference table.
 
-    An agent not in :data:`agents.registry.AGENTS` is a one-line :class:`UsageError`.
+    An agent neither in :data:`agents.registry.AGENTS` nor a peer baseline is a one-line
+    :class:`UsageError`.
     """
+    from agents.registry import PEER_LABELS
+
     for agent in agents:
-        get_agent(agent)
+        if agent not in PEER_LABELS:
+            get_agent(agent)
     episodes = load_episodes(runs_root, agents, games, seeds)
     scores = per_seed_scores(episodes)
     return Runs(agents, games, seeds, episodes, scores, read_reference(reference))

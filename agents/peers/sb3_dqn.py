@@ -1,0 +1,166 @@
+"""A peer baseline: stable-baselines3's DQN on this suite's environments and settings.
+
+    python -m agents peer sb3-dqn --game MinAtar-Breakout --seed 0 --frames 300000 --out DIR
+
+Why: published MinAtar DQN results exist only as plots, so our DDQN is also checked against a
+well-kept implementation run side by side: the same environment (:func:`agents.envs.make_env`,
+MinAtar's sticky actions included), the same seeds and budget, and the settings of our DDQN's
+preset that SB3 can express: replay size, warm-up, batch, update every ``train_freq`` steps,
+target sync, Adam (learning rate, eps), gradient-norm clip, discount, the linear epsilon
+schedule, sign-clipped rewards, Huber loss, and a network equal to our DDQN's (the conv torso of
+the suite, then ``hidden_dim`` units, then one Q-value per action).
+
+What differs, by SB3's design: its target is DQN's max over the target network, not Double DQN's;
+its layers keep PyTorch's default initialisation (ours: Xavier); it acts at random during the
+warm-up (ours: epsilon-greedy from step 0); it cannot resume a killed run, so a run restarts
+from scratch. The run directory holds what the reports read, in our format: ``config.yaml``,
+``episodes.csv`` (undiscounted, unclipped returns), ``summary.json`` written last, atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents.config import build_config
+from agents.ddqn import DDQNConfig
+from agents.envs import make_env
+from agents.errors import UsageError
+from agents.files import atomic_write_csv, atomic_write_json, atomic_write_yaml
+from agents.networks import conv_torso
+from agents.stats import best_and_final
+
+NAME = "sb3-dqn"
+LABEL = "SB3 DQN"
+EPISODE_COLUMNS = ["frame", "episode", "return", "length", "seconds"]
+
+
+class _EpisodeLog(gym.Wrapper):
+    """Records each finished episode's unclipped return, length and the step it ended at."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.rows: list[tuple[int, int, float, int, float]] = []
+        self.steps, self._return, self._length, self._start = 0, 0.0, 0, time.perf_counter()
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        self._return += float(reward)
+        self._length += 1
+        if terminated or truncated:
+            seconds = round(time.perf_counter() - self._start, 1)
+            self.rows.append((self.steps, len(self.rows), self._return, self._length, seconds))
+            self._return, self._length = 0.0, 0
+        return obs, reward, terminated, truncated, info
+
+
+def _torso_extractor():
+    """SB3's feature extractor class for our conv torso (imported lazily: SB3 is heavy)."""
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+    class SuiteTorso(BaseFeaturesExtractor):
+        """The suite's conv torso for the observation shape (MinAtar: 16 3x3 filters)."""
+
+        def __init__(self, observation_space: gym.spaces.Box):
+            trunk = conv_torso(tuple(observation_space.shape))
+            with torch.no_grad():
+                size = trunk(torch.zeros(1, *observation_space.shape)).shape[1]
+            super().__init__(observation_space, features_dim=size)
+            self.trunk = trunk
+
+        def forward(self, observations: torch.Tensor) -> torch.Tensor:
+            return self.trunk(observations)
+
+    return SuiteTorso
+
+
+def settings(game: str, overrides: dict[str, Any] | None = None) -> DDQNConfig:
+    """Our DDQN's preset for ``game``'s suite (``minatar`` or ``paper``), the peer's settings."""
+    from agents.suites import suite_of
+
+    return build_config(DDQNConfig, "ddqn", suite_of(game).preset, overrides or {})
+
+
+def train_peer(
+    game: str,
+    seed: int,
+    frames: int,
+    out: Path,
+    overrides: dict[str, Any] | None = None,
+    device: str | None = None,
+) -> dict[str, Any]:
+    """Train SB3's DQN for ``frames`` agent steps; write the run directory; return the summary."""
+    from stable_baselines3 import DQN
+
+    out = Path(out)
+    if (out / "summary.json").exists():
+        raise UsageError(f"{out} already holds a finished run; remove it to train again")
+    config = settings(game, overrides)
+    if config.frame_skip != 1:
+        raise UsageError("the SB3 peer counts agent steps; it supports frame_skip 1 (MinAtar)")
+    env = make_env(game, frame_stack=config.frame_stack, color=config.color)
+    logged = _EpisodeLog(env)
+    trained_on: gym.Env = logged
+    if config.clip_rewards:
+        trained_on = gym.wrappers.TransformReward(logged, lambda r: float(np.sign(r)))
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = DQN(
+        "CnnPolicy",
+        trained_on,
+        learning_rate=config.lr,
+        buffer_size=config.replay_capacity,
+        learning_starts=config.learning_starts,
+        batch_size=config.batch_size,
+        gamma=config.gamma,
+        train_freq=config.train_freq,
+        gradient_steps=1,
+        target_update_interval=config.target_sync_steps,
+        exploration_fraction=min(1.0, config.eps_decay_steps / frames),
+        exploration_initial_eps=config.eps_start,
+        exploration_final_eps=config.eps_end,
+        max_grad_norm=config.grad_clip_norm,
+        policy_kwargs={
+            "features_extractor_class": _torso_extractor(),
+            "net_arch": [config.hidden_dim],
+            "optimizer_kwargs": {"eps": config.adam_eps},
+        },
+        seed=seed,
+        device=device,
+        verbose=0,
+    )
+    # SB3's DQN loss is Huber (smooth L1), as our preset's `loss: huber`.
+    if config.loss != "huber":
+        raise UsageError("the SB3 peer's loss is Huber; the preset asks for " + config.loss)
+    start = time.perf_counter()
+    model.learn(total_timesteps=frames, progress_bar=False)
+    seconds = round(time.perf_counter() - start, 1)
+    env.close()
+    out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "run": {"agent": NAME, "game": game, "seed": seed, "frames": frames},
+        "config": config.model_dump(mode="json"),
+        "sb3": {"policy": "CnnPolicy + suite torso", "net_arch": [config.hidden_dim]},
+    }
+    atomic_write_yaml(out / "config.yaml", document)
+    atomic_write_csv(out / "episodes.csv", EPISODE_COLUMNS, logged.rows)
+    best, final = best_and_final(np.array([row[2] for row in logged.rows]))
+    summary = {
+        "agent": NAME,
+        "game": game,
+        "seed": seed,
+        "frames": frames,
+        "agent_steps": logged.steps,
+        "episodes": len(logged.rows),
+        "train_seconds": seconds,
+        "final_return_100": None if final is None else round(float(final), 2),
+        "best_return_100": None if best is None else round(float(best), 2),
+        "parameters": sum(p.numel() for p in model.q_net.parameters()),
+    }
+    atomic_write_json(out / "summary.json", summary)
+    return summary
