@@ -27,6 +27,7 @@ check_training_configs()  # every preset and --set item, resolved before any job
 
 include: "workflow/rules/train.smk"
 include: "workflow/rules/reports.smk"
+include: "workflow/rules/peers.smk"
 
 
 rule all:

@@ -236,3 +236,14 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
     assert "train" not in counts and "train_variant" not in counts, counts
+
+
+def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
+    out = snakemake(
+        "-n", "peers", "--configfile", "config/minatar.yaml", "--config", f"runs_dir={tmp_path}"
+    )
+    counts = job_counts(out.stdout)
+    assert counts["train_peer"] == 5 * 3 and counts["train"] == 3 * 5 * 3, counts
+    assert counts["peer_reports"] == 1
+    bad = snakemake("-n", "peers", "--config", "peers=[sb4-dqn]", check=False)
+    assert bad.returncode != 0 and "sb4-dqn" in bad.stdout + bad.stderr

@@ -4,7 +4,7 @@ import sys
 from agents.config import build_config, parse_overrides
 from agents.errors import UsageError
 from agents.outputs import OUTPUTS, SUFFIXES, outputs_needing
-from agents.registry import AGENTS, get_agent
+from agents.registry import AGENTS, PEER_LABELS, get_agent
 from agents.rundir import RunSpec, resolve
 from agents.suites import all_games, suite_of
 
@@ -38,6 +38,11 @@ SELECTION = (
 # The config value of each report option an output of agents/outputs.py declares.
 REPORT_OPTIONS = {"tolerance": config["verdict_tolerance"], "reps": config["bootstrap_reps"]}
 TABLE2_REFERENCE = "data/paper/table2.csv"
+PEERS = config.get("peers", [])  # peer baselines (agents/peers/), built by the `peers` target
+PEER_SELECTION = (
+    f"--games {' '.join(config['games'])} --seeds {' '.join(map(str, config['seeds']))} "
+    f"--agents {' '.join(config['agents'] + PEERS)} --reference {config['reference']}"
+)
 
 
 def train_outputs():
@@ -45,6 +50,16 @@ def train_outputs():
     return expand(
         f"{RUNS}/{{agent}}/{{game}}/s{{seed}}/summary.json",
         agent=config["agents"],
+        game=config["games"],
+        seed=config["seeds"],
+    )
+
+
+def peer_outputs():
+    """summary.json of every (peer, game, seed) of config `peers`."""
+    return expand(
+        f"{RUNS}/{{peer}}/{{game}}/s{{seed}}/summary.json",
+        peer=PEERS,
         game=config["games"],
         seed=config["seeds"],
     )
