@@ -575,3 +575,29 @@ def test_pixelwise_max_is_brighter_than_every_state():
     assert (
         merged.shape == (4, 84, 84) and (merged >= states).all() and (merged == states.max(0)).all()
     )
+
+
+def test_attention_spread_on_constructed_weights():
+    from agents.interpret.diversity import attention_entropy, keys_holding
+
+    n = 20
+    one_hot = torch.zeros(2, 3, n)
+    one_hot[..., 7] = 1.0
+    uniform = torch.full((2, 3, n), 1.0 / n)
+    assert torch.allclose(attention_entropy(one_hot), torch.zeros(2, 3))
+    assert (keys_holding(one_hot) == 1).all()
+    assert torch.allclose(attention_entropy(uniform), torch.full((2, 3), float(np.log(n))))
+    assert (keys_holding(uniform) == n).all()
+    two = torch.zeros(1, 1, n)
+    two[..., :2] = torch.tensor([0.995, 0.005])
+    assert keys_holding(two).item() == 1  # 0.5% is under the 1% mark
+
+
+def test_attention_spread_of_a_real_agent():
+    from agents.interpret.diversity import attention_spread
+
+    agent = _idqn()
+    spread = attention_spread(agent, np.full((3, 4, 84, 84), 80, np.uint8))
+    assert spread["entropy"].shape == (3,) and spread["keys_max"] == 20
+    assert (spread["entropy"] <= spread["entropy_max"] + 1e-5).all()
+    assert ((spread["keys"] >= 1) & (spread["keys"] <= 20)).all()
