@@ -245,7 +245,13 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
 
 def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
     out = snakemake(
-        "-n", "peers", "--configfile", "config/minatar.yaml", "--config", f"runs_dir={tmp_path}"
+        "-n",
+        "peers",
+        "--configfile",
+        "config/minatar.yaml",
+        "--config",
+        f"runs_dir={tmp_path / 'runs'}",
+        f"reports_dir={tmp_path / 'reports'}",  # the committed peer reports would be up to date
     )
     counts = job_counts(out.stdout)
     assert counts["train_peer"] == 5 * 3 and counts["train"] == 3 * 5 * 3, counts
