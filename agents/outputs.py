@@ -141,6 +141,16 @@ the agent's action over the configured rollouts; random agreement is 100 / (numb
 transcribed in ``data/paper/table2.csv``.
 """
 
+_CLAIMS = """\
+**Score claims.** The numbers docs/reproduction.md judges the paper's score claims by, per agent
+and game over seeds {seeds}: ``final_100``, the mean over seeds of the last 100 episodes' average
+training return, with its two-sided 95% Student-t interval [``final_low``, ``final_high``] =
+mean -/+ t(0.975; n-1) * sd / sqrt(n) (Table 1's claim that i-DQN is competitive with DDQN);
+``early_100``, the same of each seed's 100-episode moving average at its last full window by
+``early_frame``, one third of the budget (Fig 8's claim that directed exploration reaches
+competitive scores quickly). A cell is empty where a seed has no full 100-episode window.
+"""
+
 OUTPUTS: dict[str, Output] = {
     "table1": Output("agents.reports:write_table1", ("table",), _TABLE1, "Table 1"),
     "verdict": Output(
@@ -154,6 +164,7 @@ OUTPUTS: dict[str, Output] = {
         "Aggregate",
         options=("reps",),
     ),
+    "claims": Output("agents.reports:write_claims", ("table",), _CLAIMS, "Claims"),
     "table2": Output(
         "agents.reports:write_table2", ("table",), _TABLE2, "Table 2", needs="agreements"
     ),

@@ -209,10 +209,61 @@ def table1(
     return pd.DataFrame(rows)
 
 
-def _t_quantile(level: float, dof: int) -> float:
+def t_interval(values: Sequence[float] | np.ndarray, quantile: float) -> tuple[float, float, float]:
+    """Mean over seeds and its Student-t bounds ``mean -/+ t(quantile, n-1) * sd / sqrt(n)``.
+
+    ``quantile`` 0.975 gives the two-sided 95% interval, 0.95 the one-sided 95% bounds of the
+    verdict. NaNs throughout when there are fewer than two values or any is NaN.
+    """
     from scipy import stats
 
-    return float(stats.t.ppf(level, dof))
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2 or np.isnan(values).any():
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values.mean())
+    half = (
+        float(stats.t.ppf(quantile, len(values) - 1)) * values.std(ddof=1) / math.sqrt(len(values))
+    )
+    return mean, mean - half, mean + half
+
+
+EARLY_FRACTION = (
+    1 / 3
+)  # where the claims table reads the "reaches competitive scores quickly" claim
+
+
+def score_at(log: pd.DataFrame, frame: float) -> float:
+    """A seed's 100-episode moving average at its last full window ending at or before ``frame``."""
+    before = log[(log["frame"] <= frame) & log["return_100"].notna()]
+    return float(before["return_100"].iloc[-1]) if len(before) else float("nan")
+
+
+def claims_table(
+    episodes: pd.DataFrame, scores: pd.DataFrame, games: list[str], agents: Sequence[str]
+) -> pd.DataFrame:
+    """Per agent and game, the numbers docs/reproduction.md judges the score claims by.
+
+    The mean over seeds of the final 100-episode average with its two-sided 95% Student-t
+    interval (Table 1's claim), and the same of the moving average at :data:`EARLY_FRACTION` of
+    the budget (Fig 8's "competitive quickly"); a cell is NaN where a seed has no full window.
+    """
+    budget = float(scores["frames"].max())
+    early = int(EARLY_FRACTION * budget)
+    rows = []
+    for agent in agents:
+        for game in games:
+            mine = scores[(scores["agent"] == agent) & (scores["game"] == game)]
+            logs = episodes[(episodes["agent"] == agent) & (episodes["game"] == game)]
+            final = t_interval(mine.sort_values("seed")["final_100"], 0.975)
+            at = [score_at(log, early) for _, log in logs.groupby("seed")]
+            early_scores = t_interval(at, 0.975)
+            rows.append(
+                {"agent": label(agent), "game": game, "seeds": len(mine)}
+                | dict(zip(("final_100", "final_low", "final_high"), final, strict=True))
+                | {"early_frame": early}
+                | dict(zip(("early_100", "early_low", "early_high"), early_scores, strict=True))
+            )
+    return pd.DataFrame(rows)
 
 
 def paper_value(reference: pd.DataFrame, agent: str, game: str) -> float:
@@ -257,8 +308,7 @@ def verdict_table(
                 verdict = "inconclusive (1 seed)"
                 reason = "one seed has no spread to weigh; train more seeds"
             else:
-                half = _t_quantile(CONFIDENCE, count - 1) * spread / math.sqrt(count)
-                low, high = ours - half, ours + half
+                _, low, high = t_interval(values, CONFIDENCE)
                 if low >= threshold:
                     verdict = "reproduced"
                 elif high >= threshold:
@@ -677,6 +727,11 @@ def write_table1(runs: Runs, out: Path, caption: str) -> list[Path]:
 
 def write_verdict(runs: Runs, out: Path, caption: str, tolerance: float) -> list[Path]:
     table = verdict_table(runs.scores, runs.reference, runs.games, tolerance, runs.agents)
+    return write_table(table, out, caption)
+
+
+def write_claims(runs: Runs, out: Path, caption: str) -> list[Path]:
+    table = claims_table(runs.episodes, runs.scores, runs.games, runs.agents)
     return write_table(table, out, caption)
 
 

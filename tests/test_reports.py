@@ -463,3 +463,32 @@ def test_an_unknown_agent_is_a_clear_error(tmp_path, capsys):
     args += ["--games", *GAMES, "--seeds", "0", "--out", str(tmp_path / "t")]
     assert main([*args, "--reference", str(REFERENCE)]) == 2
     assert "unknown agent 'rainbow'" in capsys.readouterr().err
+
+
+def test_claims_table_gives_the_t_interval_over_seeds_and_the_early_score(tmp_path):
+    # Seeds whose returns are 1, 2 and 3 throughout: mean 2, sd 1 over three seeds.
+    for seed, level in enumerate((1.0, 2.0, 3.0)):
+        _write_log(tmp_path, "ddqn", "Freeway", seed, np.full(300, level))
+    # i-DQN's seed 0 rises late: its final window differs from its early one.
+    _write_log(tmp_path, "idqn", "Freeway", 0, np.r_[np.zeros(150), np.full(150, 10.0)])
+    _write_log(tmp_path, "idqn", "Freeway", 1, np.full(300, 5.0))
+    _cli("claims", tmp_path, tmp_path / "claims", ["Freeway"], [0, 1])
+    _cli("claims", tmp_path, tmp_path / "claims3", ["Freeway"], [0, 1, 2], agents=("ddqn",))
+    ddqn = pd.read_csv(tmp_path / "claims3.csv").iloc[0]
+    half = 4.302653 / np.sqrt(3)  # t(0.975; 2) * sd / sqrt(n)
+    assert ddqn["final_100"] == pytest.approx(2.0)
+    assert (ddqn["final_low"], ddqn["final_high"]) == pytest.approx((2 - half, 2 + half), abs=0.01)
+    assert ddqn["early_frame"] == 100_000 and ddqn["early_100"] == pytest.approx(2.0)
+    idqn = pd.read_csv(tmp_path / "claims.csv").set_index("agent").loc["i-DQN"]
+    assert idqn["final_100"] == pytest.approx(7.5)  # seed 0's last 100 episodes are all 10
+    assert idqn["early_100"] == pytest.approx(2.5)  # seed 0 is at 0 at episode 100
+    assert idqn["seeds"] == 2
+
+
+def test_claims_table_leaves_a_seed_without_a_full_window_empty(tmp_path):
+    for seed in (0, 1):
+        _write_log(tmp_path, "ddqn", "Freeway", seed, np.full(120, 1.0))
+    _cli("claims", tmp_path, tmp_path / "claims", ["Freeway"], [0, 1], agents=("ddqn",))
+    row = pd.read_csv(tmp_path / "claims.csv").iloc[0]
+    assert row["final_100"] == pytest.approx(1.0)
+    assert np.isnan(row["early_100"])  # 1/3 of 120K frames is episode 40: no 100-episode window

@@ -46,7 +46,12 @@ class _EpisodeLog(gym.Wrapper):
     def __init__(self, env: gym.Env):
         super().__init__(env)
         self.rows: list[tuple[int, int, float, int, float]] = []
-        self.steps, self._return, self._length, self._start = 0, 0.0, 0, time.perf_counter()
+        self.steps, self._return, self._length = 0, 0.0, 0
+        self.start_clock()
+
+    def start_clock(self) -> None:
+        """Count ``seconds`` from now: call it when training starts, after the model is built."""
+        self._start = time.perf_counter()
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -138,6 +143,7 @@ def train_peer(
     if config.loss != "huber":
         raise UsageError("the SB3 peer's loss is Huber; the preset asks for " + config.loss)
     start = time.perf_counter()
+    logged.start_clock()
     model.learn(total_timesteps=frames, progress_bar=False)
     seconds = round(time.perf_counter() - start, 1)
     env.close()

@@ -29,13 +29,14 @@ rule train_peer:
 
 
 rule peer_reports:
-    """Table 1 and Figure 8 with the peers as rows beside the config's agents."""
+    """Table 1, Figure 8 and the score claims with the peers as rows beside the config's agents."""
     input:
         train_outputs(),
         peer_outputs(),
     output:
         multiext(f"{REPORTS}/peers/table1", ".csv", ".md", ".tex"),
         multiext(f"{REPORTS}/peers/figure8", ".png", ".pdf"),
+        multiext(f"{REPORTS}/peers/claims", ".csv", ".md", ".tex"),
     log:
         f"{REPORTS}/logs/peers.log",
     params:
@@ -46,7 +47,7 @@ rule peer_reports:
     conda:
         ENV
     shell:
-        "for kind in table1 figure8; do {params.python} -m agents report $kind "
+        "for kind in table1 figure8 claims; do {params.python} -m agents report $kind "
         "--runs {params.runs} {params.selection} --out {params.folder}/$kind || exit 1; "
         "done > {log} 2>&1"
 
