@@ -28,11 +28,14 @@ check_training_configs()  # every preset and --set item, resolved before any job
 include: "workflow/rules/train.smk"
 include: "workflow/rules/reports.smk"
 include: "workflow/rules/peers.smk"
+include: "workflow/rules/studies.smk"
 
 
 rule all:
     input:
         report_outputs(),
+        study_reports()["ablations"],
+        study_reports()["sensitivity"],
     default_target: True
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m agents train|evaluate|list``.
+"""Command line: ``python -m agents train|evaluate|peer|report|interpret|study|list``.
 
     python -m agents train --agent ddqn --game Pong --seed 0 --frames 10000000 --out DIR \\
         [--preset NAME] [--set key=value ...]
@@ -96,6 +96,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     interpret.add_argument("--out", type=Path, required=True, help="output path without suffix")
 
+    from agents.outputs import STUDY_KINDS
+
+    study = sub.add_parser("study", help="a table and figure of a study of i-DQN settings")
+    study.add_argument("kind", choices=STUDY_KINDS)
+    study.add_argument("--runs", type=Path, required=True, help="RUNS/<setting>/<game>/s<seed>")
+    study.add_argument("--game", required=True)
+    study.add_argument("--settings", nargs="+", required=True, help="setting names, in order")
+    study.add_argument("--seeds", nargs="+", type=int, required=True)
+    study.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="SETTING=FOLDER",
+        help="a setting whose runs are FOLDER/<game>/s<seed> (e.g. the main grid's i-DQN runs)",
+    )
+    study.add_argument("--default", help="sensitivity: the setting the drops are measured from")
+    study.add_argument(
+        "--reference", type=Path, default=Path("data/paper/sensitivity.csv"), help="sensitivity"
+    )
+    study.add_argument("--states", type=int, default=200, help="diversity: evaluation states")
+    study.add_argument("--out", type=Path, required=True, help="output path without suffix")
+
     sub.add_parser("list", help="list agents, their presets and the games")
     return parser
 
@@ -157,6 +179,33 @@ def _interpret(args: argparse.Namespace) -> dict:
         paths = figures.tsne_figure(
             args.run, args.out, args.ddqn_run, args.states or 500, args.seed
         )
+    return {"wrote": [str(p) for p in paths]}
+
+
+def _study(args: argparse.Namespace) -> dict:
+    from agents import studies
+    from agents.outputs import STUDY_CAPTIONS
+
+    caption = STUDY_CAPTIONS[args.kind]
+    reused = {}
+    for item in args.reuse:
+        setting, _, folder = item.partition("=")
+        if not folder:
+            raise UsageError(f"--reuse takes SETTING=FOLDER, got {item!r}")
+        reused[setting] = Path(folder)
+    study = studies.Study(args.runs, tuple(args.settings), args.game, tuple(args.seeds), reused)
+    if args.kind == "ablation":
+        paths = studies.write_ablation(study, args.out, caption)
+    elif args.kind == "diversity":
+        if args.states <= 0:
+            raise UsageError(f"--states must be positive, got {args.states}")
+        paths = studies.write_diversity(study, args.out, caption, states=args.states)
+    else:
+        if args.default is None:
+            raise UsageError(
+                "study sensitivity needs --default, the setting drops are measured from"
+            )
+        paths = studies.write_sensitivity(study, args.default, args.reference, args.out, caption)
     return {"wrote": [str(p) for p in paths]}
 
 
@@ -238,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = _report(args)
         elif args.command == "interpret":
             summary = _interpret(args)
+        elif args.command == "study":
+            summary = _study(args)
         else:
             summary = {
                 "agents": {name: preset_names(name) for name in AGENTS},

@@ -171,6 +171,44 @@ OUTPUTS: dict[str, Output] = {
 }
 
 
+# The studies of agents/studies.py (`python -m agents study KIND`): their captions, declared here
+# so that Snakemake reads them without importing the builders.
+STUDY_KINDS = ("ablation", "diversity", "sensitivity")
+
+STUDY_CAPTIONS = {
+    "ablation": """\
+**Loss ablation (Fig 9a).** i-DQN settings on one game, each a list of ``--set`` items on top of
+the i-DQN preset (config ``ablations.settings``): the paper keeps the diversity loss and adds
+the others one by one (bellman-diversity, bellman-distributional-diversity, all-losses = the
+preset); beyond the paper, no-bellman drops only the Bellman loss, and no-diversity (lambda_4 = 0)
+is the diversity study's other half. Table: per setting, the mean and standard deviation over
+seeds of the final and the best 100-episode average of the training return (Table 1's
+statistics; empty where a seed has fewer than 100 episodes). Figure: the 100-episode moving
+average against frames, mean over seeds with a one-sd band, as Figure 8.
+""",
+    "diversity": """\
+**Diversity (Figs 9b/c).** How spread out the attention over each action's keys is with the
+diversity loss (lambda_4 = 0.01) and without it (lambda_4 = 0), on one fixed set of evaluation
+states (those the first setting's seed-0 agent visits, evenly spaced; the same states for every
+run). Per setting, seed and action: the mean attention entropy in nats (0 for one key, ``entropy
+max`` = log N for uniform attention) and the mean number of keys holding at least 1% of the
+attention (1 to ``keys max`` = N); "mean over actions" rows average them. The paper's claim:
+without the diversity loss the agent attends over a small set of keys, so both numbers should be
+lower at lambda_4 = 0. Figure: the attention heat-maps (actions x keys sorted by value) of the
+same states under each setting, seed 0.
+""",
+    "sensitivity": """\
+**Sensitivity (the paper's MsPacman study).** Each setting changes the loss weights (lambda_1
+bellman, lambda_2 distributional, lambda_3 reconstruction; lambda_4 = 0.01 kept) or lambda_exp of
+the i-DQN preset. ``ours``: the best 100-episode average of the training return, mean over seeds
+(sd beside it); ``ours drop %``: 100 * (default - setting) / default. ``paper``: the score the
+paper's text reports (``data/paper/sensitivity.csv``; the default's is its Table 1 value, our
+reading), ``paper drop %`` computed the same way, and the drop the text states, where it states
+one. The paper reports no number for lambda_exp in {0.1, 0.001}, only "no significant effect".
+""",
+}
+
+
 def get_output(name: str) -> Output:
     """Look up an output by name, or raise a one-line :class:`UsageError` listing the valid ones."""
     if name not in OUTPUTS:

@@ -406,20 +406,32 @@ def _curve(log: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
 
 
 def figure8(
-    episodes: pd.DataFrame, games: list[str], outputs: Iterable[Path], points: int = 100
+    episodes: pd.DataFrame,
+    games: list[str],
+    outputs: Iterable[Path],
+    points: int = 100,
+    labels: dict[str, str] | None = None,
+    title: str | None = None,
 ) -> None:
     """Training curves: 100-episode average return against frames, mean and sd band over seeds.
 
     A curve starts at the first frame where every seed has a full 100-episode window; a panel
-    whose runs have none says so instead of drawing a curve.
+    whose runs have none says so instead of drawing a curve. ``labels`` names the curves (a
+    study's settings); by default each agent's :func:`label`. ``title`` replaces the title's "Figure 8: <agents>".
     """
+    names = {
+        agent: labels[agent] if labels else label(agent) for agent in episodes["agent"].unique()
+    }
     # One frame grid per game, up to the shortest run, so every seed contributes to every point.
     ends = episodes.groupby(["game", "agent", "seed"])["frame"].max().groupby("game").min()
     agents = list(dict.fromkeys(episodes["agent"]))
     colours = dict(zip(agents, sns.color_palette(n_colors=len(agents)), strict=True))
     columns = min(4, len(games))
     rows = math.ceil(len(games) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.5 * columns, 2.8 * rows), squeeze=False)
+    size = (3.5, 2.8) if len(games) > 1 else (6.0, 4.0)  # one game: a study's one panel
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(size[0] * columns, size[1] * rows), squeeze=False
+    )
     handles = {}
     for ax, game in zip(axes.flat, games, strict=False):
         grid = np.linspace(0, ends.get(game, 0), points)
@@ -432,7 +444,7 @@ def figure8(
             if not drawn.any():
                 continue
             mean = curves[:, drawn].mean(axis=0)
-            name = label(agent)
+            name = names[agent]
             (handles[name],) = ax.plot(grid[drawn], mean, color=colours[agent], label=name)
             if len(curves) > 1:
                 sd = curves[:, drawn].std(axis=0, ddof=1)
@@ -458,7 +470,7 @@ def figure8(
     if handles:
         fig.legend(handles.values(), handles.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(
-        f"Figure 8: {', '.join(label(agent) for agent in agents)} training curves "
+        f"{title or 'Figure 8: ' + ', '.join(names[agent] for agent in agents)} training curves "
         f"(mean, band: sd over seeds; full {WINDOW}-episode windows only)",
         y=1.03,
     )

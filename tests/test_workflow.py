@@ -41,6 +41,26 @@ def smoke_reports(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
+def test_smoke_workflow_builds_every_study_table_and_figure(smoke_reports):
+    ablations, sensitivity = smoke_reports / "ablations", smoke_reports / "sensitivity"
+    settings = ["bellman-diversity", "bellman-distributional-diversity", "all-losses"]
+    settings += ["no-bellman", "no-diversity"]
+    assert pd.read_csv(ablations / "ablation.csv")["setting"].tolist() == settings
+    diversity = pd.read_csv(ablations / "diversity.csv")
+    assert set(diversity["setting"]) == {"all-losses", "no-diversity"}
+    assert diversity["entropy"].between(0, diversity["entropy max"]).all()
+    assert diversity["keys"].between(1, diversity["keys max"]).all()
+    table = pd.read_csv(sensitivity / "sensitivity.csv")
+    assert len(table) == 8 and table["paper"].notna().sum() == 6
+    for name in ("ablation", "diversity"):
+        data = (ablations / f"{name}.png").read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
+        assert (ablations / f"{name}.pdf").read_bytes()[:4] == b"%PDF", name
+        assert (ablations / f"{name}.md").stat().st_size > 200, name
+    assert (sensitivity / "sensitivity.tex").stat().st_size > 200
+
+
+@pytest.mark.slow
 def test_smoke_workflow_produces_every_output(smoke_reports):
     reports = smoke_reports
     table = pd.read_csv(reports / "table1.csv")

@@ -78,6 +78,47 @@ def test_dry_run_rejects_a_bad_table2_variant():
     assert "unknown config key 'embeding' for agent idqn" in out.stderr
 
 
+def test_paper_dry_run_of_the_studies_has_39_training_jobs():
+    """5 ablation and 8 sensitivity settings x 3 seeds; the sensitivity default is the main
+    grid's MsPacman i-DQN runs (same preset, budget and seeds), read instead of retrained."""
+    out = snakemake("-n", "ablations", "sensitivity", "--quiet", "rules")
+    counts = job_counts(out.stdout + out.stderr)
+    assert counts["train_setting"] == (5 + 7) * 3 and counts["train"] == 3, counts
+    assert counts["study_ablation"] == counts["study_diversity"] == counts["study_sensitivity"] == 1
+    everything = job_counts(snakemake("-n", "--quiet", "rules", "all").stdout)
+    assert everything["train_setting"] == 36 and everything["train"] == 48, everything
+
+
+@pytest.mark.parametrize(
+    "study,message",
+    [
+        (
+            {"ablations": {"settings": {"no-typo": ["lambda_diversty=0.0"]}}},
+            "error: config ablations.settings.no-typo (presets.idqn + ablations.overrides + "
+            "ablations.settings.no-typo): unknown config key 'lambda_diversty' for agent idqn",
+        ),
+        (
+            {"sensitivity": {"settings": {"neg": ["lambda_bellman=-1"]}}},
+            "error: config sensitivity.settings.neg",
+        ),
+        (
+            {"ablations": {"diversity": ["all-losses", "no-diversty"]}},
+            "error: config ablations.diversity: 'no-diversty' is not one of ablations.settings",
+        ),
+        (
+            {"sensitivity": {"default": "defualt"}},
+            "error: config sensitivity.default: 'defualt' is not one of sensitivity.settings",
+        ),
+    ],
+)
+def test_a_bad_study_setting_stops_before_any_training(study, message):
+    key, value = next(iter(study.items()))
+    out = snakemake("all", "-n", "--config", f"{key}={json.dumps(value)}", check=False)
+    assert out.returncode != 0
+    assert message in out.stderr, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+
+
 def test_dry_run_accepts_pong():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
     counts = job_counts(out.stdout + out.stderr)
@@ -241,6 +282,11 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
     assert "train" not in counts and "train_variant" not in counts, counts
+    # The studies' runs are committed chunk by chunk: exactly the missing ones are planned.
+    studies = [
+        p for folder in ("ablations", "sensitivity") for p in (runs / folder).rglob("summary.json")
+    ]
+    assert counts.get("train_setting", 0) == (4 * 3 + 7 * 3) - len(studies), counts
 
 
 def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):

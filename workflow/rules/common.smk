@@ -3,7 +3,7 @@ import sys
 
 from agents.config import build_config, parse_overrides
 from agents.errors import UsageError
-from agents.outputs import OUTPUTS, SUFFIXES, outputs_needing
+from agents.outputs import OUTPUTS, STUDY_CAPTIONS, SUFFIXES, outputs_needing
 from agents.registry import AGENTS, PEER_LABELS, get_agent
 from agents.rundir import RunSpec, resolve
 from agents.suites import all_games, suite_of
@@ -38,6 +38,7 @@ SELECTION = (
 # The config value of each report option an output of agents/outputs.py declares.
 REPORT_OPTIONS = {"tolerance": config["verdict_tolerance"], "reps": config["bootstrap_reps"]}
 TABLE2_REFERENCE = "data/paper/table2.csv"
+SENSITIVITY_REFERENCE = "data/paper/sensitivity.csv"
 PEERS = config.get("peers", [])  # peer baselines (agents/peers/), built by the `peers` target
 PEER_SELECTION = (
     f"--games {' '.join(config['games'])} --seeds {' '.join(map(str, config['seeds']))} "
@@ -228,6 +229,12 @@ def training_configs():
             items = t2["overrides"] + variant_items + input_items
             where = f"table2 run {variant}-{name} (presets.idqn + table2.overrides + variants.{variant} + inputs.{name})"
             runs.append((where, "idqn", preset_of("idqn"), items, [t2["game"]], t2["frames"]))
+    for study in STUDIES:
+        spec = config[study]
+        for setting in spec["settings"]:
+            where = f"{study}.settings.{setting} (presets.idqn + {study}.overrides + {study}.settings.{setting})"
+            items = study_items(study, setting)
+            runs.append((where, "idqn", preset_of("idqn"), items, [spec["game"]], spec["frames"]))
     return runs
 
 
@@ -245,12 +252,14 @@ def check_training_configs():
         ("agents", config["agents"], get_agent),
         ("games", config["games"], suite_of),
         ("table2.game", [config["table2"]["game"]], suite_of),
+        *((f"{study}.game", [config[study]["game"]], suite_of) for study in STUDIES),
     ):
         for name in names:
             try:
                 check(name)
             except UsageError as exc:
                 sys.exit(f"error: config {where}: {exc}")
+    check_studies()
     for where, agent, preset, items, games, frames in training_configs():
         try:
             parsed = parse_overrides(items)
@@ -264,3 +273,77 @@ def check_training_configs():
                 suite = suite_of(game)
                 hint = "" if preset == suite.preset else f" ({suite.name} games want presets.{agent}: {suite.preset})"
                 sys.exit(f"error: config {where}, game {game}: {exc}{hint}")
+
+
+# -- studies of i-DQN settings (agents/studies.py): the loss ablation with the diversity study, and
+# the sensitivity study. Each setting is a list of --set items on top of presets.idqn.
+STUDIES = ("ablations", "sensitivity")
+
+
+def check_studies():
+    """The settings each study's reports name must exist (diversity pair, sensitivity default)."""
+    ablations, sensitivity = config["ablations"], config["sensitivity"]
+    for study, key in (("ablations", "diversity"), ("ablations", "diversity_states"), ("sensitivity", "default")):
+        if key not in config[study]:
+            sys.exit(f"error: config {study}.{key} is missing")
+    for name in ablations["diversity"]:
+        if name not in ablations["settings"]:
+            sys.exit(f"error: config ablations.diversity: {name!r} is not one of ablations.settings")
+    if sensitivity["default"] not in sensitivity["settings"]:
+        sys.exit(f"error: config sensitivity.default: {sensitivity['default']!r} is not one of sensitivity.settings")
+
+
+def reused_folder(study, setting):
+    """The main grid's i-DQN runs folder when a study setting would train exactly those runs (no
+    --set items, the same game, budget, preset and seeds), else None: they are read, not redone."""
+    spec = config[study]
+    same = (
+        not study_items(study, setting)
+        and INTERPRETED in config["agents"]
+        and not config["overrides"].get(INTERPRETED)
+        and spec["game"] in config["games"]
+        and spec["frames"] == config["frames"]
+        and set(spec["seeds"]) <= set(config["seeds"])
+    )
+    return f"{RUNS}/{INTERPRETED}" if same else None
+
+
+def study_outputs(study, settings=None):
+    """summary.json of every (setting, seed) run of a study (all its settings by default)."""
+    spec = config[study]
+    files = []
+    for setting in list(spec["settings"]) if settings is None else settings:
+        folder = reused_folder(study, setting) or f"{RUNS}/{study}/{setting}"
+        files += [f"{folder}/{spec['game']}/s{seed}/summary.json" for seed in spec["seeds"]]
+    return files
+
+
+def study_items(study, setting):
+    """The --set items of a study run: the study's overrides, then its setting's."""
+    return config[study]["overrides"] + config[study]["settings"][setting]
+
+
+def study_overrides(wildcards):
+    return " ".join(f"--set {item}" for item in study_items(wildcards.study, wildcards.setting))
+
+
+def study_selection(study, settings):
+    """The `python -m agents study` options of a study's runs, reused main-grid runs included."""
+    spec = config[study]
+    reuse = "".join(
+        f" --reuse {setting}={reused_folder(study, setting)}"
+        for setting in settings
+        if reused_folder(study, setting)
+    )
+    return (
+        f"--runs {RUNS}/{study} --game {spec['game']} --settings {' '.join(settings)} "
+        f"--seeds {' '.join(map(str, spec['seeds']))}{reuse}"
+    )
+
+
+def study_reports():
+    """Every table and figure of the two studies (targets `ablations` and `sensitivity`)."""
+    return {
+        "ablations": expand(f"{REPORTS}/ablations/{{kind}}.{{ext}}", kind=["ablation", "diversity"], ext=["csv", "md", "tex", "png", "pdf"]),
+        "sensitivity": expand(f"{REPORTS}/sensitivity/sensitivity.{{ext}}", ext=["csv", "md", "tex"]),
+    }
