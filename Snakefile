@@ -39,6 +39,13 @@ rule all:
     default_target: True
 
 
+rule reports:
+    """The main grid's tables and figures, Table 2's and the interpretability figures, without
+    the studies (on a clone of the committed MinAtar runs: minutes, no training)."""
+    input:
+        report_outputs(),
+
+
 rule runs:
     """Only the training runs of the config's agents x games x seeds (a chunk: --config games=[...])."""
     input:

@@ -71,7 +71,17 @@ def _parser() -> argparse.ArgumentParser:
 
     interpret = sub.add_parser("interpret", help="interpretability figures of a trained i-DQN run")
     interpret.add_argument(
-        "kind", choices=["keys", "maps", "tsne", "interpolation", "agreement", "adversarial"]
+        "kind",
+        choices=[
+            "keys",
+            "maps",
+            "tsne",
+            "interpolation",
+            "agreement",
+            "adversarial",
+            "reconstructions",
+            "agreeing",
+        ],
     )
     interpret.add_argument("--run", type=Path, required=True, help="an i-DQN run directory")
     interpret.add_argument(
@@ -89,8 +99,15 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="maps: actions (names or indices) to draw saliency for; default the greedy one",
     )
+    interpret.add_argument(
+        "--variants",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="reconstructions: more i-DQN runs (Table 2's variants) decoding the same states",
+    )
     interpret.add_argument("--seed", type=int, default=0)
-    interpret.add_argument("--rollouts", type=int, default=5, help="agreement: episodes")
+    interpret.add_argument("--rollouts", type=int, default=5, help="agreement, agreeing: episodes")
     interpret.add_argument(
         "--max-steps", type=int, default=27_000, help="agreement: steps per episode"
     )
@@ -128,8 +145,6 @@ def _agreement(args: argparse.Namespace) -> dict:
     from agents.rundir import load_agent, make_run_env
     from agents.suites import suite_of
 
-    if args.rollouts <= 0 or args.max_steps <= 0:
-        raise UsageError("--rollouts and --max-steps must be positive")
     run, config, agent = load_agent(args.run, device="cpu")  # an i-DQN run: _interpret checked
     result = agreement_score(
         agent, lambda: make_run_env(run, config), args.rollouts, args.max_steps, args.seed
@@ -160,6 +175,12 @@ def _interpret(args: argparse.Namespace) -> dict:
         if args.kind != "tsne":
             raise UsageError(f"--ddqn-run is only used by interpret tsne, not {args.kind}")
         figures.check_ddqn_beside(args.ddqn_run, run, config)
+    if args.variants and args.kind != "reconstructions":
+        raise UsageError(f"--variants is only used by interpret reconstructions, not {args.kind}")
+    for variant in args.variants:
+        figures.check_run(variant, "idqn", "--variants")
+    if args.kind in ("agreement", "agreeing") and (args.rollouts <= 0 or args.max_steps <= 0):
+        raise UsageError("--rollouts and --max-steps must be positive")
     figures.check_output_stem(
         args.out, (".json",) if args.kind == "agreement" else figures.FIGURE_SUFFIXES
     )
@@ -175,6 +196,14 @@ def _interpret(args: argparse.Namespace) -> dict:
         )
     elif args.kind == "interpolation":
         paths = figures.interpolation(args.run, args.out, args.states or 4, args.seed)
+    elif args.kind == "reconstructions":
+        paths = figures.reconstructions(
+            [args.run, *args.variants], args.out, args.states or 4, args.seed
+        )
+    elif args.kind == "agreeing":
+        paths = figures.agreeing(
+            args.run, args.out, args.states or 4, args.rollouts, args.max_steps, args.seed
+        )
     else:
         paths = figures.tsne_figure(
             args.run, args.out, args.ddqn_run, args.states or 500, args.seed

@@ -244,6 +244,18 @@ def test_interpret_cli_on_a_minatar_run(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "agreement")]) == 0
     result = json.loads((tmp_path / "agreement.json").read_text())
     assert result["input"] == "channels" and result["random"] == pytest.approx(1 / 3)
+    # Figs 5 and 6: the Table 2 figures, here with the one i-DQN run as every "variant".
+    idqn = str(tmp_path / "idqn")
+    for kind, extra in [
+        ("reconstructions", ["--variants", idqn]),
+        ("agreeing", ["--rollouts", "1"]),
+    ]:
+        argv = ["interpret", kind, "--run", idqn, "--states", "2", "--out", str(tmp_path / kind)]
+        assert main([*argv, *extra]) == 0, capsys.readouterr().err
+        assert (tmp_path / f"{kind}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    argv = ["interpret", "keys", "--run", idqn, "--variants", idqn, "--out", str(tmp_path / "k")]
+    assert main(argv) == 2
+    assert "--variants is only used by interpret reconstructions" in capsys.readouterr().err
 
 
 KINDS = ("keys", "maps", "tsne", "interpolation", "agreement", "adversarial")

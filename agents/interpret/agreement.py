@@ -14,6 +14,7 @@ pixel-space key images would, under ``input_normalization: mean-image``, compare
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from agents.idqn import directed_action, q_and_uncertainty
@@ -34,32 +35,36 @@ def unit_key_images(key_images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def image_space_actions(agent, states: torch.Tensor, unit_keys: torch.Tensor) -> torch.Tensor:
-    """a' for uint8 states (B, C, H, W) in pixels, given :func:`unit_key_images` (A, N, D) of
-    keys decoded in normalised space (:func:`decoded_keys`). The states are normalised as the
-    agent normalises its input before the cosine, so both sides live in the decoder's space."""
+def image_space_choice(
+    agent, states: torch.Tensor, unit_keys: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """a' (B,) and the image-space attention w' (B, A, N) for uint8 states (B, C, H, W) in
+    pixels, given :func:`unit_key_images` (A, N, D) of keys decoded in normalised space
+    (:func:`decoded_keys`). The states are normalised as the agent normalises its input before
+    the cosine, so both sides live in the decoder's space."""
     normalised = agent.normalise(torch.as_tensor(states).to(agent.device))
     flat_states = torch.nn.functional.normalize(normalised.flatten(1), dim=1)
     cosine = torch.einsum("bd,and->ban", flat_states, unit_keys.to(flat_states.device))
     attention = cosine.softmax(dim=-1)
     q, u = q_and_uncertainty(attention, agent.values.to(attention.device))
-    return directed_action(q, u, agent.config.exploration_lambda)
+    return directed_action(q, u, agent.config.exploration_lambda), attention
 
 
-def agreement_score(
-    agent, make_env, rollouts: int = 5, max_steps: int = 27_000, seed: int = 0
-) -> dict:
-    """Agreement over ``rollouts`` episodes (each capped at ``max_steps`` agent steps).
+def image_space_actions(agent, states: torch.Tensor, unit_keys: torch.Tensor) -> torch.Tensor:
+    """a' alone (:func:`image_space_choice`)."""
+    return image_space_choice(agent, states, unit_keys)[0]
 
-    The agent plays its directed policy, argmax Q + lambda_exp U, through :meth:`inspect`, so a
-    rollout leaves the agent (its mean image included) untouched.
-    """
+
+def agreement_steps(agent, make_env, rollouts: int, max_steps: int, seed: int = 0):
+    """Every step of the agreement rollouts: ``(step, suggested action a', image-space attention
+    (A, N))``. The agent plays its directed policy, argmax Q + lambda_exp U, through
+    :meth:`inspect`, so a rollout leaves the agent (its mean image included) untouched. Table 2's
+    score and Fig 5's examples both come from here."""
     from agents.rollout import AGREEMENT_STREAM, episode_seed, rollout
 
     unit_keys = unit_key_images(decoded_keys(agent))
     lam = agent.config.exploration_lambda
     env = make_env()
-    agree = total = 0
 
     def directed(obs) -> int:
         out = agent.inspect(torch.as_tensor(obs[None]).to(agent.device))
@@ -73,18 +78,46 @@ def agreement_score(
         max_steps_per_episode=max_steps,
         begin_episode=agent.begin_episode,
     )
-    for step in steps:
-        state = torch.as_tensor(step.obs[None]).to(agent.device)
-        suggested = int(image_space_actions(agent, state, unit_keys)[0])
+    try:
+        for step in steps:
+            state = torch.as_tensor(step.obs[None]).to(agent.device)
+            suggested, attention = image_space_choice(agent, state, unit_keys)
+            yield step, int(suggested[0]), attention[0]
+    finally:
+        steps.close()
+        env.close()
+
+
+def agreement_score(
+    agent, make_env, rollouts: int = 5, max_steps: int = 27_000, seed: int = 0
+) -> dict:
+    """Agreement over ``rollouts`` episodes (each capped at ``max_steps`` agent steps)."""
+    agree = total = 0
+    for step, suggested, _ in agreement_steps(agent, make_env, rollouts, max_steps, seed):
         agree += int(suggested == step.action)
         total += 1
-    env.close()
     return {
         "agreement": agree / total,
         "steps": total,
         "rollouts": rollouts,
         "random": 1.0 / agent.spec.num_actions,
     }
+
+
+def agreeing_examples(
+    agent, make_env, count: int, rollouts: int = 5, max_steps: int = 27_000, seed: int = 0
+) -> list[tuple[np.ndarray, int, int]]:
+    """Fig 5: up to ``count`` states where a' equals the agent's action, spread over the
+    agreeing steps of the rollouts: ``(state, action, index of the key the image-space attention
+    of that action weighs most)``."""
+    found = [
+        (step.obs, step.action, int(attention[step.action].argmax()))
+        for step, suggested, attention in agreement_steps(
+            agent, make_env, rollouts, max_steps, seed
+        )
+        if suggested == step.action
+    ]
+    return found[:: max(1, len(found) // count)][:count] if count > 0 else []
 
 
 def variant_label(config) -> str:

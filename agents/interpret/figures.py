@@ -418,3 +418,81 @@ def tsne_figure(
         ax.set_xticks([])
         ax.set_yticks([])
     return save(fig, stem)
+
+
+def reconstructions(
+    run_dirs: Sequence[Path], stem: Path, states: int = 4, seed: int = 0
+) -> list[Path]:
+    """Fig 6: the same states decoded by each Table 2 variant, one block of rows per input.
+
+    Runs are grouped by their input (colour, gray, MinAtar's channels); each group's states are
+    those its first run's evaluation policy visits, spread over its first ``60 * states`` steps,
+    and every run of the group reconstructs the same ones: ``decode(embed(s))``.
+    """
+    from agents.interpret.agreement import variant_label
+
+    groups: dict[str, list] = {}
+    for run_dir in run_dirs:
+        run, config, agent = _idqn(Path(run_dir))
+        groups.setdefault(suite_of(run.game).input_name(config.color), []).append(
+            (run, config, agent)
+        )
+    columns = 1 + max(len(group) for group in groups.values())
+    rows = states * len(groups)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.0 * rows), squeeze=False)
+    for block, (input_name, group) in enumerate(groups.items()):
+        run, config, first = group[0]
+        renderer = run_renderer(run, config)
+        chosen = spread_states(run, config, first, states, seed)
+        for index, obs in enumerate(chosen):
+            row = axes[block * states + index]
+            renderer.show(row[0], renderer.newest(obs))
+            row[0].set_ylabel(input_name, fontsize=8)
+            for ax, (_, variant_config, agent) in zip(row[1:], group, strict=False):
+                decoded = agent.decode(agent.embed(obs[None]))[0].cpu()
+                renderer.show(ax, renderer.newest(decoded))
+                if index == 0:
+                    ax.set_title(variant_label(variant_config), fontsize=8)
+            for ax in row[1 + len(group) :]:
+                ax.axis("off")
+            if index == 0:
+                row[0].set_title("state", fontsize=8)
+    fig.suptitle(f"Reconstructions by variant, {run.game} (newest frame)", fontsize=9)
+    renderer.add_legend(fig)
+    return save(fig, stem)
+
+
+def agreeing(
+    run_dir: Path,
+    stem: Path,
+    count: int = 4,
+    rollouts: int = 5,
+    max_steps: int = 27_000,
+    seed: int = 0,
+) -> list[Path]:
+    """Fig 5: states where the agent's action agrees with the one its decoded keys suggest
+    (:func:`agents.interpret.agreement.agreeing_examples`, Table 2's code), each beside the
+    decoded key the image-space attention of that action weighs most."""
+    from agents.interpret.agreement import agreeing_examples
+
+    run, config, agent = _idqn(run_dir)
+    renderer = run_renderer(run, config)
+    examples = agreeing_examples(
+        agent, lambda: make_run_env(run, config), count, rollouts, max_steps, seed
+    )
+    if not examples:
+        raise UsageError(
+            f"no step of {rollouts} rollouts agrees with the decoded keys of {run_dir}"
+        )
+    key_images = agent.decode(agent.keys.flatten(0, 1))  # (A * N, C, H, W), pixels
+    key_images = key_images.reshape(*agent.keys.shape[:2], *key_images.shape[1:])
+    fig, axes = plt.subplots(len(examples), 2, figsize=(4.4, 2.3 * len(examples)), squeeze=False)
+    for row, (obs, action, key) in zip(axes, examples, strict=True):
+        name = agent.spec.action_meanings[action]
+        renderer.show(row[0], renderer.newest(obs))
+        row[0].set_title(f"state: agent and keys choose {name}", fontsize=8)
+        renderer.show(row[1], renderer.newest(key_images[action, key].cpu()))
+        row[1].set_title(f"decoded key ({name}, v = {agent.values[key]:.1f})", fontsize=8)
+    fig.suptitle(f"Agreeing examples, {run.game}", fontsize=9)
+    renderer.add_legend(fig)
+    return save(fig, stem)

@@ -87,6 +87,8 @@ def report_outputs():
     files = [f"{REPORTS}/{name}{suffix}" for name in names for suffix in OUTPUTS[name].suffixes]
     if INTERPRETED in config["agents"]:
         files += expand(f"{REPORTS}/interpret/adversarial-{first_variant()}.{{ext}}", ext=["png", "pdf"])
+        files += expand(f"{REPORTS}/interpret/agreeing-{first_variant()}.{{ext}}", ext=["png", "pdf"])
+        files += expand(f"{REPORTS}/interpret/reconstructions.{{ext}}", ext=["png", "pdf"])
     return files + interpret_outputs()
 
 

@@ -98,3 +98,56 @@ rule adversarial:
         ENV
     shell:
         "{params.python} -m agents interpret adversarial --run {params.run_dir} --out {params.stem} > {log} 2>&1"
+
+
+rule reconstructions:
+    """Fig 6: the same states decoded by every Table 2 variant, a block of rows per input."""
+    input:
+        variant_outputs("summary.json"),
+    output:
+        png=report(
+            f"{REPORTS}/interpret/reconstructions.png",
+            caption="../report/variants.rst",
+            category="Interpretability",
+            subcategory="Table 2 variants",
+        ),
+        pdf=f"{REPORTS}/interpret/reconstructions.pdf",
+    params:
+        python=PYTHON,
+        first=lambda wildcards, input: os.path.dirname(input[0]),
+        others=lambda wildcards, input: " ".join(os.path.dirname(path) for path in input[1:]),
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/reconstructions.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret reconstructions --run {params.first} "
+        "--variants {params.others} --out {params.stem} > {log} 2>&1"
+
+
+rule agreeing:
+    """Fig 5: states where a Table 2 run's action agrees with its decoded keys' suggestion."""
+    input:
+        f"{RUNS}/table2/{{variant}}/summary.json",
+    output:
+        png=report(
+            f"{REPORTS}/interpret/agreeing-{{variant}}.png",
+            caption="../report/variants.rst",
+            category="Interpretability",
+            subcategory="Table 2 variants",
+        ),
+        pdf=f"{REPORTS}/interpret/agreeing-{{variant}}.pdf",
+    params:
+        python=PYTHON,
+        run_dir=lambda wildcards, input: os.path.dirname(input[0]),
+        rollouts=config["table2"]["rollouts"],
+        max_steps=config["table2"]["max_steps"],
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/agreeing-{{variant}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret agreeing --run {params.run_dir} --rollouts {params.rollouts} "
+        "--max-steps {params.max_steps} --out {params.stem} > {log} 2>&1"
