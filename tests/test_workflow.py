@@ -58,6 +58,9 @@ def test_smoke_workflow_builds_every_study_table_and_figure(smoke_reports):
         assert (ablations / f"{name}.pdf").read_bytes()[:4] == b"%PDF", name
         assert (ablations / f"{name}.md").stat().st_size > 200, name
     assert (sensitivity / "sensitivity.tex").stat().st_size > 200
+    for name in ("reconstructions", "agreeing-ae-gray"):  # Figs 6 and 5, from the Table 2 runs
+        data = (smoke_reports / "interpret" / f"{name}.png").read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
 
 
 @pytest.mark.slow

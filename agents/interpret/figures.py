@@ -480,10 +480,11 @@ def agreeing(
     examples = agreeing_examples(
         agent, lambda: make_run_env(run, config), count, rollouts, max_steps, seed
     )
-    if not examples:
-        raise UsageError(
-            f"no step of {rollouts} rollouts agrees with the decoded keys of {run_dir}"
-        )
+    if not examples:  # a figure that says so: an untrained run may never agree
+        fig, ax = plt.subplots(figsize=(4.4, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"no step of {rollouts} rollouts agrees", ha="center", va="center")
+        return save(fig, stem)
     key_images = agent.decode(agent.keys.flatten(0, 1))  # (A * N, C, H, W), pixels
     key_images = key_images.reshape(*agent.keys.shape[:2], *key_images.shape[1:])
     fig, axes = plt.subplots(len(examples), 2, figsize=(4.4, 2.3 * len(examples)), squeeze=False)
