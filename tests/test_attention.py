@@ -1,0 +1,119 @@
+"""The attention-augmented network (agents/attention.py): each test fails on one known defect of
+the public reimplementation (``../shared/reference/original-code.md``) when it is put back."""
+
+import torch
+
+from agents.attention import (
+    AttentionNet,
+    keys_and_values,
+    spatial_attention,
+    spatial_basis,
+)
+
+OBS = (4, 10, 10)  # MinAtar-Breakout's channels
+
+
+def _net(seed=0) -> AttentionNet:
+    torch.manual_seed(seed)
+    return AttentionNet(OBS, num_actions=3)
+
+
+def _step(net, obs, state, start):
+    batch = obs.shape[0]
+    return net(
+        obs,
+        torch.zeros(batch, dtype=torch.long),
+        torch.zeros(batch),
+        torch.full((batch,), start),
+        state,
+    )
+
+
+def test_attention_peaks_at_the_location_whose_key_matches_the_query():
+    """One bright location in NCHW features whose key is the query: a view(N, h, w, c) of the
+    features instead of a permute scatters that key over other locations and channels."""
+    height, width, key_channels, value_channels = 5, 7, 3, 6
+    features = torch.zeros(1, key_channels + value_channels, height, width)
+    direction = torch.tensor([1.0, -2.0, 0.5])
+    features[0, :key_channels, 1, 4] = 10 * direction  # the bright location (1, 4)
+    features[0, key_channels:, 1, 4] = 1.0
+    basis = torch.zeros(height, width, 2)  # no positional signal: only the key can match
+    keys, values = keys_and_values(features, key_channels, basis)
+    assert keys.shape == (1, height, width, key_channels + 2)
+    assert values.shape == (1, height, width, value_channels + 2)
+    query = torch.cat([direction, torch.zeros(2)]).view(1, 1, -1)
+    _, attention = spatial_attention(keys, query)
+    peak = divmod(int(attention[0, 0].flatten().argmax()), width)
+    assert peak == (1, 4) and attention[0, 0, 1, 4] > 0.99
+    readout = torch.einsum("bqhw,bhwd->bqd", attention, values)
+    assert torch.allclose(readout[0, 0, :value_channels], torch.ones(value_channels), atol=0.01)
+
+
+def test_spatial_softmax_sums_to_one_over_locations_for_every_query():
+    net, obs = _net(), torch.randint(0, 2, (3, *OBS), dtype=torch.uint8) * 255
+    out = _step(net, obs, net.initial_state(3), True)
+    assert out.attention.shape == (3, net.num_queries, 10, 10)
+    sums = out.attention.sum(dim=(2, 3))
+    assert torch.allclose(sums, torch.ones_like(sums), atol=1e-5)
+    # Over channels (queries) it does not: the softmax is spatial.
+    assert not torch.allclose(out.attention.sum(dim=1), torch.ones(3, 10, 10))
+
+
+def test_the_spatial_basis_is_fixed_and_differs_between_locations():
+    net = _net()
+    assert "basis" in dict(net.named_buffers())
+    assert all("basis" not in name for name, _ in net.named_parameters())
+    basis = spatial_basis(10, 10, 4, 4).reshape(100, 16)
+    distances = torch.cdist(basis, basis) + torch.eye(100)
+    assert distances.min() > 1e-3  # no two locations share a code
+    assert torch.equal(net.basis, spatial_basis(10, 10, 4, 4))
+
+
+def test_state_carries_across_steps_and_resets_at_an_episode_start():
+    """The output at step t depends on step t-1's input through both recurrent states, and no
+    longer does once step t starts a new episode."""
+    net = _net()
+    generator = torch.Generator().manual_seed(1)
+    first_a, first_b, second = (
+        torch.randint(0, 2, (1, *OBS), generator=generator, dtype=torch.uint8) * 255
+        for _ in range(3)
+    )
+    with torch.no_grad():
+        after_a = _step(net, first_a, net.initial_state(1), True).state
+        after_b = _step(net, first_b, net.initial_state(1), True).state
+        carried = [_step(net, second, state, False) for state in (after_a, after_b)]
+        reset = [_step(net, second, state, True) for state in (after_a, after_b)]
+    assert not torch.allclose(carried[0].logits, carried[1].logits)
+    assert not torch.allclose(carried[0].attention, carried[1].attention)  # via the query
+    assert not torch.allclose(carried[0].state.vision_cell, carried[1].state.vision_cell)
+    assert torch.equal(reset[0].logits, reset[1].logits)
+    assert torch.equal(reset[0].state.vision_cell, reset[1].state.vision_cell)
+
+
+def test_the_vision_state_alone_carries_information():
+    """With the policy LSTM's state zeroed, step t still depends on step t-1 through the ConvLSTM
+    maps (the reimplementation's vision state was not carried inside an unroll)."""
+    net = _net()
+    generator = torch.Generator().manual_seed(2)
+    first_a, first_b, second = (
+        torch.randint(0, 2, (1, *OBS), generator=generator, dtype=torch.uint8) * 255
+        for _ in range(3)
+    )
+    with torch.no_grad():
+        states = [_step(net, x, net.initial_state(1), True).state for x in (first_a, first_b)]
+        for state in states:
+            state.policy_hidden.zero_()
+            state.policy_cell.zero_()
+        outs = [_step(net, second, state, False) for state in states]
+    assert not torch.allclose(outs[0].logits, outs[1].logits)
+
+
+def test_gradients_reach_every_parameter_and_the_atari_torso_shapes():
+    net = _net()
+    out = _step(net, torch.full((2, *OBS), 255, dtype=torch.uint8), net.initial_state(2), True)
+    second = _step(net, torch.zeros(2, *OBS, dtype=torch.uint8), out.state, False)
+    (second.logits.sum() + second.value.sum()).backward()
+    missing = [name for name, p in net.named_parameters() if p.grad is None or not p.grad.any()]
+    assert not missing, missing
+    atari = AttentionNet((4, 84, 84), num_actions=6, torso="atari")
+    assert atari.grid == (9, 9) and atari.basis.shape == (9, 9, 16)
