@@ -18,6 +18,16 @@ def _net(seed=0) -> AttentionNet:
     return AttentionNet(OBS, num_actions=3)
 
 
+def _states(count: int, seed: int) -> list[torch.Tensor]:
+    """``count`` random binary MinAtar observations (1, C, H, W), uint8 in {0, 255}."""
+    generator = torch.Generator().manual_seed(seed)
+    shape = (1, *OBS)
+    return [
+        torch.randint(0, 2, shape, generator=generator, dtype=torch.uint8) * 255
+        for _ in range(count)
+    ]
+
+
 def _step(net, obs, state, start):
     batch = obs.shape[0]
     return net(
@@ -73,11 +83,7 @@ def test_state_carries_across_steps_and_resets_at_an_episode_start():
     """The output at step t depends on step t-1's input through both recurrent states, and no
     longer does once step t starts a new episode."""
     net = _net()
-    generator = torch.Generator().manual_seed(1)
-    first_a, first_b, second = (
-        torch.randint(0, 2, (1, *OBS), generator=generator, dtype=torch.uint8) * 255
-        for _ in range(3)
-    )
+    first_a, first_b, second = _states(3, seed=1)
     with torch.no_grad():
         after_a = _step(net, first_a, net.initial_state(1), True).state
         after_b = _step(net, first_b, net.initial_state(1), True).state
@@ -94,11 +100,7 @@ def test_the_vision_state_alone_carries_information():
     """With the policy LSTM's state zeroed, step t still depends on step t-1 through the ConvLSTM
     maps (the reimplementation's vision state was not carried inside an unroll)."""
     net = _net()
-    generator = torch.Generator().manual_seed(2)
-    first_a, first_b, second = (
-        torch.randint(0, 2, (1, *OBS), generator=generator, dtype=torch.uint8) * 255
-        for _ in range(3)
-    )
+    first_a, first_b, second = _states(3, seed=2)
     with torch.no_grad():
         states = [_step(net, x, net.initial_state(1), True).state for x in (first_a, first_b)]
         for state in states:

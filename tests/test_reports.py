@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from episode_logs import write_episode_log
 
 from agents import outputs
 from agents.__main__ import _parser, main
@@ -39,15 +40,7 @@ def _fake_runs(root: Path, level: dict[str, float], seeds=(0, 1, 2)) -> None:
                 returns = np.linspace(0, target, n) + rng.normal(0, 0.01 * target + 0.1, n)
                 folder = run_dir(root, agent, game, seed)
                 folder.mkdir(parents=True)
-                pd.DataFrame(
-                    {
-                        "frame": np.arange(1, n + 1) * 1000,
-                        "episode": np.arange(n),
-                        "return": returns,
-                        "length": 100,
-                        "seconds": np.arange(n),
-                    }
-                ).to_csv(folder / "episodes.csv", index=False)
+                write_episode_log(folder, returns)
 
 
 def _report(kind, runs, out, *extra):
@@ -198,16 +191,7 @@ def test_load_episodes_adds_the_moving_average(tmp_path):
 def _write_log(root: Path, agent: str, game: str, seed: int, returns) -> None:
     folder = run_dir(root, agent, game, seed)
     folder.mkdir(parents=True)
-    n = len(returns)
-    pd.DataFrame(
-        {
-            "frame": np.arange(1, n + 1) * 1000,
-            "episode": np.arange(n),
-            "return": returns,
-            "length": 250,
-            "seconds": np.arange(n),
-        }
-    ).to_csv(folder / "episodes.csv", index=False)
+    write_episode_log(folder, returns, length=250)
 
 
 def _cli(kind, runs, out, games, seeds, *extra, agents=("ddqn", "idqn")):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from episode_logs import write_episode_log
 
 from agents.__main__ import main
 from agents.files import atomic_write_yaml
@@ -51,16 +52,7 @@ def _run(root: Path, setting: str, seed: int, returns, overrides=None) -> Path:
     folder.mkdir(parents=True)
     run = RunSpec("idqn", GAME, seed, 300_000, "minatar")
     atomic_write_yaml(folder / "config.yaml", config_document(run, resolve(run, overrides or {})))
-    n = len(returns)
-    pd.DataFrame(
-        {
-            "frame": np.arange(1, n + 1) * 1000,
-            "episode": np.arange(n),
-            "return": returns,
-            "length": 1000,
-            "seconds": np.arange(n),
-        }
-    ).to_csv(folder / "episodes.csv", index=False)
+    write_episode_log(folder, returns, length=1000)
     return folder
 
 
