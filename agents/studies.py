@@ -183,28 +183,17 @@ def diversity_table(study: Study, states: int, seed: int = 0) -> tuple[pd.DataFr
         for run_seed in seeds:
             _, _, agent = _idqn(study.run(setting, run_seed))
             spread = attention_spread(agent, observations, DEFAULT_MASS)
-            for action, name in enumerate(agent.spec.action_meanings):
+            bounds = {"entropy max": spread["entropy_max"], "keys max": spread["keys_max"]}
+            names = [*agent.spec.action_meanings, "mean over actions"]
+            entropies = [*spread["entropy"], spread["entropy"].mean()]
+            counts = [*spread["keys"], spread["keys"].mean()]
+            for name, entropy, count in zip(names, entropies, counts, strict=True):
                 rows.append(
-                    {
-                        "setting": setting,
-                        "seed": run_seed,
-                        "action": name,
-                        "entropy": float(spread["entropy"][action]),
-                        "keys": float(spread["keys"][action]),
-                        "entropy max": spread["entropy_max"],
-                        "keys max": spread["keys_max"],
-                    }
+                    {"setting": setting, "seed": run_seed, "action": name}
+                    | {"entropy": float(entropy), "keys": float(count)}
+                    | bounds
                 )
-    per_action = pd.DataFrame(rows)
-    means = per_action.groupby(["setting", "seed"], sort=False)[["entropy", "keys"]].mean()
-    means = means.reset_index().assign(action="mean over actions")
-    table = pd.concat([per_action, means], ignore_index=True)
-    table[["entropy max", "keys max"]] = table[["entropy max", "keys max"]].ffill()
-    order = {setting: index for index, setting in enumerate(settings)}
-    table = table.sort_values(
-        ["setting", "seed"], key=lambda c: c.map(order) if c.name == "setting" else c, kind="stable"
-    )
-    return table.reset_index(drop=True), observations
+    return pd.DataFrame(rows), observations
 
 
 def write_diversity(
