@@ -81,11 +81,12 @@ def _parser() -> argparse.ArgumentParser:
             "adversarial",
             "reconstructions",
             "agreeing",
+            "embedding",
         ],
     )
     interpret.add_argument("--run", type=Path, required=True, help="an i-DQN run directory")
     interpret.add_argument(
-        "--ddqn-run", type=Path, default=None, help="tsne: a DDQN run to show beside"
+        "--ddqn-run", type=Path, default=None, help="tsne, embedding: a DDQN run to compare with"
     )
     interpret.add_argument(
         "--states",
@@ -140,7 +141,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _agreement(args: argparse.Namespace) -> dict:
-    from agents.files import atomic_write_json
     from agents.interpret.agreement import agreement_score, variant_label
     from agents.rundir import load_agent, make_run_env
     from agents.suites import suite_of
@@ -155,12 +155,19 @@ def _agreement(args: argparse.Namespace) -> dict:
         "variant": variant_label(config),
         "input": suite_of(run.game).input_name(config.color),
     }
-    out = args.out.with_suffix(".json")
+    return _write_json(args.out, result)
+
+
+def _write_json(stem: Path, result: dict) -> dict:
+    """``stem.json``, atomically; a one-line error when it cannot be written."""
+    from agents.files import atomic_write_json
+
+    out = stem.with_suffix(".json")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out, result)
     except OSError as exc:
-        raise UsageError(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc
+        raise UsageError(f"cannot write --out {stem}: {exc.strerror or exc}") from exc
     return result
 
 
@@ -172,8 +179,10 @@ def _interpret(args: argparse.Namespace) -> dict:
     # Every input is checked before any work, so a bad one fails at once and writes nothing.
     run, config = figures.check_run(args.run, "idqn")
     if args.ddqn_run is not None:
-        if args.kind != "tsne":
-            raise UsageError(f"--ddqn-run is only used by interpret tsne, not {args.kind}")
+        if args.kind not in ("tsne", "embedding"):
+            raise UsageError(
+                f"--ddqn-run is only used by interpret tsne and embedding, not {args.kind}"
+            )
         figures.check_ddqn_beside(args.ddqn_run, run, config)
     if args.variants and args.kind != "reconstructions":
         raise UsageError(f"--variants is only used by interpret reconstructions, not {args.kind}")
@@ -181,11 +190,17 @@ def _interpret(args: argparse.Namespace) -> dict:
         figures.check_run(variant, "idqn", "--variants")
     if args.kind in ("agreement", "agreeing") and (args.rollouts <= 0 or args.max_steps <= 0):
         raise UsageError("--rollouts and --max-steps must be positive")
+    json_kinds = ("agreement", "embedding")
     figures.check_output_stem(
-        args.out, (".json",) if args.kind == "agreement" else figures.FIGURE_SUFFIXES
+        args.out, (".json",) if args.kind in json_kinds else figures.FIGURE_SUFFIXES
     )
     if args.kind == "agreement":
         return _agreement(args)
+    if args.kind == "embedding":
+        return _write_json(
+            args.out,
+            figures.embedding_statistics(args.run, args.ddqn_run, args.states or 500, args.seed),
+        )
     if args.kind == "keys":
         paths = figures.key_grid(args.run, args.out)
     elif args.kind == "adversarial":

@@ -253,6 +253,10 @@ def test_interpret_cli_on_a_minatar_run(tmp_path, capsys):
         argv = ["interpret", kind, "--run", idqn, "--states", "2", "--out", str(tmp_path / kind)]
         assert main([*argv, *extra]) == 0, capsys.readouterr().err
         assert (tmp_path / f"{kind}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    argv = ["interpret", "embedding", "--run", idqn, "--ddqn-run", str(tmp_path / "ddqn")]
+    assert main([*argv, "--states", "60", "--out", str(tmp_path / "embedding")]) == 0
+    stats = json.loads((tmp_path / "embedding.json").read_text())
+    assert stats["distinct_states"] <= 60 and 0 <= stats["purity_ddqn"] <= 1
     argv = ["interpret", "keys", "--run", idqn, "--variants", idqn, "--out", str(tmp_path / "k")]
     assert main(argv) == 2
     assert "--variants is only used by interpret reconstructions" in capsys.readouterr().err
@@ -613,3 +617,25 @@ def test_attention_spread_of_a_real_agent():
     assert spread["entropy"].shape == (3,) and spread["keys_max"] == 20
     assert (spread["entropy"] <= spread["entropy_max"] + 1e-5).all()
     assert ((spread["keys"] >= 1) & (spread["keys"] <= 20)).all()
+
+
+def test_key_to_state_ratio_tells_keys_among_states_from_keys_apart():
+    from agents.interpret.embedding import key_to_state_ratio
+
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(400, 8))
+    among = key_to_state_ratio(states, rng.normal(size=(20, 8)))["key_to_state_ratio"]
+    apart = key_to_state_ratio(states, rng.normal(size=(20, 8)) + 10)["key_to_state_ratio"]
+    assert 0.5 < among < 2.0 and apart > 5
+
+
+def test_neighbour_purity_is_one_for_separated_labels_and_near_chance_for_random_ones():
+    from agents.interpret.embedding import chance_purity, neighbour_purity
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2, 3], 50)
+    clustered = rng.normal(size=(200, 4)) * 0.1 + labels[:, None] * 5
+    assert neighbour_purity(clustered, labels) == pytest.approx(1.0)
+    shuffled = rng.permutation(labels)
+    assert chance_purity(labels) == pytest.approx(0.25)
+    assert abs(neighbour_purity(clustered, shuffled) - 0.25) < 0.08

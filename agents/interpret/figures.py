@@ -497,3 +497,33 @@ def agreeing(
     fig.suptitle(f"Agreeing examples, {run.game}", fontsize=9)
     renderer.add_legend(fig)
     return save(fig, stem)
+
+
+def embedding_statistics(
+    run_dir: Path, ddqn_run: Path | None = None, states: int = 500, seed: int = 0, k: int = 10
+) -> dict:
+    """Fig 2's claims as numbers (:mod:`agents.interpret.embedding`), on the states the t-SNE
+    figure draws (same count and seed): keys among states, and label purity against DDQN's."""
+    from agents.interpret.embedding import chance_purity, key_to_state_ratio, neighbour_purity
+
+    run, config, agent = _idqn(run_dir)
+    visited, _ = collect_states(run, config, agent, states, seed)
+    # Distinct states only: a repeated state is its own nearest neighbour at distance 0.
+    observations = np.unique(visited, axis=0)
+    out = agent.inspect(observations)
+    labels = out.attention.flatten(1).argmax(dim=1).cpu().numpy()  # top (action, key)
+    embeddings = out.embedding.cpu().numpy()
+    result = {"game": run.game, "states": len(visited), "distinct_states": len(observations)}
+    result["k"] = k
+    result |= key_to_state_ratio(embeddings, agent.keys.flatten(0, 1).cpu().numpy())
+    result |= {
+        "labels": int(len(np.unique(labels))),
+        "purity_idqn": neighbour_purity(embeddings, labels, k),
+        "purity_chance": chance_purity(labels),
+    }
+    if ddqn_run:
+        _, _, ddqn = load_agent(ddqn_run, device="cpu")
+        with torch.no_grad():
+            features = ddqn.features(torch.as_tensor(observations)).numpy()
+        result["purity_ddqn"] = neighbour_purity(features, labels, k)
+    return result

@@ -179,7 +179,7 @@ def interpret_outputs():
         game=config["games"],
         kind=INTERPRET_KINDS,
         ext=["png", "pdf"],
-    )
+    ) + expand(f"{REPORTS}/interpret/{{game}}/embedding.json", game=config["games"])
 
 
 def first_seed_run(agent, game):
@@ -191,6 +191,14 @@ def interpret_inputs(wildcards):
     """The i-DQN run a figure analyses; for t-SNE also the baseline's run beside, when trained."""
     inputs = {"run": first_seed_run(INTERPRETED, wildcards.game)}
     if wildcards.kind == "tsne" and BESIDE in config["agents"]:
+        inputs["beside"] = first_seed_run(BESIDE, wildcards.game)
+    return inputs
+
+
+def embedding_inputs(wildcards):
+    """The i-DQN run the embedding statistics read, and the baseline's beside it when trained."""
+    inputs = {"run": first_seed_run(INTERPRETED, wildcards.game)}
+    if BESIDE in config["agents"]:
         inputs["beside"] = first_seed_run(BESIDE, wildcards.game)
     return inputs
 

@@ -151,3 +151,25 @@ rule agreeing:
     shell:
         "{params.python} -m agents interpret agreeing --run {params.run_dir} --rollouts {params.rollouts} "
         "--max-steps {params.max_steps} --out {params.stem} > {log} 2>&1"
+
+
+rule embedding:
+    """Fig 2's claims as numbers: keys' distance to the states, top-key purity against DDQN's."""
+    input:
+        unpack(embedding_inputs),
+    output:
+        f"{REPORTS}/interpret/{{game}}/embedding.json",
+    params:
+        python=PYTHON,
+        run=lambda wildcards, input: os.path.dirname(input.run),
+        beside=lambda wildcards, input: (
+            f"--ddqn-run {os.path.dirname(input.beside)}" if "beside" in input.keys() else ""
+        ),
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/embedding-{{game}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret embedding --run {params.run} {params.beside} "
+        "--out {params.stem} > {log} 2>&1"
