@@ -20,10 +20,12 @@ def test_paper_dry_run_has_48_training_jobs():
     assert counts["train"] == 48
     # Every output of agents/outputs.py once, by one rule per file-type group with a {kind}.
     reports = {rule: n for rule, n in counts.items() if rule.startswith("report_")}
-    assert reports == {"report_table": 3, "report_figure": 1, "report_table_figure": 1}
+    assert reports == {"report_table": 4, "report_figure": 1, "report_table_figure": 1}
     assert sum(reports.values()) == len(OUTPUTS)
     assert counts["interpret"] == 8 * 5  # keys, maps, t-SNE, interpolation, adversarial per game
     assert counts["train_variant"] == 8 and counts["agreement"] == 8
+    assert counts["embedding"] == 8  # Fig 2's numbers, per game
+    assert counts["reconstructions"] == 1 and counts["agreeing"] == 1  # Figs 6 and 5
 
 
 @pytest.mark.parametrize(
