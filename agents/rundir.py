@@ -177,6 +177,17 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     return meta
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; ``platform.processor()`` where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def invocation_record(device: torch.device, resumed_from: int | None) -> dict[str, Any]:
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -184,6 +195,9 @@ def invocation_record(device: torch.device, resumed_from: int | None) -> dict[st
         "host": platform.node(),
         "device": str(device),
         "cpu_capability": cpu_capability(),
+        # Float rounding in the CPU kernels differs between CPU models, so a rerun of the same
+        # config and seed on another CPU follows another trajectory: say which CPU ran it.
+        "cpu_model": cpu_model(),
         "torch_threads": torch.get_num_threads(),
         "git_commit": _git_commit(),
         "versions": _versions(),

@@ -15,8 +15,10 @@ def machine_line() -> str:
     Figures depend on both; a bf16 speed-up holds only on a CPU with native bf16 (on an AVX2-only
     CPU bf16 is emulated and a Pong DDQN run took about 7x as long as in fp32).
     """
+    from agents.rundir import cpu_model
+
     bf16 = "yes" if native_bf16("cpu") else "no"
-    return f"CPU capability {cpu_capability()}, native bf16: {bf16}"
+    return f"CPU {cpu_model()}, capability {cpu_capability()}, native bf16: {bf16}"
 
 
 def print_machine() -> None:

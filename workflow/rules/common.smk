@@ -308,7 +308,8 @@ def reused_folder(study, setting):
     --set items, the same game, budget, preset and seeds), else None: they are read, not redone."""
     spec = config[study]
     same = (
-        not study_items(study, setting)
+        spec.get("reuse_main_runs", True)
+        and not study_items(study, setting)
         and INTERPRETED in config["agents"]
         and not config["overrides"].get(INTERPRETED)
         and spec["game"] in config["games"]
