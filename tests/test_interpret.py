@@ -639,3 +639,24 @@ def test_neighbour_purity_is_one_for_separated_labels_and_near_chance_for_random
     shuffled = rng.permutation(labels)
     assert chance_purity(labels) == pytest.approx(0.25)
     assert abs(neighbour_purity(clustered, shuffled) - 0.25) < 0.08
+
+
+def test_agreeing_examples_are_spread_over_the_agreeing_steps_with_bounded_memory(monkeypatch):
+    from types import SimpleNamespace
+
+    from agents.interpret import agreement
+
+    def steps(*_):  # 1,000 steps; the even ones agree, each state its own index
+        for t in range(1000):
+            action = t % 3
+            suggested = action if t % 2 == 0 else (action + 1) % 3
+            attention = torch.zeros(3, 5)
+            attention[action, t % 5] = 1.0
+            yield SimpleNamespace(obs=np.full(2, t), action=action), suggested, attention
+
+    monkeypatch.setattr(agreement, "agreement_steps", steps)
+    examples = agreement.agreeing_examples(None, None, count=4)
+    times = [int(obs[0]) for obs, _, _ in examples]
+    assert len(times) == 4 and all(t % 2 == 0 for t in times)
+    assert times[0] == 0 and times[-1] >= 600  # spread over the run, not its start
+    assert all(key == t % 5 for (_, _, key), t in zip(examples, times, strict=True))

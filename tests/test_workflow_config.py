@@ -294,7 +294,7 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     studies = [
         p for folder in ("ablations", "sensitivity") for p in (runs / folder).rglob("summary.json")
     ]
-    assert counts.get("train_setting", 0) == (4 * 3 + 7 * 3) - len(studies), counts
+    assert counts.get("train_setting", 0) == (5 * 3 + 7 * 3) - len(studies), counts
 
 
 def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):

@@ -109,15 +109,22 @@ def agreeing_examples(
 ) -> list[tuple[np.ndarray, int, int]]:
     """Fig 5: up to ``count`` states where a' equals the agent's action, spread over the
     agreeing steps of the rollouts: ``(state, action, index of the key the image-space attention
-    of that action weighs most)``."""
-    found = [
-        (step.obs, step.action, int(attention[step.action].argmax()))
-        for step, suggested, attention in agreement_steps(
-            agent, make_env, rollouts, max_steps, seed
-        )
-        if suggested == step.action
-    ]
-    return found[:: max(1, len(found) // count)][:count] if count > 0 else []
+    of that action weighs most)``. At most ``2 * count`` states are held at a time (every
+    ``stride``-th agreeing step, the stride doubling when the buffer fills), so Atari rollouts
+    of 27,000 steps do not keep every frame."""
+    if count <= 0:
+        return []
+    kept: list[tuple[np.ndarray, int, int]] = []
+    stride, seen = 1, 0
+    for step, suggested, attention in agreement_steps(agent, make_env, rollouts, max_steps, seed):
+        if suggested != step.action:
+            continue
+        if seen % stride == 0:
+            kept.append((step.obs, step.action, int(attention[step.action].argmax())))
+            if len(kept) == 2 * count:
+                kept, stride = kept[::2], 2 * stride
+        seen += 1
+    return kept[:: max(1, len(kept) // count)][:count]
 
 
 def variant_label(config) -> str:
