@@ -51,7 +51,7 @@ rule study_ablation:
         python=PYTHON,
         selection=study_selection("ablations", list(config["ablations"]["settings"])),
         caption=lambda wildcards: STUDY_CAPTIONS["ablation"],
-        stem=f"{REPORTS}/ablations/ablation",
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
     conda:
         ENV
     shell:
@@ -77,7 +77,7 @@ rule study_diversity:
         selection=study_selection("ablations", config["ablations"]["diversity"]),
         states=config["ablations"]["diversity_states"],
         caption=lambda wildcards: STUDY_CAPTIONS["diversity"],
-        stem=f"{REPORTS}/ablations/diversity",
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
     conda:
         ENV
     shell:
@@ -104,7 +104,7 @@ rule study_sensitivity:
         selection=study_selection("sensitivity", list(config["sensitivity"]["settings"])),
         default=config["sensitivity"]["default"],
         caption=lambda wildcards: STUDY_CAPTIONS["sensitivity"],
-        stem=f"{REPORTS}/sensitivity/sensitivity",
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
     conda:
         ENV
     shell:
