@@ -183,7 +183,8 @@ the others one by one (bellman-diversity, bellman-distributional-diversity, all-
 preset); beyond the paper, no-bellman drops only the Bellman loss, and no-diversity (lambda_4 = 0)
 is the diversity study's other half. Table: per setting, the mean and standard deviation over
 seeds of the final and the best 100-episode average of the training return (Table 1's
-statistics; empty where a seed has fewer than 100 episodes). Figure: the 100-episode moving
+statistics; empty where a seed has fewer than 100 episodes), and the final's two-sided 95%
+Student-t interval over seeds [``final_100 low``, ``final_100 high``]. Figure: the 100-episode moving
 average against frames, mean over seeds with a one-sd band, as Figure 8.
 """,
     "diversity": """\
@@ -192,7 +193,9 @@ diversity loss (lambda_4 = 0.01) and without it (lambda_4 = 0), on one fixed set
 states (those the first setting's seed-0 agent visits, evenly spaced; the same states for every
 run). Per setting, seed and action: the mean attention entropy in nats (0 for one key, ``entropy
 max`` = log N for uniform attention) and the mean number of keys holding at least 1% of the
-attention (1 to ``keys max`` = N); "mean over actions" rows average them. The paper's claim:
+attention (1 to ``keys max`` = N); "mean over actions" rows average them, and the rows with seed
+"all" give their mean over seeds with its two-sided 95% Student-t interval (``low``, ``high``).
+The paper's claim:
 without the diversity loss the agent attends over a small set of keys, so both numbers should be
 lower at lambda_4 = 0. Figure: the attention heat-maps (actions x keys sorted by value) of the
 same states under each setting, seed 0.

@@ -28,7 +28,14 @@ import numpy as np
 import pandas as pd
 
 from agents.errors import UsageError
-from agents.reports import figure8, load_episodes, per_seed_scores, run_dir, write_table
+from agents.reports import (
+    figure8,
+    load_episodes,
+    per_seed_scores,
+    run_dir,
+    t_interval,
+    write_table,
+)
 from agents.rundir import load_run
 
 STUDY_SCORES = ("final_100", "best_100")  # the statistics of Table 1, per seed
@@ -75,7 +82,8 @@ class Study:
 
 def setting_table(scores: pd.DataFrame, settings: Sequence[str]) -> pd.DataFrame:
     """Per setting: seeds, and the mean and sd over seeds of the final and best 100-episode
-    averages (NaN where a seed has fewer than 100 episodes)."""
+    averages with the final's two-sided 95% Student-t interval (NaN where a seed has fewer than
+    100 episodes)."""
     rows = []
     for setting in settings:
         mine = scores[scores["agent"] == setting]
@@ -84,6 +92,7 @@ def setting_table(scores: pd.DataFrame, settings: Sequence[str]) -> pd.DataFrame
             values = mine[column]
             row[f"{column} mean"] = values.mean() if values.notna().all() else np.nan
             row[f"{column} sd"] = values.std(ddof=1) if values.notna().all() else np.nan
+        _, row["final_100 low"], row["final_100 high"] = t_interval(mine["final_100"], 0.975)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -193,7 +202,19 @@ def diversity_table(study: Study, states: int, seed: int = 0) -> tuple[pd.DataFr
                     | {"entropy": float(entropy), "keys": float(count)}
                     | bounds
                 )
-    return pd.DataFrame(rows), observations
+    table = pd.DataFrame(rows)
+    # Per setting, over seeds: the mean over actions with its two-sided 95% Student-t interval.
+    summary = []
+    for setting in settings:
+        mine = table[(table["setting"] == setting) & (table["action"] == "mean over actions")]
+        row = {"setting": setting, "seed": "all", "action": "mean over actions"}
+        for column in ("entropy", "keys"):
+            mean, low, high = t_interval(mine[column], 0.975)
+            row |= {column: mean, f"{column} low": low, f"{column} high": high}
+        summary.append(
+            row | {"entropy max": mine["entropy max"].iloc[0], "keys max": mine["keys max"].iloc[0]}
+        )
+    return pd.concat([table, pd.DataFrame(summary)], ignore_index=True), observations
 
 
 def write_diversity(
