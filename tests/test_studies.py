@@ -65,6 +65,9 @@ def test_setting_table_gives_mean_and_sd_over_seeds(tmp_path):
     table = setting_table(scores, study.settings).set_index("setting")
     assert table.loc["all-losses", "final_100 mean"] == pytest.approx(2.0)
     assert table.loc["all-losses", "final_100 sd"] == pytest.approx(1.0)
+    half = 4.302653 / np.sqrt(3)  # t(0.975; 2) * sd / sqrt(3)
+    low, high = table.loc["all-losses", ["final_100 low", "final_100 high"]]
+    assert (low, high) == pytest.approx((2 - half, 2 + half), abs=1e-4)
     assert table.loc["no-bellman", "best_100 mean"] == pytest.approx(5.0)  # its first window
     assert table.loc["no-bellman", "final_100 mean"] == pytest.approx(0.0)
 
