@@ -14,6 +14,9 @@ Lifecycle of one training run::
         stats = agent.observe(step, global_step, rng)   # stores, learns when it decides to
     checkpoint = {"agent": agent.state_dict(), "replay": agent.memory_state_dict()}
 
+An on-policy agent that acts in several environments at once subclasses :class:`VectorAgent`;
+the runner then steps a synchronous vector of environments (:mod:`agents.vector_runner`).
+
 Capabilities the analyses use: :meth:`Agent.q_values` (action values, or preferences for an
 agent without values) and :meth:`Agent.features` (the embedding t-SNE draws). i-DQN adds its
 key-value inspection API on top.
@@ -93,6 +96,11 @@ class Agent(ABC):
         """A new episode starts with ``obs``: reset per-episode state (a recurrent core's)."""
         return None
 
+    def after_step(self, step: Step) -> None:
+        """The step the last action of :meth:`act` or :meth:`act_eval` made (a recurrent agent
+        feeds its reward back in); training hands steps to :meth:`observe` instead."""
+        return None
+
     @abstractmethod
     def act(self, obs: np.ndarray, step: int, rng: np.random.Generator) -> int:
         """The exploring action during training; ``step`` counts the agent steps taken so far."""
@@ -144,3 +152,47 @@ class Agent(ABC):
     def features(self, obs: torch.Tensor) -> torch.Tensor:
         """The embedding (B, D) of pixel observations that t-SNE and similar analyses draw."""
         raise NotImplementedError(f"{type(self).__name__} gives no features")
+
+
+@dataclass(frozen=True)
+class VectorStep:
+    """One synchronous step of N environments; every array's first axis is the environment."""
+
+    obs: np.ndarray  # (N, *obs_shape), s_t
+    actions: np.ndarray  # (N,) int64
+    rewards: np.ndarray  # (N,) float64, raw game rewards
+    next_obs: np.ndarray  # (N, *obs_shape), s_t+1 (an episode's last observation where done)
+    terminated: np.ndarray  # (N,) bool
+    truncated: np.ndarray  # (N,) bool
+
+    @property
+    def done(self) -> np.ndarray:
+        return self.terminated | self.truncated
+
+
+class VectorAgent(Agent):
+    """An on-policy agent that acts in ``num_envs`` synchronous environments and learns from what
+    it has just collected (an actor-critic over unrolls).
+
+    The runner (:mod:`agents.vector_runner`) asks :meth:`act_vector` for N actions, steps the
+    environments, hands the result to :meth:`observe_vector` and resets the environments whose
+    episode ended; the agent knows from the dones which environments start an episode. Its memory,
+    the recurrent state and the unroll collected so far, goes into every checkpoint
+    (:meth:`memory_state_dict`), so that a resume continues exactly. :meth:`act` and
+    :meth:`act_eval` act in one environment (evaluation, the analyses).
+    """
+
+    @property
+    def num_envs(self) -> int:
+        return int(self.config.num_envs)  # type: ignore[attr-defined]
+
+    @abstractmethod
+    def act_vector(self, obs: np.ndarray, step: int, rng: np.random.Generator) -> np.ndarray:
+        """Actions (N,) for observations (N, *obs_shape); ``step`` counts the steps so far."""
+
+    @abstractmethod
+    def observe_vector(
+        self, step: VectorStep, global_step: int, rng: np.random.Generator
+    ) -> dict | None:
+        """Take in one synchronous step (the one :meth:`act_vector` chose); learn when an unroll
+        is complete. Returns the loss statistics (:attr:`log_columns`) after an update."""

@@ -43,6 +43,7 @@ class AgentEntry:
 AGENTS: dict[str, AgentEntry] = {
     "ddqn": AgentEntry("agents.ddqn:DDQNAgent", label="DDQN"),
     "idqn": AgentEntry("agents.idqn:IDQNAgent", label="i-DQN", baseline="ddqn"),
+    "attention": AgentEntry("agents.attention_agent:AttentionAgent", label="Attention"),
     "random": AgentEntry("agents.random_agent:RandomAgent", label="Random"),
 }
 

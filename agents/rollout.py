@@ -79,6 +79,7 @@ def rollout(
     episodes: int | None = None,
     max_steps_per_episode: int | None = None,
     begin_episode: Callable[[np.ndarray], None] | None = None,
+    after_step: Callable[[Step], None] | None = None,
     resume: Resume | None = None,
 ) -> Iterator[Step]:
     """Play episodes ``first_episode, first_episode + 1, ...`` and yield every step.
@@ -93,6 +94,8 @@ def rollout(
             yielded with ``truncated=True``).
         begin_episode: called with the first observation of each episode (not of a resumed one):
             where a recurrent agent resets its state.
+        after_step: called with every step the policy chose (not with replayed ones), before it
+            is yielded: where a recurrent agent takes in the reward its action earned.
         resume: continue an unfinished episode: reset with its seed, replay its actions without
             calling the policy, check the observation reached, then go on from there.
     """
@@ -118,7 +121,7 @@ def rollout(
             continue
         if max_steps_per_episode is not None and t + 1 >= max_steps_per_episode:
             truncated = True
-        yield Step(
+        step = Step(
             episode,
             t,
             obs,
@@ -129,6 +132,9 @@ def rollout(
             bool(truncated),
             info,
         )
+        if after_step is not None:
+            after_step(step)
+        yield step
         obs, t = next_obs, t + 1
         if terminated or truncated:
             obs, episode, played = None, episode + 1, played + 1

@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from agents.config import RunConfig
-from agents.contract import Agent
+from agents.contract import Agent, VectorAgent
 from agents.envs import env_spec, make_env
 from agents.errors import RunFailed
 from agents.files import (
@@ -130,6 +130,145 @@ def _saved_step(out: Path, fallback: int | None) -> int | None:
         return fallback
 
 
+class Session:
+    """Where a training run stands, and what every training loop does with it: log an episode or
+    an update, stop on a non-finite loss, take a checkpoint. The serial loop below and the
+    vector loop (:mod:`agents.vector_runner`) share it."""
+
+    def __init__(self, run, out, config, agent, spec, digest, rng, checkpoint, progress) -> None:
+        self.run, self.out, self.config, self.agent, self.spec = run, out, config, agent, spec
+        self.digest, self.rng = digest, rng
+        self.checkpoint_path = out / "checkpoint.pt"
+        self.total_steps = run.frames // config.frame_skip
+        self.step = self.episode = 0
+        self.elapsed_before = 0.0
+        self.next_checkpoint = config.checkpoint_every_steps
+        if checkpoint is not None:
+            agent.load_state_dict(checkpoint["agent"])
+            if checkpoint["replay"] is not None:
+                agent.load_memory_state_dict(checkpoint["replay"])
+            rng.bit_generator.state = checkpoint["rng"]["numpy"]
+            torch.set_rng_state(checkpoint["rng"]["torch"])
+            if torch.cuda.is_available() and checkpoint["rng"].get("cuda") is not None:
+                torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+            self.step, self.episode = checkpoint["step"], checkpoint["episode"]
+            agent.updates = checkpoint["updates"]
+            self.elapsed_before = checkpoint["elapsed_seconds"]
+            self.next_checkpoint = checkpoint["next_checkpoint"]
+        self.last_saved_step = self.step if checkpoint is not None else None
+        if self.step < self.total_steps:
+            # The run is not complete until these are rewritten at the budget's end.
+            (out / "summary.json").unlink(missing_ok=True)
+            (out / MODEL_FILE).unlink(missing_ok=True)
+        # Logs hold exactly what the restored state has seen; torn or unparsable rows are dropped.
+        updates, episode = agent.updates, self.episode
+        CsvLog.truncate(
+            out / "episodes.csv", EPISODE_HEADER, lambda r: int(float(r["episode"])) < episode
+        )
+        loss_header = ["frame", "update", *agent.log_columns]
+        CsvLog.truncate(
+            out / "losses.csv", loss_header, lambda r: int(float(r["update"])) <= updates
+        )
+        if checkpoint is None:
+            for name in ("episodes.csv", "losses.csv", "summary.json", MODEL_FILE):
+                (out / name).unlink(missing_ok=True)
+        self.episodes_log = CsvLog(out / "episodes.csv", EPISODE_HEADER)
+        self.losses_log = CsvLog(out / "losses.csv", loss_header)
+        self.recent_returns: deque[float] = deque(maxlen=100)
+        self.start = time.perf_counter()
+        self.bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            unit="step",
+            desc=f"{run.agent}/{run.game}/s{run.seed}",
+            disable=not progress,
+            mininterval=2.0,
+            dynamic_ncols=True,
+        )
+
+    @property
+    def seconds(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.start
+
+    def save_checkpoint(self, unfinished: dict[str, Any]) -> None:
+        """Write the checkpoint atomically; ``unfinished`` is the loop's record of the episodes
+        under way (what a resume replays)."""
+        agent = self.agent
+        atomic_torch_save(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "digest": self.digest,
+                "agent_name": self.run.agent,
+                "spec": self.spec.to_dict(),
+                "step": self.step,
+                "episode": self.episode,
+                "updates": agent.updates,
+                "next_checkpoint": self.next_checkpoint,
+                "elapsed_seconds": self.seconds,
+                "agent": agent.state_dict(),
+                "replay": agent.memory_state_dict(),
+                "rng": {
+                    "numpy": self.rng.bit_generator.state,
+                    "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                },
+                **unfinished,
+            },
+            self.checkpoint_path,
+        )
+        self.last_saved_step = self.step
+
+    def checkpoint_due(self) -> bool:
+        """True (and the next one scheduled) once ``checkpoint_every_steps`` steps have passed."""
+        if self.step < self.next_checkpoint:
+            return False
+        self.next_checkpoint = self.step + self.config.checkpoint_every_steps
+        return True
+
+    def log_update(self, stats: dict[str, Any]) -> None:
+        """Stop on a non-finite loss; log every ``log_loss_every_updates``-th update."""
+        agent, config = self.agent, self.config
+        values = {name: float(stats[name]) for name in agent.log_columns}
+        bad = [name for name, value in values.items() if not np.isfinite(value)]
+        if bad:
+            kept = (
+                f"the last good checkpoint ({self.checkpoint_path}, step {self.last_saved_step}) "
+                "is kept"
+                if self.last_saved_step is not None
+                else "no checkpoint had been taken yet"
+            )
+            raise RunFailed(
+                f"non-finite {', '.join(bad)} loss at update {agent.updates} (step {self.step}, "
+                f"frame {self.step * config.frame_skip}); the run stopped; {kept}"
+            )
+        if agent.updates % config.log_loss_every_updates == 0:
+            row = [f"{values[name]:.6g}" for name in agent.log_columns]
+            self.losses_log.write([self.step * config.frame_skip, agent.updates, *row])
+
+    def log_episode(self, episode_return: float, length: int) -> None:
+        self.episodes_log.write(
+            [
+                self.step * self.config.frame_skip,
+                self.episode,
+                episode_return,
+                length,
+                f"{self.seconds:.1f}",
+            ]
+        )
+        self.recent_returns.append(episode_return)
+        self.episode += 1
+        self.bar.set_postfix(
+            episodes=self.episode,
+            return100=f"{np.mean(self.recent_returns):.1f}",
+            refresh=False,
+        )
+
+    def close(self) -> None:
+        self.bar.close()
+        self.episodes_log.close()
+        self.losses_log.close()
+
+
 def _train_locked(
     run: RunSpec,
     out: Path,
@@ -139,7 +278,6 @@ def _train_locked(
     checkpoint: dict[str, Any] | None,
     progress: bool,
 ) -> dict[str, Any]:
-    checkpoint_path = out / "checkpoint.pt"
     atomic_write_yaml(out / "config.yaml", config_document(run, config))
     meta = read_meta(out)
     meta["invocations"].append(
@@ -153,170 +291,86 @@ def _train_locked(
     env = make_run_env(run, config)
     spec = env_spec(env, run.game, config.frame_stack)
     agent: Agent = get_agent(run.agent).agent(config, spec, torch_device)
-    total_steps = run.frames // config.frame_skip
+    session = Session(run, out, config, agent, spec, digest, rng, checkpoint, progress)
+    try:
+        if isinstance(agent, VectorAgent):
+            env.close()
+            from agents.vector_runner import train_vector
 
-    step = episode = 0
-    elapsed_before = 0.0
-    next_checkpoint = config.checkpoint_every_steps
+            train_vector(session, checkpoint)
+        else:
+            _train_serial(session, env, checkpoint)
+        save_model(out, run, config, spec, agent)
+    finally:
+        session.close()
+        env.close()
+    summary = _summarise(
+        out, run, config, session.step, session.episode, agent.updates, session.seconds
+    )
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> None:
+    """The loop of an agent that acts in one environment: a step, :meth:`Agent.observe`, logs."""
+    run, agent, rng = session.run, session.agent, session.rng
     resume = None
     episode_actions: list[int] = []
     episode_return = 0.0
-    if checkpoint is not None:
-        agent.load_state_dict(checkpoint["agent"])
-        if checkpoint["replay"] is not None:
-            agent.load_memory_state_dict(checkpoint["replay"])
-        rng.bit_generator.state = checkpoint["rng"]["numpy"]
-        torch.set_rng_state(checkpoint["rng"]["torch"])
-        if torch.cuda.is_available() and checkpoint["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
-        step, episode = checkpoint["step"], checkpoint["episode"]
-        agent.updates = checkpoint["updates"]
-        elapsed_before = checkpoint["elapsed_seconds"]
-        next_checkpoint = checkpoint["next_checkpoint"]
-        unfinished = checkpoint.get("episode_actions")
-        if unfinished is not None:  # taken mid-episode, when a budget ran out: continue it
-            episode_actions = [int(a) for a in unfinished.tolist()]
-            episode_return = float(checkpoint["episode_return"])
-            resume = Resume(episode, episode_actions, checkpoint["obs_digest"])
-    last_saved_step = step if checkpoint is not None else None
-    if step < total_steps:
-        # The run is not complete until these are rewritten at the budget's end.
-        (out / "summary.json").unlink(missing_ok=True)
-        (out / MODEL_FILE).unlink(missing_ok=True)
-    # Logs hold exactly what the restored state has seen; torn or unparsable rows are dropped.
-    updates = agent.updates
-    CsvLog.truncate(
-        out / "episodes.csv", EPISODE_HEADER, lambda r: int(float(r["episode"])) < episode
-    )
-    loss_header = ["frame", "update", *agent.log_columns]
-    CsvLog.truncate(out / "losses.csv", loss_header, lambda r: int(float(r["update"])) <= updates)
-    if checkpoint is None:
-        for name in ("episodes.csv", "losses.csv", "summary.json", MODEL_FILE):
-            (out / name).unlink(missing_ok=True)
-    episodes_log = CsvLog(out / "episodes.csv", EPISODE_HEADER)
-    losses_log = CsvLog(out / "losses.csv", loss_header)
+    unfinished = checkpoint.get("episode_actions") if checkpoint is not None else None
+    if unfinished is not None:  # taken mid-episode, when a budget ran out: continue it
+        episode_actions = [int(a) for a in unfinished.tolist()]
+        episode_return = float(checkpoint["episode_return"])
+        resume = Resume(session.episode, episode_actions, checkpoint["obs_digest"])
     current_obs = None  # the observation an unfinished episode stands at
 
     def save_checkpoint() -> None:
-        nonlocal last_saved_step
         mid_episode = current_obs is not None
-        atomic_torch_save(
+        session.save_checkpoint(
             {
-                "format": CHECKPOINT_FORMAT,
-                "digest": digest,
-                "agent_name": run.agent,
-                "spec": spec.to_dict(),
-                "step": step,
-                "episode": episode,
-                "updates": agent.updates,
-                "next_checkpoint": next_checkpoint,
-                "elapsed_seconds": elapsed_before + (time.perf_counter() - start),
-                "agent": agent.state_dict(),
-                "replay": agent.memory_state_dict(),
-                "rng": {
-                    "numpy": rng.bit_generator.state,
-                    "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                },
                 # The unfinished episode, so that extending the budget continues it exactly.
                 "episode_actions": torch.tensor(episode_actions, dtype=torch.int64)
                 if mid_episode
                 else None,
                 "episode_return": episode_return,
                 "obs_digest": obs_digest(current_obs) if mid_episode else None,
-            },
-            checkpoint_path,
+            }
         )
-        last_saved_step = step
 
-    def stop_on_non_finite(stats: dict[str, Any]) -> None:
-        values = {name: float(stats[name]) for name in agent.log_columns}
-        bad = [name for name, value in values.items() if not np.isfinite(value)]
-        if bad:
-            kept = (
-                f"the last good checkpoint ({checkpoint_path}, step {last_saved_step}) is kept"
-                if last_saved_step is not None
-                else "no checkpoint had been taken yet"
-            )
-            raise RunFailed(
-                f"non-finite {', '.join(bad)} loss at update {agent.updates} (step {step}, frame "
-                f"{step * config.frame_skip}); the run stopped; {kept}"
-            )
-
-    recent_returns: deque[float] = deque(maxlen=100)
-    start = time.perf_counter()
-    bar = tqdm(
-        total=total_steps,
-        initial=step,
-        unit="step",
-        desc=f"{run.agent}/{run.game}/s{run.seed}",
-        disable=not progress,
-        mininterval=2.0,
-        dynamic_ncols=True,
-    )
     bar_pending = 0
     steps = rollout(
         env,
-        lambda obs: agent.act(obs, step, rng),
+        lambda obs: agent.act(obs, session.step, rng),
         lambda index: episode_seed(run.seed, index, TRAIN_STREAM),
-        first_episode=episode,
+        first_episode=session.episode,
         begin_episode=agent.begin_episode,
         resume=resume,
     )
     try:
-        while step < total_steps:
+        while session.step < session.total_steps:
             transition = next(steps)
-            step += 1
+            session.step += 1
             if transition.t == 0:
                 episode_actions, episode_return = [], 0.0
-            stats = agent.observe(transition, step, rng)
+            stats = agent.observe(transition, session.step, rng)
             episode_actions.append(transition.action)
             episode_return += transition.reward
             current_obs = transition.next_obs
             if stats is not None:
-                stop_on_non_finite(stats)
-                if agent.updates % config.log_loss_every_updates == 0:
-                    values = [f"{float(stats[name]):.6g}" for name in agent.log_columns]
-                    losses_log.write([step * config.frame_skip, agent.updates, *values])
+                session.log_update(stats)
             if transition.done:
-                seconds = elapsed_before + time.perf_counter() - start
-                episodes_log.write(
-                    [
-                        step * config.frame_skip,
-                        episode,
-                        episode_return,
-                        transition.t + 1,
-                        f"{seconds:.1f}",
-                    ]
-                )
-                recent_returns.append(episode_return)
-                episode += 1
+                session.log_episode(episode_return, transition.t + 1)
                 current_obs = None
-                if step >= next_checkpoint:
-                    next_checkpoint = step + config.checkpoint_every_steps
+                if session.checkpoint_due():
                     save_checkpoint()
-                bar.set_postfix(
-                    episodes=episode, return100=f"{np.mean(recent_returns):.1f}", refresh=False
-                )
             bar_pending += 1
             if bar_pending >= 200:
-                bar.update(bar_pending)
+                session.bar.update(bar_pending)
                 bar_pending = 0
-        bar.update(bar_pending)
+        session.bar.update(bar_pending)
         save_checkpoint()
-        save_model(out, run, config, spec, agent)
     finally:
         steps.close()
-        bar.close()
-        episodes_log.close()
-        losses_log.close()
-        env.close()
-
-    summary = _summarise(
-        out, run, config, step, episode, agent.updates, elapsed_before + time.perf_counter() - start
-    )
-    atomic_write_json(out / "summary.json", summary)
-    return summary
 
 
 def _summarise(
@@ -376,6 +430,7 @@ def evaluate(
         lambda index: episode_seed(seed, index, EVAL_STREAM),
         episodes=episodes,
         begin_episode=agent.begin_episode,
+        after_step=agent.after_step,
     )
     rows = [
         [index, total, length]

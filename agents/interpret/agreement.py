@@ -77,6 +77,7 @@ def agreement_steps(agent, make_env, rollouts: int, max_steps: int, seed: int = 
         episodes=rollouts,
         max_steps_per_episode=max_steps,
         begin_episode=agent.begin_episode,
+        after_step=agent.after_step,
     )
     try:
         for step in steps:

@@ -133,6 +133,7 @@ def collect_states(run, config, agent, count: int, seed: int = 0) -> tuple[np.nd
         lambda obs: agent.act_eval(obs, rng),
         lambda index: episode_seed(seed, index, STATES_STREAM),
         begin_episode=agent.begin_episode,
+        after_step=agent.after_step,
     )
     for step in steps:
         states.append(step.obs)
@@ -325,6 +326,7 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
         lambda index: episode_seed(seed, index, ADVERSARIAL_STREAM),
         episodes=1,
         begin_episode=begin_episode,
+        after_step=agent.after_step,
     )
     visited = []
     best_state, best_asymmetry = None, -1

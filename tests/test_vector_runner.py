@@ -1,0 +1,140 @@
+"""The vector runner: a killed or extended attention-agent run gives the same run as one
+uninterrupted run (episodes, losses, weights, optimiser, recurrent state, RNG)."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.rollout import TRAIN_STREAM, episode_seed
+from agents.rundir import RunSpec, resolve
+from agents.vector_runner import make_vector_env
+
+# Small enough to run thousands of steps in seconds on one thread.
+FAST = {
+    "num_envs": 4,
+    "unroll_length": 5,
+    "core_channels": 8,
+    "value_channels": 8,
+    "policy_hidden": 32,
+    "answer_hidden": 32,
+    "checkpoint_every_steps": 400,
+    "log_loss_every_updates": 1,
+}
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _cli(out: Path, frames: int, overrides: dict = FAST) -> list[str]:
+    cmd = [sys.executable, "-m", "agents", "train", "--agent", "attention"]
+    cmd += ["--game", "MinAtar-Breakout", "--preset", "minatar", "--seed", "5"]
+    cmd += ["--frames", str(frames), "--out", str(out), "--no-progress"]
+    for key, value in overrides.items():
+        cmd += ["--set", f"{key}={value}"]
+    return cmd
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+
+
+def _same_run(a: Path, b: Path) -> None:
+    assert _rows(a / "episodes.csv") == _rows(b / "episodes.csv")
+    assert _rows(a / "losses.csv") == _rows(b / "losses.csv")
+    first = torch.load(a / "checkpoint.pt", weights_only=True)
+    second = torch.load(b / "checkpoint.pt", weights_only=True)
+    for key in ("step", "episode", "updates"):
+        assert first[key] == second[key], key
+    for key, tensor in first["agent"]["net"].items():
+        assert torch.equal(tensor, second["agent"]["net"][key]), f"net.{key} differs"
+    moments = first["agent"]["optimizer"]["state"]
+    for index, slot in moments.items():
+        other = second["agent"]["optimizer"]["state"][index]
+        assert torch.equal(slot["square_avg"], other["square_avg"]), f"optimizer {index}"
+    for key, tensor in first["replay"]["state"].items():
+        assert torch.equal(tensor, second["replay"]["state"][key]), f"recurrent {key} differs"
+    assert first["rng"]["numpy"] == second["rng"]["numpy"]
+    assert [e["episode"] for e in first["envs"]] == [e["episode"] for e in second["envs"]]
+
+
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("whole") / "run"
+    subprocess.run(_cli(out, 3000), check=True, env=ENV, capture_output=True)
+    return out
+
+
+def test_killed_run_resumes_to_the_same_state(tmp_path, whole_run):
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(killed, 3000), env=ENV, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "checkpoint.pt").exists():
+        assert proc.poll() is None, "run ended before its first checkpoint"
+        assert time.time() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)  # run past the checkpoint, so the resume must discard work
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (killed / "summary.json").exists():
+        pytest.fail("the run finished before it could be killed; raise the budget")
+    first = torch.load(killed / "checkpoint.pt", weights_only=True)
+    assert 0 < first["step"] < 3000
+    assert any(len(e["actions"]) > 0 for e in first["envs"]), "no episode was under way"
+    subprocess.run(_cli(killed, 3000), check=True, env=ENV, capture_output=True)
+    _same_run(whole_run, killed)
+    summary = torch.load(whole_run / "checkpoint.pt", weights_only=True)
+    assert summary["updates"] == 3000 // (4 * 5)
+
+
+def test_extending_a_run_that_ended_mid_unroll_equals_one_longer_run(tmp_path, whole_run):
+    """1,002 frames end after 251 vector steps (1,004 steps), one step into an unroll and in
+    the middle of episodes; extended to 3,000, it is the uninterrupted run."""
+    extended = tmp_path / "extended"
+    subprocess.run(_cli(extended, 1002), check=True, env=ENV, capture_output=True)
+    saved = torch.load(extended / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 1004
+    assert saved["replay"]["unroll"] is not None and len(saved["replay"]["unroll"]["obs"]) == 1
+    subprocess.run(_cli(extended, 3000), check=True, env=ENV, capture_output=True)
+    _same_run(whole_run, extended)
+
+
+def test_a_checkpoint_from_other_environments_is_refused(tmp_path, whole_run):
+    """A resume whose replay does not reach the saved observation stops with one line."""
+    run = tmp_path / "run"
+    subprocess.run(_cli(run, 1002), check=True, env=ENV, capture_output=True)
+    path = run / "checkpoint.pt"
+    saved = torch.load(path, weights_only=True)
+    saved["envs"][0]["digest"] = "0" * 16
+    torch.save(saved, path)
+    result = subprocess.run(_cli(run, 3000), env=ENV, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "did not reach the saved observation" in result.stderr.strip().splitlines()[-1]
+
+
+def test_each_environment_plays_its_own_seeded_episodes():
+    """Environment i's k-th episode starts from episode_seed(run seed, k * N + i): two vector
+    envs reset with those seeds agree, and different environments get different episodes."""
+    run = RunSpec(agent="attention", game="MinAtar-Breakout", seed=5, frames=100, preset="minatar")
+    config = resolve(run, FAST)
+    first, second = make_vector_env(run, config, 4), make_vector_env(run, config, 4)
+    seeds = [episode_seed(5, i, TRAIN_STREAM) for i in range(4)]
+    a, _ = first.reset(seed=seeds)
+    b, _ = second.reset(seed=seeds)
+    actions = np.array([0, 1, 2, 0])
+    done = np.zeros(4, dtype=bool)
+    while not done.any():
+        a, _, terminated, truncated, _ = first.step(actions)
+        b, *_ = second.step(actions)
+        assert np.array_equal(a, b)
+        done = terminated | truncated
+    assert len({a[i].tobytes() for i in range(4)}) > 1, "the environments play the same episode"
+    assert len({episode_seed(5, k * 4 + i, TRAIN_STREAM) for k in range(3) for i in range(4)}) == 12
+    first.close()
+    second.close()
