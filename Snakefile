@@ -47,6 +47,12 @@ rule reports:
         report_outputs(),
 
 
+rule attention:
+    """The attention agent's strip and episode video of every game (its runs trained first)."""
+    input:
+        attention_outputs(),
+
+
 rule runs:
     """Only the training runs of the config's agents x games x seeds (a chunk: --config games=[...])."""
     input:

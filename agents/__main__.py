@@ -69,7 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--reps", type=int, default=2000, help="bootstrap repetitions (aggregate)")
     report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
 
-    interpret = sub.add_parser("interpret", help="interpretability figures of a trained i-DQN run")
+    interpret = sub.add_parser(
+        "interpret",
+        help="interpretability figures of a trained i-DQN run (attention-*: an attention run)",
+    )
     interpret.add_argument(
         "kind",
         choices=[
@@ -82,9 +85,13 @@ def _parser() -> argparse.ArgumentParser:
             "reconstructions",
             "agreeing",
             "embedding",
+            "attention-strip",
+            "attention-video",
         ],
     )
-    interpret.add_argument("--run", type=Path, required=True, help="an i-DQN run directory")
+    interpret.add_argument(
+        "--run", type=Path, required=True, help="an i-DQN run (attention-*: an attention run)"
+    )
     interpret.add_argument(
         "--ddqn-run", type=Path, default=None, help="tsne, embedding: a DDQN run to compare with"
     )
@@ -92,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         "--states",
         type=int,
         default=None,
-        help="maps, interpolation: states shown; tsne: states embedded",
+        help="maps, interpolation: states shown; tsne: states embedded; attention-strip: steps",
     )
     interpret.add_argument(
         "--actions",
@@ -110,7 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     interpret.add_argument("--seed", type=int, default=0)
     interpret.add_argument("--rollouts", type=int, default=5, help="agreement, agreeing: episodes")
     interpret.add_argument(
-        "--max-steps", type=int, default=27_000, help="agreement: steps per episode"
+        "--max-steps",
+        type=int,
+        default=None,
+        help="agreement: steps per episode (default 27000); attention-video: steps (default 400)",
     )
     interpret.add_argument("--out", type=Path, required=True, help="output path without suffix")
 
@@ -176,6 +186,10 @@ def _interpret(args: argparse.Namespace) -> dict:
 
     if args.states is not None and args.states <= 0:
         raise UsageError(f"--states must be positive, got {args.states}")
+    if args.max_steps is not None and args.max_steps <= 0:
+        raise UsageError(f"--max-steps must be positive, got {args.max_steps}")
+    if args.kind.startswith("attention-"):
+        return _interpret_attention(args)
     # Every input is checked before any work, so a bad one fails at once and writes nothing.
     run, config = figures.check_run(args.run, "idqn")
     if args.ddqn_run is not None:
@@ -188,8 +202,9 @@ def _interpret(args: argparse.Namespace) -> dict:
         raise UsageError(f"--variants is only used by interpret reconstructions, not {args.kind}")
     for variant in args.variants:
         figures.check_run(variant, "idqn", "--variants")
-    if args.kind in ("agreement", "agreeing") and (args.rollouts <= 0 or args.max_steps <= 0):
-        raise UsageError("--rollouts and --max-steps must be positive")
+    if args.kind in ("agreement", "agreeing") and args.rollouts <= 0:
+        raise UsageError(f"--rollouts must be positive, got {args.rollouts}")
+    args.max_steps = args.max_steps or 27_000
     json_kinds = ("agreement", "embedding")
     figures.check_output_stem(
         args.out, (".json",) if args.kind in json_kinds else figures.FIGURE_SUFFIXES
@@ -223,6 +238,21 @@ def _interpret(args: argparse.Namespace) -> dict:
         paths = figures.tsne_figure(
             args.run, args.out, args.ddqn_run, args.states or 500, args.seed
         )
+    return {"wrote": [str(p) for p in paths]}
+
+
+def _interpret_attention(args: argparse.Namespace) -> dict:
+    """The attention agent's figures: a strip of consecutive steps, or an episode's GIF."""
+    from agents.interpret import attention_maps, figures
+
+    for option, used in (("--ddqn-run", args.ddqn_run), ("--variants", args.variants)):
+        if used:
+            raise UsageError(f"{option} is not used by interpret {args.kind}")
+    figures.check_run(args.run, "attention")
+    if args.kind == "attention-strip":
+        paths = attention_maps.attention_strip(args.run, args.out, args.states or 8, args.seed)
+    else:
+        paths = attention_maps.attention_video(args.run, args.out, args.max_steps or 400, args.seed)
     return {"wrote": [str(p) for p in paths]}
 
 

@@ -261,6 +261,20 @@ class AttentionAgent(VectorAgent):
         m["state"], m["start"], m["last"] = out.state, torch.zeros_like(m["start"]), out
         return out
 
+    def eval_memory(self) -> dict[str, Any]:
+        """A snapshot of the single-environment memory (what the next :meth:`step_one` is
+        conditioned on); :meth:`restore_eval_memory` puts it back. The analyses use it to read a
+        moment of an episode again, e.g. its saliency, after playing on."""
+        return dict(self._eval)  # a shallow copy suffices: steps replace tensors, never mutate them
+
+    def restore_eval_memory(self, memory: dict[str, Any]) -> None:
+        self._eval = dict(memory)
+
+    @property
+    def last_output(self) -> AttentionOutput | None:
+        """The output of the last :meth:`step_one` (None before an episode's first step)."""
+        return self._eval["last"]
+
     def act_eval(self, obs: np.ndarray, rng: np.random.Generator) -> int:
         """A draw from the policy (Mott et al. evaluate the stochastic policy, as IMPALA does)."""
         return int(_sample(self.step_one(obs).logits, rng)[0])

@@ -29,6 +29,7 @@ FAST = {
     "log_loss_every_updates": 1,
 }
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+WHOLE = 1600  # frames of the uninterrupted run: 80 updates, checkpoints at 400, 800 and 1200
 
 
 def _cli(out: Path, frames: int, overrides: dict = FAST) -> list[str]:
@@ -67,13 +68,13 @@ def _same_run(a: Path, b: Path) -> None:
 @pytest.fixture(scope="module")
 def whole_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("whole") / "run"
-    subprocess.run(_cli(out, 3000), check=True, env=ENV, capture_output=True)
+    subprocess.run(_cli(out, WHOLE), check=True, env=ENV, capture_output=True)
     return out
 
 
 def test_killed_run_resumes_to_the_same_state(tmp_path, whole_run):
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_cli(killed, 3000), env=ENV, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_cli(killed, WHOLE), env=ENV, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (killed / "checkpoint.pt").exists():
         assert proc.poll() is None, "run ended before its first checkpoint"
@@ -85,35 +86,35 @@ def test_killed_run_resumes_to_the_same_state(tmp_path, whole_run):
     if (killed / "summary.json").exists():
         pytest.fail("the run finished before it could be killed; raise the budget")
     first = torch.load(killed / "checkpoint.pt", weights_only=True)
-    assert 0 < first["step"] < 3000
+    assert 0 < first["step"] < WHOLE
     assert any(len(e["actions"]) > 0 for e in first["envs"]), "no episode was under way"
-    subprocess.run(_cli(killed, 3000), check=True, env=ENV, capture_output=True)
+    subprocess.run(_cli(killed, WHOLE), check=True, env=ENV, capture_output=True)
     _same_run(whole_run, killed)
     summary = torch.load(whole_run / "checkpoint.pt", weights_only=True)
-    assert summary["updates"] == 3000 // (4 * 5)
+    assert summary["updates"] == WHOLE // (4 * 5)
 
 
 def test_extending_a_run_that_ended_mid_unroll_equals_one_longer_run(tmp_path, whole_run):
-    """1,002 frames end after 251 vector steps (1,004 steps), one step into an unroll and in
-    the middle of episodes; extended to 3,000, it is the uninterrupted run."""
+    """602 frames end after 151 vector steps (604 steps), one step into an unroll and in the
+    middle of episodes; extended to the whole budget, it is the uninterrupted run."""
     extended = tmp_path / "extended"
-    subprocess.run(_cli(extended, 1002), check=True, env=ENV, capture_output=True)
+    subprocess.run(_cli(extended, 602), check=True, env=ENV, capture_output=True)
     saved = torch.load(extended / "checkpoint.pt", weights_only=True)
-    assert saved["step"] == 1004
+    assert saved["step"] == 604
     assert saved["replay"]["unroll"] is not None and len(saved["replay"]["unroll"]["obs"]) == 1
-    subprocess.run(_cli(extended, 3000), check=True, env=ENV, capture_output=True)
+    subprocess.run(_cli(extended, WHOLE), check=True, env=ENV, capture_output=True)
     _same_run(whole_run, extended)
 
 
 def test_a_checkpoint_from_other_environments_is_refused(tmp_path, whole_run):
     """A resume whose replay does not reach the saved observation stops with one line."""
     run = tmp_path / "run"
-    subprocess.run(_cli(run, 1002), check=True, env=ENV, capture_output=True)
+    subprocess.run(_cli(run, 202), check=True, env=ENV, capture_output=True)
     path = run / "checkpoint.pt"
     saved = torch.load(path, weights_only=True)
     saved["envs"][0]["digest"] = "0" * 16
     torch.save(saved, path)
-    result = subprocess.run(_cli(run, 3000), env=ENV, capture_output=True, text=True)
+    result = subprocess.run(_cli(run, 402), env=ENV, capture_output=True, text=True)
     assert result.returncode != 0
     assert "did not reach the saved observation" in result.stderr.strip().splitlines()[-1]
 

@@ -36,7 +36,7 @@ from agents.rundir import load_agent, load_run, make_run_env
 from agents.suites import suite_of
 
 FIGURE_SUFFIXES = (".png", ".pdf")
-_AGENT_LABELS = {"idqn": "an i-DQN", "ddqn": "a DDQN"}
+_AGENT_LABELS = {"idqn": "an i-DQN", "ddqn": "a DDQN", "attention": "an attention-agent"}
 
 
 def check_output_stem(stem: Path, suffixes: Sequence[str] = FIGURE_SUFFIXES) -> None:

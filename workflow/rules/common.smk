@@ -31,6 +31,8 @@ ENV = "../envs/agents.yaml"
 INTERPRET_KINDS = ["keys", "maps", "tsne", "interpolation", "adversarial"]  # per-game figures
 INTERPRETED = "idqn"  # the agent whose runs the interpretability figures (and Table 2) analyse
 BESIDE = get_agent(INTERPRETED).baseline  # whose run t-SNE shows beside it, when trained
+ATTENTION = "attention"  # the agent whose runs the attention strip and video show (issue 13)
+ATTENTION_VIDEO_STEPS = config.get("attention_video_steps", 400)
 SELECTION = (
     f"--games {' '.join(config['games'])} --seeds {' '.join(map(str, config['seeds']))} "
     f"--agents {' '.join(config['agents'])} --reference {config['reference']}"
@@ -89,7 +91,7 @@ def report_outputs():
         files += expand(f"{REPORTS}/interpret/adversarial-{first_variant()}.{{ext}}", ext=["png", "pdf"])
         files += expand(f"{REPORTS}/interpret/agreeing-{first_variant()}.{{ext}}", ext=["png", "pdf"])
         files += expand(f"{REPORTS}/interpret/reconstructions.{{ext}}", ext=["png", "pdf"])
-    return files + interpret_outputs()
+    return files + interpret_outputs() + attention_outputs()
 
 
 def table2_inputs():
@@ -180,6 +182,19 @@ def interpret_outputs():
         kind=INTERPRET_KINDS,
         ext=["png", "pdf"],
     ) + expand(f"{REPORTS}/interpret/{{game}}/embedding.json", game=config["games"])
+
+
+def attention_outputs():
+    """Each game's attention strip (PNG, PDF) and episode video (GIF) of the first-seed
+    attention run, when the config trains the attention agent."""
+    if ATTENTION not in config["agents"]:
+        return []
+    strips = expand(
+        f"{REPORTS}/interpret/{{game}}/attention-strip.{{ext}}",
+        game=config["games"],
+        ext=["png", "pdf"],
+    )
+    return strips + expand(f"{REPORTS}/interpret/{{game}}/attention-video.gif", game=config["games"])
 
 
 def first_seed_run(agent, game):

@@ -173,3 +173,54 @@ rule embedding:
     shell:
         "{params.python} -m agents interpret embedding --run {params.run} {params.beside} "
         "--out {params.stem} > {log} 2>&1"
+
+
+rule attention_strip:
+    """Consecutive steps of one episode of a game's first-seed attention run: each query's
+    spatial attention over the frame, and the chosen action's perturbation saliency."""
+    input:
+        run=lambda wildcards: first_seed_run(ATTENTION, wildcards.game),
+    output:
+        png=report(
+            f"{REPORTS}/interpret/{{game}}/attention-strip.png",
+            caption="../report/attention.rst",
+            category="Attention agent",
+            subcategory="{game}",
+        ),
+        pdf=f"{REPORTS}/interpret/{{game}}/attention-strip.pdf",
+    params:
+        python=PYTHON,
+        run=lambda wildcards, input: os.path.dirname(input.run),
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/attention-strip-{{game}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret attention-strip --run {params.run} "
+        "--out {params.stem} > {log} 2>&1"
+
+
+rule attention_video:
+    """One episode of a game's first-seed attention run as a GIF, the maps overlaid."""
+    input:
+        run=lambda wildcards: first_seed_run(ATTENTION, wildcards.game),
+    output:
+        report(
+            f"{REPORTS}/interpret/{{game}}/attention-video.gif",
+            caption="../report/attention.rst",
+            category="Attention agent",
+            subcategory="{game}",
+        ),
+    params:
+        python=PYTHON,
+        run=lambda wildcards, input: os.path.dirname(input.run),
+        steps=ATTENTION_VIDEO_STEPS,
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    log:
+        f"{REPORTS}/logs/attention-video-{{game}}.log",
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret attention-video --run {params.run} "
+        "--max-steps {params.steps} --out {params.stem} > {log} 2>&1"
