@@ -1,0 +1,181 @@
+"""The attention agent's cost on this machine: steps/s on MinAtar and on Atari (84x84), and
+where a vector step's time goes.
+
+Two measurements, on one torch thread (as the MinAtar grid runs):
+
+1. **Whole runs through the CLI**, fresh subprocesses, ``--rounds`` rounds: MinAtar-Breakout
+   with the ``minatar`` preset (16 environments, unrolls of 20) and Atari Breakout with the
+   ``paper`` preset (32 environments, unrolls of 50, 84x84 gray, frame skip 4). Steps/s are agent
+   steps (environment steps summed over the environments) per second of training, as the
+   runner's summary gives them.
+2. **Where the time goes**, in this process: the training loop of
+   :func:`agents.vector_runner.train_vector` (act, step the environments, observe and learn)
+   with each part timed, over ``--updates`` updates after one warm-up update, and the profiler's
+   top ops of one update (BPTT over the unroll, GAE, the loss, RMSProp).
+
+    python benchmarks/attention_speed.py [--minatar-steps 20000] [--atari-steps 6400] [--rounds 2]
+
+Time it only when nothing else runs on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from common import print_machine
+from torch.profiler import ProfilerActivity, profile
+
+from agents.contract import VectorStep
+from agents.envs import env_spec
+from agents.registry import get_agent
+from agents.rundir import RunSpec, make_run_env, resolve
+from agents.vector_runner import make_vector_env
+
+SETTINGS = {"MinAtar": ("MinAtar-Breakout", "minatar", 1), "Atari": ("Breakout", "paper", 4)}
+
+
+def whole_run(game: str, preset: str, frames: int) -> float:
+    """Agent steps per second of one fresh CLI run (its summary's steps over train seconds)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "run"
+        cmd = [sys.executable, "-m", "agents", "train", "--agent", "attention", "--game", game]
+        cmd += ["--preset", preset, "--frames", str(frames), "--out", str(out), "--no-progress"]
+        cmd += ["--device", "cpu"]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+        summary = json.loads((out / "summary.json").read_text())
+        return summary["agent_steps"] / summary["train_seconds"]
+
+
+def _agent(game: str, preset: str):
+    """A fresh attention agent for ``game`` with ``preset``, its run and config."""
+    run = RunSpec(agent="attention", game=game, seed=0, frames=10**9, preset=preset)
+    config = resolve(run, {})
+    env = make_run_env(run, config)
+    spec = env_spec(env, game, config.frame_stack)
+    env.close()
+    torch.manual_seed(0)
+    return run, config, get_agent("attention").agent(config, spec, torch.device("cpu"))
+
+
+def breakdown(game: str, preset: str, updates: int) -> dict[str, float]:
+    """Seconds per agent step in acting, stepping the environments and observing/learning."""
+    torch.set_num_threads(1)
+    run, config, agent = _agent(game, preset)
+    n, rng = agent.num_envs, np.random.default_rng(0)
+    envs = make_vector_env(run, config, n)
+    obs, _ = envs.reset(seed=list(range(n)))
+    totals = {"act (forward, no grad)": 0.0, "environments": 0.0, "learn (BPTT + RMSProp)": 0.0}
+    steps, done_updates, warm = 0, 0, False
+    while done_updates < updates + 1:
+        t0 = time.perf_counter()
+        actions = agent.act_vector(obs, steps, rng)
+        t1 = time.perf_counter()
+        next_obs, rewards, terminated, truncated, _ = envs.step(actions)
+        done = np.asarray(terminated, bool) | np.asarray(truncated, bool)
+        if done.any():
+            fresh, _ = envs.reset(options={"reset_mask": done})
+            next_step_obs = np.where(done.reshape(-1, *[1] * (obs.ndim - 1)), fresh, next_obs)
+        else:
+            next_step_obs = next_obs
+        t2 = time.perf_counter()
+        transition = VectorStep(
+            obs, actions, np.asarray(rewards, float), next_obs, terminated, truncated
+        )
+        learned = agent.observe_vector(transition, steps, rng) is not None
+        t3 = time.perf_counter()
+        obs = next_step_obs
+        if warm:
+            totals["act (forward, no grad)"] += t1 - t0
+            totals["environments"] += t2 - t1
+            totals["learn (BPTT + RMSProp)"] += t3 - t2
+            steps += n
+        if learned:
+            done_updates += 1
+            warm = True  # the first update is warm-up
+    envs.close()
+    return {name: seconds / steps for name, seconds in totals.items()}
+
+
+def update_profile(game: str, preset: str) -> list[tuple[str, float]]:
+    """The profiler's self time (ms) of the top ops of one update, after a warm-up update."""
+    torch.set_num_threads(1)
+    run, config, agent = _agent(game, preset)
+    n, rng = agent.num_envs, np.random.default_rng(0)
+    envs = make_vector_env(run, config, n)
+    obs, _ = envs.reset(seed=list(range(n)))
+
+    def one_unroll(profiled: bool):
+        nonlocal obs
+        for t in range(config.unroll_length):
+            actions = agent.act_vector(obs, 0, rng)
+            next_obs, rewards, terminated, truncated, _ = envs.step(actions)
+            done = np.asarray(terminated, bool) | np.asarray(truncated, bool)
+            step = VectorStep(
+                obs, actions, np.asarray(rewards, float), next_obs, terminated, truncated
+            )
+            if t == config.unroll_length - 1 and profiled:
+                with profile(activities=[ProfilerActivity.CPU]) as prof:
+                    agent.observe_vector(step, 0, rng)
+                return prof
+            agent.observe_vector(step, 0, rng)
+            if done.any():
+                fresh, _ = envs.reset(options={"reset_mask": done})
+                next_obs = np.where(done.reshape(-1, *[1] * (obs.ndim - 1)), fresh, next_obs)
+            obs = next_obs
+        return None
+
+    one_unroll(False)
+    prof = one_unroll(True)
+    envs.close()
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    return [(e.key, e.self_cpu_time_total / 1000) for e in events[:10]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minatar-steps", type=int, default=20_000)
+    parser.add_argument("--atari-steps", type=int, default=6_400, help="agent steps (x4 frames)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--updates", type=int, default=10, help="breakdown: timed updates")
+    args = parser.parse_args()
+    print_machine()
+    print(f"torch {torch.__version__}, one thread per run")
+    budgets = {"MinAtar": args.minatar_steps, "Atari": args.atari_steps * 4}
+    rates: dict[str, list[float]] = {name: [] for name in SETTINGS}
+    for round_index in range(args.rounds):
+        order = list(SETTINGS) if round_index % 2 == 0 else list(reversed(SETTINGS))
+        for name in order:
+            game, preset, _ = SETTINGS[name]
+            rates[name].append(whole_run(game, preset, budgets[name]))
+            print(f"round {round_index + 1}: {name} {rates[name][-1]:.1f} steps/s", flush=True)
+    print("\n| setting | steps/s (median) | rounds |")
+    print("|---|---|---|")
+    for name, (game, preset, skip) in SETTINGS.items():
+        values = ", ".join(f"{v:.1f}" for v in rates[name])
+        print(
+            f"| {game}, `{preset}` ({budgets[name] // skip} agent steps) | "
+            f"{np.median(rates[name]):.1f} | {values} |"
+        )
+    for name, (game, preset, _) in SETTINGS.items():
+        parts = breakdown(game, preset, args.updates)
+        total = sum(parts.values())
+        print(f"\n{name} ({game}, `{preset}`): {1000 * total:.3f} ms per agent step")
+        for part, seconds in parts.items():
+            print(f"  {part:28s} {1000 * seconds:.3f} ms ({100 * seconds / total:.0f}%)")
+        print("  one update's top ops (self ms):")
+        for key, ms in update_profile(game, preset):
+            print(f"    {key:40s} {ms:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
