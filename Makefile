@@ -17,12 +17,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job at smoke budget: the whole pipeline (48 -> 4 runs, tiny budgets) in a few minutes.
+# The main job at smoke budget: the whole pipeline (72 -> 6 runs, tiny budgets) in a few minutes.
 run: setup
 	$(SNAKEMAKE) all --profile workflow/profiles/smoke
 	$(SNAKEMAKE) --profile workflow/profiles/smoke --report results/smoke/report.html
 
-# The paper budget: 48 runs of 10M frames (GPU machines; see README for the cost).
+# The paper budget: 72 runs of 10M frames (GPU machines; see README for the cost).
 paper: setup
 	$(SNAKEMAKE) all --cores $(CORES)
 	$(SNAKEMAKE) --report reports/report.html
@@ -57,6 +57,8 @@ benchmarks: setup
 	$(PY) benchmarks/idqn_cost.py
 	$(PY) benchmarks/kernels.py
 	$(PY) benchmarks/minatar_learning.py
+	$(PY) benchmarks/attention_speed.py
+	$(PY) benchmarks/attention_learning.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

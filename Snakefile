@@ -1,7 +1,7 @@
 # Regenerates the paper's Table 1 and Figure 8 (plus an rliable aggregate and a verdict table)
 # from the configured agents' runs, Table 2 and the interpretability figures from i-DQN runs.
 # The tables and figures are those of agents/outputs.py; config/README.md explains the config.
-#   snakemake --cores 16 all                                   paper budget (48 x 10M frames)
+#   snakemake --cores 16 all                                   paper budget (72 x 10M frames)
 #   snakemake --profile workflow/profiles/smoke all            tiny budgets, minutes on 2 cores
 #   snakemake --profile workflow/profiles/slurm all            a Slurm cluster
 #   add --sdm conda to run every job in workflow/envs/agents.yaml instead of the project's .venv

@@ -74,11 +74,13 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
         assert table[column].notna().all(), column
     # Smoke runs finish a handful of episodes: the 100-episode statistic is undefined, and the
     # tables say why instead of averaging a partial window (agents.stats).
-    for column in ["DDQN (ours)", "i-DQN (ours)"]:
+    for column in ["DDQN (ours)", "i-DQN (ours)", "Attention (ours)"]:
         assert table[column].isna().all(), column
     assert table["note"].str.contains("too few episodes").all()
-    verdict = pd.read_csv(reports / "verdict.csv")
-    assert len(verdict) == 2 * len(SMOKE_GAMES) and (verdict["verdict"] == "too few episodes").all()
+    verdict = pd.read_csv(reports / "verdict.csv").set_index("agent")
+    assert len(verdict) == 3 * len(SMOKE_GAMES)
+    assert (verdict.loc[["DDQN", "i-DQN"], "verdict"] == "too few episodes").all()
+    assert (verdict.loc["Attention", "verdict"] == "no reference").all()  # the paper has no row
     aggregate = pd.read_csv(reports / "aggregate.csv")
     assert {"IQM", "P(i-DQN > DDQN)"} <= set(aggregate["metric"])
     for name in ("table1.md", "table1.tex", "verdict.md", "aggregate.md"):
@@ -107,6 +109,10 @@ def test_smoke_workflow_produces_every_output(smoke_reports):
         for kind in ("keys", "maps", "tsne", "interpolation", "adversarial"):
             data = (reports / "interpret" / game / f"{kind}.png").read_bytes()
             assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, (game, kind)
+        strip = (reports / "interpret" / game / "attention-strip.png").read_bytes()
+        assert strip[:8] == b"\x89PNG\r\n\x1a\n" and len(strip) > 10_000, game
+        assert (reports / "interpret" / game / "attention-strip.pdf").read_bytes()[:4] == b"%PDF"
+        assert (reports / "interpret" / game / "attention-video.gif").read_bytes()[:6] == b"GIF89a"
     html = reports.parent / "report.html"
     snakemake(
         "--report",

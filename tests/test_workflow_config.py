@@ -14,10 +14,11 @@ from workflow_helpers import ROOT, job_counts, snakemake
 from agents.outputs import OUTPUTS
 
 
-def test_paper_dry_run_has_48_training_jobs():
+def test_paper_dry_run_has_72_training_jobs():
     out = snakemake("-n", "--quiet", "rules", "all")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 48
+    assert counts["train"] == 3 * 8 * 3  # DDQN, i-DQN and the attention agent; 8 games, 3 seeds
+    assert counts["attention_strip"] == counts["attention_video"] == 8  # one per game
     # Every output of agents/outputs.py once, by one rule per file-type group with a {kind}.
     reports = {rule: n for rule, n in counts.items() if rule.startswith("report_")}
     assert reports == {"report_table": 4, "report_figure": 1, "report_table_figure": 1}
@@ -88,7 +89,7 @@ def test_paper_dry_run_of_the_studies_has_39_training_jobs():
     assert counts["train_setting"] == (5 + 7) * 3 and counts["train"] == 3, counts
     assert counts["study_ablation"] == counts["study_diversity"] == counts["study_sensitivity"] == 1
     everything = job_counts(snakemake("-n", "--quiet", "rules", "all").stdout)
-    assert everything["train_setting"] == 36 and everything["train"] == 48, everything
+    assert everything["train_setting"] == 36 and everything["train"] == 72, everything
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ def test_a_bad_study_setting_stops_before_any_training(study, message):
 def test_dry_run_accepts_pong():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 2 * 3  # DDQN and i-DQN on Pong, three seeds
+    assert counts["train"] == 3 * 3  # DDQN, i-DQN and the attention agent on Pong, three seeds
 
 
 def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
@@ -183,7 +184,7 @@ def test_rules_run_the_conda_environments_python_under_sdm_conda(tmp_path):
 
 def test_dry_run_accepts_any_ale_game():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Breakout]")
-    assert job_counts(out.stdout + out.stderr)["train"] == 2 * 3
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3
 
 
 def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
@@ -194,9 +195,9 @@ def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
         "rules",
         "--config",
         "games=[MinAtar-Breakout, MinAtar-SpaceInvaders]",
-        'presets={"ddqn": "minatar", "idqn": "minatar"}',
+        'presets={"ddqn": "minatar", "idqn": "minatar", "attention": "minatar"}',
     )
-    assert job_counts(out.stdout + out.stderr)["train"] == 2 * 2 * 3
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 2 * 3
 
 
 def test_train_wildcards_take_every_suite_game_and_registry_agent():
@@ -308,7 +309,7 @@ def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
         f"reports_dir={tmp_path / 'reports'}",  # the committed peer reports would be up to date
     )
     counts = job_counts(out.stdout)
-    assert counts["train_peer"] == 5 * 3 and counts["train"] == 3 * 5 * 3, counts
+    assert counts["train_peer"] == 5 * 3 and counts["train"] == 4 * 5 * 3, counts  # ddqn, idqn, attention, random
     assert counts["peer_reports"] == 1
     bad = snakemake("-n", "peers", "--config", "peers=[sb4-dqn]", check=False)
     assert bad.returncode != 0 and "sb4-dqn" in bad.stdout + bad.stderr
