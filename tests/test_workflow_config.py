@@ -309,7 +309,8 @@ def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
         f"reports_dir={tmp_path / 'reports'}",  # the committed peer reports would be up to date
     )
     counts = job_counts(out.stdout)
-    assert counts["train_peer"] == 5 * 3 and counts["train"] == 4 * 5 * 3, counts  # ddqn, idqn, attention, random
+    # The main runs: ddqn, idqn, attention and random x 5 games x 3 seeds.
+    assert counts["train_peer"] == 5 * 3 and counts["train"] == 4 * 5 * 3, counts
     assert counts["peer_reports"] == 1
     bad = snakemake("-n", "peers", "--config", "peers=[sb4-dqn]", check=False)
     assert bad.returncode != 0 and "sb4-dqn" in bad.stdout + bad.stderr
