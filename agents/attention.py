@@ -21,7 +21,8 @@ What the public reimplementation got wrong, and what this module does instead (e
 channels and locations, where this module permutes; its ConvLSTM state was not carried across the
 steps of an unroll; its peephole weights were never trained (this ConvLSTM has none).
 
-This module is the network only; its learner and registry entry are issue 13's next steps.
+This module is the network only; the A2C learner is ``agents/actor_critic.py`` and the agent
+(action selection, memory, checkpoints) ``agents/attention_agent.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The attention-augmented network (agents/attention.py): each test fails on one known defect of
 the public reimplementation (``../shared/reference/original-code.md``) when it is put back."""
 
+import pytest
 import torch
 
 from agents.attention import (
@@ -96,18 +97,27 @@ def test_state_carries_across_steps_and_resets_at_an_episode_start():
     assert torch.equal(reset[0].state.vision_cell, reset[1].state.vision_cell)
 
 
-def test_the_vision_state_alone_carries_information():
-    """With the policy LSTM's state zeroed, step t still depends on step t-1 through the ConvLSTM
-    maps (the reimplementation's vision state was not carried inside an unroll)."""
+STATE_FIELDS = ["vision_hidden", "vision_cell", "policy_hidden", "policy_cell"]
+
+
+@pytest.mark.parametrize("kept", STATE_FIELDS)
+def test_each_recurrent_tensor_alone_carries_information(kept):
+    """With every other part of the state zeroed, step t still depends on step t-1 through
+    ``kept`` alone: the reimplementation's vision state was not carried inside an unroll, and a
+    cell or hidden vector dropped anywhere fails here."""
     net = _net()
     first_a, first_b, second = _states(3, seed=2)
     with torch.no_grad():
         states = [_step(net, x, net.initial_state(1), True).state for x in (first_a, first_b)]
         for state in states:
-            state.policy_hidden.zero_()
-            state.policy_cell.zero_()
+            for field in STATE_FIELDS:
+                if field != kept:
+                    getattr(state, field).zero_()
         outs = [_step(net, second, state, False) for state in states]
     assert not torch.allclose(outs[0].logits, outs[1].logits)
+    assert not torch.allclose(getattr(outs[0].state, kept), getattr(outs[1].state, kept))
+    if kept == "policy_hidden":  # the queries are computed from h_{t-1}
+        assert not torch.allclose(outs[0].attention, outs[1].attention)
 
 
 def test_gradients_reach_every_parameter_and_the_atari_torso_shapes():

@@ -1,20 +1,17 @@
-"""The Snakemake pipeline end to end: the smoke run, Slurm, kill-and-resume.
+"""The Snakemake pipeline end to end: the smoke run and the same DAG through Slurm.
 
-The dry-run checks (DAG shape, config validation) are in test_workflow_config.py, so that
-pytest-xdist runs them beside this file's one shared smoke DAG.
+The dry-run checks (DAG shape, config validation) are in test_workflow_config.py and the
+kill-and-resume check in test_workflow_resume.py, so that pytest-xdist runs them beside this
+file's one shared smoke DAG.
 """
 
-import json
 import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from workflow_helpers import ROOT, snakemake
+from workflow_helpers import snakemake
 
 from agents.outputs import OUTPUTS
 from agents.reports import PAPER_COLUMNS
@@ -22,10 +19,10 @@ from agents.reports import PAPER_COLUMNS
 SMOKE_GAMES = ["Qbert", "SpaceInvaders"]
 
 
-def _smoke(profile: str, folder: Path, target: str = "all") -> Path:
+def _smoke(profile: str, folder: Path) -> Path:
     reports = folder / "reports"
     snakemake(
-        target,
+        "all",
         "--profile",
         profile,
         "--config",
@@ -144,51 +141,29 @@ def test_slurm_smoke_matches_the_local_run(smoke_reports, tmp_path):
         pytest.skip(
             "no Slurm cluster here (start one with: sudo bash tools/slurm/setup-local-slurm.sh)"
         )
-    # The main DAG through Slurm; the studies' rules are the same kind of jobs, built locally.
-    reports = _smoke("workflow/profiles/slurm-smoke", tmp_path, target="reports")
-    # Seeded single-thread training: the cluster reproduces the local numbers exactly.
-    for name in ("table1.csv", "verdict.csv", "table2.csv"):
-        assert (reports / name).read_text() == (smoke_reports / name).read_text(), name
-    assert (reports / "figure8.png").stat().st_size > 10_000
-
-
-@pytest.mark.slow
-def test_killed_workflow_resumes_runs_from_checkpoints(tmp_path):
-    runs, reports = tmp_path / "runs", tmp_path / "reports"
-    args = [
+    # One game through Slurm: every agent's training, the tables and figure built from runs, and
+    # one figure of each interpret rule. The other rules are the same kind of job, built locally.
+    game, reports = SMOKE_GAMES[0], tmp_path / "reports"
+    targets = [reports / name for name in ("table1.csv", "verdict.csv", "figure8.png")]
+    targets += [
+        reports / "interpret" / game / f"{kind}.png" for kind in ("keys", "attention-strip")
+    ]
+    snakemake(
+        *map(str, targets),
         "--profile",
-        "workflow/profiles/smoke",
+        "workflow/profiles/slurm-smoke",
         "--config",
-        f"runs_dir={runs}",
+        f"runs_dir={tmp_path / 'runs'}",
         f"reports_dir={reports}",
-        "frames=12000",
-        "games=[Qbert]",
-        "agents=[ddqn]",
-    ]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "all", *args],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        f"games=[{game}]",
     )
-    checkpoint = runs / "ddqn" / "Qbert" / "s0" / "checkpoint.pt"
-    deadline = time.time() + 300
-    while not checkpoint.exists():
-        assert proc.poll() is None, "workflow ended before the first checkpoint"
-        assert time.time() < deadline
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: Snakemake and its training job
-    proc.wait()
-    assert not (runs / "ddqn" / "Qbert" / "s0" / "summary.json").exists()
-
-    snakemake("--unlock", *args)  # a hard kill leaves Snakemake's lock behind; Ctrl-C does not
-    snakemake("all", *args)
-    invocations = json.loads((runs / "ddqn" / "Qbert" / "s0" / "meta.json").read_text())[
-        "invocations"
-    ]
-    assert len(invocations) == 2 and invocations[1]["resumed_from_step"] > 0
-    assert (reports / "table1.csv").exists()
-
-
-# --- Reports: outputs from agents/outputs.py; interpret inputs by kind; the conda environment ---
+    # Seeded single-thread training: the cluster reproduces the local runs and rows exactly.
+    local_runs = smoke_reports.parent / "runs"
+    for agent in ("ddqn", "idqn", "attention"):
+        run = Path(agent) / game / "s0" / "episodes.csv"
+        assert (tmp_path / "runs" / run).read_text() == (local_runs / run).read_text(), agent
+    for name in ("table1.csv", "verdict.csv"):
+        ours, local = pd.read_csv(reports / name), pd.read_csv(smoke_reports / name)
+        pd.testing.assert_frame_equal(ours, local[local["game"] == game].reset_index(drop=True))
+    for path in targets[2:]:
+        assert path.stat().st_size > 10_000, path
