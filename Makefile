@@ -40,8 +40,8 @@ slurm: setup
 	$(SNAKEMAKE) all --profile workflow/profiles/slurm
 
 lint: setup
-	$(PY) -m ruff check agents tests benchmarks
-	$(PY) -m ruff format --check agents tests benchmarks
+	$(PY) -m ruff check agents tests benchmarks tools
+	$(PY) -m ruff format --check agents tests benchmarks tools
 	$(SNAKEMAKE) --lint
 
 # Test files run in parallel (pytest-xdist), each file whole on one worker (--dist loadfile), so
