@@ -396,7 +396,7 @@ def _save_figure(fig: plt.Figure, paths: Iterable[Path]) -> None:
     plt.close(fig)
 
 
-def seed_curve(log: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
+def _curve(log: pd.DataFrame, grid: np.ndarray) -> np.ndarray:
     """One seed's 100-episode average on ``grid``; NaN before its first full window."""
     valid = log["return_100"].notna().to_numpy()
     if not valid.any():
@@ -439,7 +439,7 @@ def figure8(
             logs = episodes[(episodes["agent"] == agent) & (episodes["game"] == game)]
             if logs.empty:
                 continue
-            curves = np.array([seed_curve(log, grid) for _, log in logs.groupby("seed")])
+            curves = np.array([_curve(log, grid) for _, log in logs.groupby("seed")])
             drawn = ~np.isnan(curves).any(axis=0)
             if not drawn.any():
                 continue
