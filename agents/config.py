@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agents.errors import UsageError
 
 UnitFloat = Field(ge=0.0, le=1.0)
+#: Keys that schedule evaluation only: a run's trajectory does not depend on them.
+EVALUATION_KEYS = ("eval_every_steps", "eval_episodes", "eval_max_steps")
 
 
 class RunConfig(BaseModel):
@@ -41,6 +43,13 @@ class RunConfig(BaseModel):
     # Runner.
     checkpoint_every_steps: int = Field(gt=0)
     log_loss_every_updates: int = Field(gt=0)
+    # Evaluation phases (the confirmatory protocol, docs/preregistration.md): after every
+    # ``eval_every_steps`` agent steps, ``eval_episodes`` episodes of the evaluation policy, each
+    # cut at ``eval_max_steps``, into evals.csv. 0 turns them off. They leave training untouched,
+    # so they are not part of a run's identity (EVALUATION_KEYS).
+    eval_every_steps: int = Field(default=0, ge=0)
+    eval_episodes: int = Field(default=20, gt=0)
+    eval_max_steps: int = Field(default=10_000, gt=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from agents.errors import RunFailed
 
@@ -27,6 +28,7 @@ RANDOM_POLICY_STREAM = 2
 STATES_STREAM = 3  # states collected for the interpretability figures
 AGREEMENT_STREAM = 4
 ADVERSARIAL_STREAM = 5
+EVAL_PHASE_STREAM = 6  # the evaluation phases a training run interleaves (agents.runner)
 
 
 def episode_seed(run_seed: int, episode: int, stream: int = TRAIN_STREAM) -> int:
@@ -148,6 +150,39 @@ def _check_resumed(obs: np.ndarray, resume: Resume, still_to_replay: list[int]) 
             "replaying the unfinished episode did not reach the saved observation; "
             "the environment is not deterministic here"
         )
+
+
+def evaluation_phase(
+    env,
+    act_eval: Callable[[np.ndarray, np.random.Generator], int],
+    run_seed: int,
+    phase: int,
+    episodes: int,
+    max_steps_per_episode: int,
+    *,
+    begin_episode: Callable[[np.ndarray], None] | None = None,
+    after_step: Callable[[Step], None] | None = None,
+) -> list[tuple[int, float, int]]:
+    """Play one evaluation phase of a training run: ``(episode, raw return, length)`` each.
+
+    Every phase plays the same ``episodes`` emulator seeds (common random numbers: phases differ
+    only by the agent's weights), drawn from their own stream so that they never replay a
+    training episode, and the evaluation policy's random draws come from a generator of (run
+    seed, phase). The torch RNG is restored afterwards, so a phase leaves the training run
+    exactly as it found it (a VAE's sampling, say, draws from torch).
+    """
+    rng = np.random.default_rng([run_seed, EVAL_PHASE_STREAM, phase])
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        steps = rollout(
+            env,
+            lambda obs: act_eval(obs, rng),
+            lambda index: episode_seed(run_seed, index, EVAL_PHASE_STREAM),
+            episodes=episodes,
+            max_steps_per_episode=max_steps_per_episode,
+            begin_episode=begin_episode,
+            after_step=after_step,
+        )
+        return list(episode_returns(steps))
 
 
 def episode_returns(steps: Iterator[Step]) -> Iterator[tuple[int, float, int]]:

@@ -10,6 +10,8 @@ A run directory holds everything about one training run::
     model.pt           written at the budget's end: the agent's weights only (no optimiser, no
                        replay), small enough to commit; the analyses load it without checkpoint.pt
     summary.json       written last, when the frame budget is reached (the completion marker)
+    evals.csv          the evaluation phases during training (``eval_every_steps`` > 0): frame,
+                       episode, return (raw), length; every phase plays the same episode seeds
     eval.csv           written by ``evaluate``
 
 Nothing here steps an environment or trains: :mod:`agents.runner` does, and the analyses load
@@ -34,7 +36,7 @@ from typing import Any
 
 import torch
 
-from agents.config import RunConfig, build_config, load_yaml
+from agents.config import EVALUATION_KEYS, RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
 from agents.envs import check_game, env_spec, make_env
 from agents.errors import UsageError
@@ -48,6 +50,7 @@ MODEL_FORMAT = 1
 MODEL_FILE = "model.pt"
 EPISODE_HEADER = ["frame", "episode", "return", "length", "seconds"]
 EVAL_HEADER = ["episode", "return", "length"]
+EVAL_PHASE_HEADER = ["frame", "episode", "return", "length"]
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,11 @@ def config_document(run: RunSpec, config: RunConfig) -> dict[str, Any]:
 
 
 def identity_digest(run: RunSpec, config: RunConfig) -> str:
-    """Hash of everything that defines a run except its budget (which a resume may extend)."""
-    identity = {**asdict(run), "frames": None, "config": config.model_dump()}
+    """Hash of everything that defines a run's trajectory: not its budget (which a resume may
+    extend), nor its evaluation schedule (which plays apart from training; a run made before
+    the schedule existed keeps its digest)."""
+    trajectory = config.model_dump(exclude=set(EVALUATION_KEYS))
+    identity = {**asdict(run), "frames": None, "config": trajectory}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -225,13 +231,24 @@ def check_existing_run(out: Path, run: RunSpec, config: RunConfig) -> None:
         prev_run = {**previous.get("run", {}), "frames": None}
         if (
             prev_run != {**current["run"], "frames": None}
-            or previous.get("config") != current["config"]
+            or _with_defaults(type(config), previous.get("config")) != current["config"]
         ):
             raise UsageError(
                 f"{out} holds a run with a different config; use a new --out, or the same "
                 f"agent/game/seed/preset/--set as before ({config_path})"
             )
     read_meta(out)
+
+
+def _with_defaults(model: type[RunConfig], values: Any) -> Any:
+    """A saved config with the keys added since it was written at their defaults (a run made
+    before the evaluation keys existed compares equal to the same run asked for today)."""
+    if not isinstance(values, dict):
+        return values
+    try:
+        return model(**values).model_dump()
+    except (TypeError, ValueError):  # not a valid config: compared as it is, so it differs
+        return values
 
 
 @contextmanager

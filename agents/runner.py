@@ -33,7 +33,7 @@ from tqdm import tqdm
 from agents.config import RunConfig
 from agents.contract import Agent, VectorAgent
 from agents.envs import env_spec, make_env
-from agents.errors import RunFailed
+from agents.errors import RunFailed, UsageError
 from agents.files import (
     CsvLog,
     DiskFull,
@@ -41,6 +41,7 @@ from agents.files import (
     atomic_write_csv,
     atomic_write_json,
     atomic_write_yaml,
+    read_complete_rows,
     remove_orphaned_temporaries,
 )
 from agents.networks import check_precision
@@ -52,6 +53,7 @@ from agents.rollout import (
     Resume,
     episode_returns,
     episode_seed,
+    evaluation_phase,
     obs_digest,
     rollout,
 )
@@ -59,6 +61,7 @@ from agents.rundir import (
     CHECKPOINT_FORMAT,
     EPISODE_HEADER,
     EVAL_HEADER,
+    EVAL_PHASE_HEADER,
     MODEL_FILE,
     RunSpec,
     check_existing_run,
@@ -74,7 +77,7 @@ from agents.rundir import (
     save_model,
     select_device,
 )
-from agents.stats import best_and_final
+from agents.stats import best_and_final, final_evaluation, step_window_mean
 
 __all__ = ["RunSpec", "train", "evaluate", "random_policy_returns", "episode_seed", "load_agent"]
 
@@ -156,6 +159,10 @@ class Session:
             self.elapsed_before = checkpoint["elapsed_seconds"]
             self.next_checkpoint = checkpoint["next_checkpoint"]
         self.last_saved_step = self.step if checkpoint is not None else None
+        self.phases_done = 0
+        if config.eval_every_steps:
+            self.phases_done = self.step // config.eval_every_steps
+            self._check_evaluations_kept(out)
         if self.step < self.total_steps:
             # The run is not complete until these are rewritten at the budget's end.
             (out / "summary.json").unlink(missing_ok=True)
@@ -169,11 +176,20 @@ class Session:
         CsvLog.truncate(
             out / "losses.csv", loss_header, lambda r: int(float(r["update"])) <= updates
         )
+        frame = self.step * config.frame_skip
+        CsvLog.truncate(
+            out / "evals.csv", EVAL_PHASE_HEADER, lambda r: int(float(r["frame"])) <= frame
+        )
         if checkpoint is None:
-            for name in ("episodes.csv", "losses.csv", "summary.json", MODEL_FILE):
+            for name in ("episodes.csv", "losses.csv", "evals.csv", "summary.json", MODEL_FILE):
                 (out / name).unlink(missing_ok=True)
         self.episodes_log = CsvLog(out / "episodes.csv", EPISODE_HEADER)
         self.losses_log = CsvLog(out / "losses.csv", loss_header)
+        self.evals_log: CsvLog | None = None
+        self.eval_env = None
+        self.last_eval: float | None = None
+        if config.eval_every_steps:
+            self.evals_log = CsvLog(out / "evals.csv", EVAL_PHASE_HEADER)
         self.recent_returns: deque[float] = deque(maxlen=100)
         self.start = time.perf_counter()
         self.bar = tqdm(
@@ -189,6 +205,49 @@ class Session:
     @property
     def seconds(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.start
+
+    def _check_evaluations_kept(self, out: Path) -> None:
+        """A resumed run's evals.csv must hold every phase before the checkpoint: a phase is
+        played once, when training passes it, and never again."""
+        config = self.config
+        expected = self.phases_done * config.eval_episodes
+        path = out / "evals.csv"
+        frame = self.step * config.frame_skip
+        rows = read_complete_rows(path, EVAL_PHASE_HEADER) if path.exists() else []
+        kept = sum(int(float(r["frame"])) <= frame for r in rows)
+        if kept != expected:
+            raise UsageError(
+                f"{path} holds {kept} complete evaluation rows, but the checkpoint (step "
+                f"{self.step}) has passed {expected // config.eval_episodes} phases of "
+                f"{config.eval_episodes} episodes; the log was lost or edited: restore it, or "
+                "delete the run directory to train it again (nothing was changed)"
+            )
+
+    def evaluate_if_due(self) -> None:
+        """Play the evaluation phase whose step training has just reached (``eval_every_steps``),
+        and append it to evals.csv. Called before any checkpoint of the same step, so that a
+        checkpoint's step says which phases are done."""
+        every = self.config.eval_every_steps
+        if not every or self.step // every == self.phases_done:
+            return
+        phase = self.step // every
+        if self.eval_env is None:
+            self.eval_env = make_run_env(self.run, self.config)
+        rows = evaluation_phase(
+            self.eval_env,
+            self.agent.act_eval,
+            self.run.seed,
+            phase,
+            self.config.eval_episodes,
+            self.config.eval_max_steps,
+            begin_episode=self.agent.begin_episode,
+            after_step=self.agent.after_step,
+        )
+        frame = self.step * self.config.frame_skip
+        for episode, total, length in rows:
+            self.evals_log.write([frame, episode, total, length])
+        self.phases_done = phase
+        self.last_eval = float(np.mean([total for _, total, _ in rows]))
 
     def save_checkpoint(self, unfinished: dict[str, Any]) -> None:
         """Write the checkpoint atomically; ``unfinished`` is the loop's record of the episodes
@@ -257,9 +316,11 @@ class Session:
         )
         self.recent_returns.append(episode_return)
         self.episode += 1
+        evaluation = {} if self.last_eval is None else {"eval": f"{self.last_eval:.1f}"}
         self.bar.set_postfix(
             episodes=self.episode,
             return100=f"{np.mean(self.recent_returns):.1f}",
+            **evaluation,
             refresh=False,
         )
 
@@ -267,6 +328,10 @@ class Session:
         self.bar.close()
         self.episodes_log.close()
         self.losses_log.close()
+        if self.evals_log is not None:
+            self.evals_log.close()
+        if self.eval_env is not None:
+            self.eval_env.close()
 
 
 def _train_locked(
@@ -358,6 +423,7 @@ def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> N
             current_obs = transition.next_obs
             if stats is not None:
                 session.log_update(stats)
+            session.evaluate_if_due()
             if transition.done:
                 session.log_episode(episode_return, transition.t + 1)
                 current_obs = None
@@ -384,14 +450,27 @@ def _summarise(
 ) -> dict[str, Any]:
     import pandas as pd
 
-    returns = pd.read_csv(out / "episodes.csv")["return"]
-    best, final = best_and_final(returns)
+    episodes_log = pd.read_csv(out / "episodes.csv")
+    best, final = best_and_final(episodes_log["return"])
+    frames = step * config.frame_skip
+    evaluation = {}
+    if config.eval_every_steps:
+        evals = pd.read_csv(out / "evals.csv")
+        eval_frame, eval_return = final_evaluation(evals["frame"], evals["return"])
+        evaluation = {
+            "eval_phases": int(evals["frame"].nunique()),
+            "final_eval_frame": eval_frame,
+            "final_eval_return": eval_return,
+            "return_last_10pct_steps": step_window_mean(
+                episodes_log["frame"], episodes_log["return"], frames
+            ),
+        }
     return {
         "agent": run.agent,
         "game": run.game,
         "seed": run.seed,
         "preset": run.preset,
-        "frames": step * config.frame_skip,
+        "frames": frames,
         "agent_steps": step,
         "episodes": episodes,
         "updates": updates,
@@ -399,6 +478,7 @@ def _summarise(
         # Full 100-episode windows only (agents.stats); None with fewer than 100 episodes.
         "final_return_100": final,
         "best_return_100": best,
+        **evaluation,
     }
 
 

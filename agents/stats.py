@@ -55,3 +55,36 @@ def shortfall(episodes: int) -> str | None:
     if episodes >= WINDOW:
         return None
     return f"too few episodes ({episodes} < {WINDOW})"
+
+
+#: The confirmatory study's training statistic (docs/preregistration.md): the episodes that end
+#: in the last tenth of the budget's steps. A window of steps, not of episodes, means the same
+#: stretch of training in every game (100 Freeway episodes span 250K steps; 100 Breakout
+#: episodes, a few thousand).
+STEP_WINDOW = 0.1
+
+
+def step_window_mean(
+    frames: Sequence[int] | pd.Series | np.ndarray,
+    returns: Sequence[float] | pd.Series | np.ndarray,
+    budget: int,
+    fraction: float = STEP_WINDOW,
+) -> float | None:
+    """Mean return of the episodes that end after ``(1 - fraction) * budget`` frames and by
+    ``budget``; None when none does (an episode longer than the window)."""
+    frames = np.asarray(frames, dtype=np.int64)
+    returns = np.asarray(returns, dtype=float)
+    inside = (frames > (1.0 - fraction) * budget) & (frames <= budget)
+    return float(returns[inside].mean()) if inside.any() else None
+
+
+def final_evaluation(
+    frames: Sequence[int] | pd.Series | np.ndarray,
+    returns: Sequence[float] | pd.Series | np.ndarray,
+) -> tuple[int, float] | tuple[None, None]:
+    """``(frame, mean return)`` of the last evaluation phase of an evals.csv, or (None, None)."""
+    frames = np.asarray(frames, dtype=np.int64)
+    if frames.size == 0:
+        return None, None
+    last = frames.max()
+    return int(last), float(np.asarray(returns, dtype=float)[frames == last].mean())

@@ -105,6 +105,7 @@ def train_vector(session: Session, checkpoint: dict[str, Any] | None) -> None:
                 fresh, _ = envs.reset(seed=seeds, options={"reset_mask": done})
                 obs = np.where(done.reshape(-1, *[1] * (obs.ndim - 1)), fresh, next_obs)
             session.bar.update(n)
+            session.evaluate_if_due()
             if stats is not None and session.checkpoint_due():
                 save_checkpoint()
         save_checkpoint()

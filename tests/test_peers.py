@@ -51,3 +51,19 @@ def test_reports_name_the_peer():
 
     assert label("sb3-dqn") == "SB3 DQN"
     assert comparisons(["ddqn", "idqn", "sb3-dqn"]) == [("idqn", "ddqn")]
+
+
+def test_the_peers_evaluation_phases_leave_its_training_untouched(peer_run, tmp_path):
+    """The confirmatory protocol's phases, played by the peer as by our agents: evals.csv at
+    every eval_every_steps, and the same training episodes as the run without them."""
+    out = tmp_path / "evaluated"
+    argv = ["peer", "sb3-dqn", "--game", "MinAtar-Breakout", "--seed", "1", "--frames", "3000"]
+    sets = ["learning_starts=500", "eval_every_steps=1000", "eval_episodes=2", "eval_max_steps=200"]
+    assert main([*argv, "--out", str(out), *(a for s in sets for a in ("--set", s))]) == 0
+    evals = pd.read_csv(out / "evals.csv")
+    assert list(evals["frame"]) == [1000, 1000, 2000, 2000, 3000, 3000]
+    assert evals["length"].between(1, 200).all()
+    plain = pd.read_csv(peer_run / "episodes.csv").drop(columns="seconds")
+    pd.testing.assert_frame_equal(pd.read_csv(out / "episodes.csv").drop(columns="seconds"), plain)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final_eval_return"] == pytest.approx(evals["return"].iloc[-2:].mean())

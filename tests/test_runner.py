@@ -337,3 +337,64 @@ def test_orphaned_temporaries_are_removed_and_files_keep_the_umask_mode(tmp_path
     assert not orphan.exists()
     for name in ("config.yaml", "meta.json", "checkpoint.pt", "summary.json", "episodes.csv"):
         assert (out / name).stat().st_mode & 0o777 == 0o644, name
+
+
+# Evaluation phases (the confirmatory protocol): played apart from training, resumed exactly.
+
+EVALUATED = {**MINATAR_FAST, "eval_every_steps": 400, "eval_episodes": 2, "eval_max_steps": 300}
+
+
+def _train_minatar(agent: str, out: Path, frames: int, overrides: dict) -> dict:
+    return train(
+        RunSpec(agent, "MinAtar-Breakout", 3, frames, "minatar"),
+        out,
+        overrides,
+        device="cpu",
+        progress=False,
+    )
+
+
+@pytest.mark.parametrize("agent", ["ddqn", "idqn"])
+def test_evaluation_phases_leave_training_untouched(tmp_path, agent):
+    """The same run with and without evaluation phases: the same episodes, losses, weights and
+    RNG state; the phases land in evals.csv at every eval_every_steps, each episode cut at
+    eval_max_steps, and the summary gives the last phase's mean."""
+    plain, evaluated = tmp_path / "plain", tmp_path / "evaluated"
+    _train_minatar(agent, plain, 1200, MINATAR_FAST)
+    summary = _train_minatar(agent, evaluated, 1200, EVALUATED)
+    _same_run(plain, evaluated)
+    evals = _rows(evaluated / "evals.csv")
+    assert [(int(r["frame"]), int(r["episode"])) for r in evals] == [
+        (frame, episode) for frame in (400, 800, 1200) for episode in (0, 1)
+    ]
+    assert all(1 <= int(r["length"]) <= 300 for r in evals)
+    last = [float(r["return"]) for r in evals if r["frame"] == "1200"]
+    assert summary["final_eval_return"] == pytest.approx(sum(last) / 2)
+    assert summary["eval_phases"] == 3
+    assert not (plain / "evals.csv").exists()
+
+
+def test_extending_a_run_with_evaluation_phases_equals_one_longer_run(tmp_path):
+    """A budget extended from 600 to 1,200 steps (through the checkpoint, as a resume) plays the
+    phases at 800 and 1,200 once, exactly as one 1,200-step run does."""
+    whole, extended = tmp_path / "whole", tmp_path / "extended"
+    _train_minatar("ddqn", whole, 1200, EVALUATED)
+    _train_minatar("ddqn", extended, 600, EVALUATED)
+    assert {r["frame"] for r in _rows(extended / "evals.csv")} == {"400"}
+    _train_minatar("ddqn", extended, 1200, EVALUATED)
+    _same_run(whole, extended)
+    assert _rows(whole / "evals.csv") == _rows(extended / "evals.csv")
+
+
+def test_a_resume_without_its_evaluation_log_is_refused(tmp_path):
+    """A phase is played once; a resume that finds the phases before its checkpoint missing
+    stops with one line instead of writing a log with a hole in it."""
+    from agents.errors import UsageError
+
+    out = tmp_path / "run"
+    _train_minatar("ddqn", out, 600, EVALUATED)
+    (out / "evals.csv").unlink()
+    with pytest.raises(UsageError, match=r"evals.csv holds 0 complete evaluation rows.*1 phases"):
+        _train_minatar("ddqn", out, 1200, EVALUATED)
+    assert not (out / "evals.csv").exists()
+    assert json.loads((out / "summary.json").read_text())["frames"] == 600  # still finished

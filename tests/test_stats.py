@@ -58,3 +58,20 @@ def test_stats_imports_no_plotting_or_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_step_window_mean_takes_the_episodes_ending_in_the_last_tenth_of_the_steps():
+    from agents.stats import step_window_mean
+
+    frames = [100, 850, 901, 950, 1000, 1100]  # 1,100 lies past the budget: not counted
+    returns = [50.0, 40.0, 1.0, 2.0, 3.0, 99.0]
+    assert step_window_mean(frames, returns, budget=1000) == pytest.approx(2.0)
+    assert step_window_mean(frames, returns, budget=1000, fraction=0.2) == pytest.approx(11.5)
+    assert step_window_mean([100], [5.0], budget=1000) is None
+
+
+def test_final_evaluation_is_the_mean_of_the_last_phase():
+    from agents.stats import final_evaluation
+
+    assert final_evaluation([400, 400, 800, 800], [1.0, 3.0, 10.0, 20.0]) == (800, 15.0)
+    assert final_evaluation([], []) == (None, None)

@@ -33,7 +33,8 @@ from agents.envs import make_env
 from agents.errors import UsageError
 from agents.files import atomic_write_csv, atomic_write_json, atomic_write_yaml
 from agents.networks import conv_torso
-from agents.stats import best_and_final
+from agents.rundir import EVAL_PHASE_HEADER
+from agents.stats import best_and_final, final_evaluation, step_window_mean
 
 NAME = "sb3-dqn"
 LABEL = "SB3 DQN"
@@ -83,6 +84,46 @@ def _torso_extractor():
             return self.trunk(observations)
 
     return SuiteTorso
+
+
+def _evaluation_phases(config: DDQNConfig, game: str, seed: int, rows: list):
+    """SB3 callback that plays this suite's evaluation phases (:func:`agents.rollout.evaluation_phase`)
+    every ``eval_every_steps`` steps, on the same episode seeds as our agents' phases, acting
+    greedily with ``eval_epsilon``; it appends ``(frame, episode, return, length)`` to ``rows``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from agents.rollout import evaluation_phase
+
+    class EvaluationPhases(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.env = make_env(game, frame_stack=config.frame_stack, color=config.color)
+
+        def act_eval(self, obs: np.ndarray, rng: np.random.Generator) -> int:
+            if rng.random() < config.eval_epsilon:
+                return int(rng.integers(self.env.action_space.n))
+            action, _ = self.model.predict(obs, deterministic=True)
+            return int(action)
+
+        def _on_step(self) -> bool:
+            step = self.num_timesteps
+            if step % config.eval_every_steps == 0:
+                phase = step // config.eval_every_steps
+                played = evaluation_phase(
+                    self.env,
+                    self.act_eval,
+                    seed,
+                    phase,
+                    config.eval_episodes,
+                    config.eval_max_steps,
+                )
+                rows.extend((step, episode, total, length) for episode, total, length in played)
+            return True
+
+        def _on_training_end(self) -> None:
+            self.env.close()
+
+    return EvaluationPhases()
 
 
 def settings(game: str, overrides: dict[str, Any] | None = None) -> DDQNConfig:
@@ -144,7 +185,11 @@ def train_peer(
         raise UsageError("the SB3 peer's loss is Huber; the preset asks for " + config.loss)
     start = time.perf_counter()
     logged.start_clock()
-    model.learn(total_timesteps=frames, progress_bar=False)
+    eval_rows: list[tuple[int, int, float, int]] = []
+    callback = (
+        _evaluation_phases(config, game, seed, eval_rows) if config.eval_every_steps else None
+    )
+    model.learn(total_timesteps=frames, progress_bar=False, callback=callback)
     seconds = round(time.perf_counter() - start, 1)
     env.close()
     out.mkdir(parents=True, exist_ok=True)
@@ -156,6 +201,20 @@ def train_peer(
     atomic_write_yaml(out / "config.yaml", document)
     atomic_write_csv(out / "episodes.csv", EPISODE_COLUMNS, logged.rows)
     best, final = best_and_final(np.array([row[2] for row in logged.rows]))
+    evaluation = {}
+    if config.eval_every_steps:
+        atomic_write_csv(out / "evals.csv", EVAL_PHASE_HEADER, eval_rows)
+        eval_frame, eval_return = final_evaluation(
+            [r[0] for r in eval_rows], [r[2] for r in eval_rows]
+        )
+        evaluation = {
+            "eval_phases": len({r[0] for r in eval_rows}),
+            "final_eval_frame": eval_frame,
+            "final_eval_return": eval_return,
+            "return_last_10pct_steps": step_window_mean(
+                [r[0] for r in logged.rows], [r[2] for r in logged.rows], logged.steps
+            ),
+        }
     summary = {
         "agent": NAME,
         "game": game,
@@ -167,6 +226,7 @@ def train_peer(
         "final_return_100": None if final is None else round(float(final), 2),
         "best_return_100": None if best is None else round(float(best), 2),
         "parameters": sum(p.numel() for p in model.q_net.parameters()),
+        **evaluation,
     }
     atomic_write_json(out / "summary.json", summary)
     return summary
