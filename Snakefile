@@ -23,12 +23,15 @@ include: "workflow/rules/common.smk"
 
 
 check_training_configs()  # every preset and --set item, resolved before any job runs
+if CONFIRMATORY:
+    check_confirmatory()
 
 
 include: "workflow/rules/train.smk"
 include: "workflow/rules/reports.smk"
 include: "workflow/rules/peers.smk"
 include: "workflow/rules/studies.smk"
+include: "workflow/rules/confirmatory.smk"
 
 
 rule all:
@@ -37,6 +40,7 @@ rule all:
         # The studies are i-DQN's: in `all` when the config trains i-DQN, as Table 2 is.
         study_reports()["ablations"] if INTERPRETED in config["agents"] else [],
         study_reports()["sensitivity"] if INTERPRETED in config["agents"] else [],
+        confirmatory_outputs(),
     default_target: True
 
 

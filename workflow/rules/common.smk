@@ -3,6 +3,7 @@ import sys
 
 from agents.config import build_config, parse_overrides
 from agents.errors import UsageError
+from agents.peers import sb3_dqn
 from agents.outputs import OUTPUTS, STUDY_CAPTIONS, SUFFIXES, outputs_needing
 from agents.registry import AGENTS, PEER_LABELS, get_agent
 from agents.rundir import RunSpec, resolve
@@ -373,3 +374,76 @@ def study_reports():
         "ablations": expand(f"{REPORTS}/ablations/{{kind}}.{{ext}}", kind=["ablation", "diversity"], ext=["csv", "md", "tex", "png", "pdf"]),
         "sensitivity": expand(f"{REPORTS}/sensitivity/sensitivity.{{ext}}", ext=["csv", "md", "tex"]),
     }
+
+
+# -- the confirmatory MinAtar study (config/confirmatory.yaml, docs/preregistration.md): every arm
+# under one protocol, each game at its own budget, with evaluation phases; its runs live apart
+# from the pilot's (confirmatory.runs_dir).
+
+CONFIRMATORY = config.get("confirmatory")
+CONFIRMATORY_RUNS = CONFIRMATORY["runs_dir"] if CONFIRMATORY else "results/confirmatory/runs"
+
+
+def confirmatory_cells():
+    """(arm, game, seed) of every pre-registered run, arm by arm, in the config's order."""
+    if not CONFIRMATORY:
+        return []
+    every_game = list(CONFIRMATORY["budgets"])
+    return [
+        (arm, game, seed)
+        for arm, spec in CONFIRMATORY["arms"].items()
+        for game in spec.get("games", every_game)
+        for seed in spec["seeds"]
+    ]
+
+
+def confirmatory_outputs():
+    """summary.json of every pre-registered run: written last, so it marks a finished run."""
+    return [f"{CONFIRMATORY_RUNS}/{arm}/{game}/s{seed}/summary.json" for arm, game, seed in confirmatory_cells()]
+
+
+def evaluation_items(game):
+    """The --set items of the study's evaluation protocol for ``game``'s budget."""
+    evaluation = CONFIRMATORY["evaluation"]
+    every = CONFIRMATORY["budgets"][game] // evaluation["phases"]
+    return [
+        f"eval_every_steps={every}",
+        f"eval_episodes={evaluation['episodes']}",
+        f"eval_max_steps={evaluation['max_steps']}",
+    ]
+
+
+def check_confirmatory():
+    """Resolve every arm on every game as its jobs will, before any job runs (one line, exit)."""
+    for arm, spec in CONFIRMATORY["arms"].items():
+        for game in spec.get("games", CONFIRMATORY["budgets"]):
+            where = f"confirmatory.arms.{arm}, game {game}"
+            if game not in CONFIRMATORY["budgets"]:
+                sys.exit(f"error: config {where}: the game has no budget in confirmatory.budgets")
+            budget = CONFIRMATORY["budgets"][game]
+            if budget % CONFIRMATORY["evaluation"]["phases"]:
+                sys.exit(f"error: config confirmatory.budgets.{game}: {budget} is not a multiple of the evaluation phases")
+            try:
+                parsed = parse_overrides(evaluation_items(game))
+                suite_of(game)
+                if spec["agent"] in PEER_LABELS:
+                    if spec["preset"] != suite_of(game).preset:
+                        raise UsageError(f"the peer runs our DDQN's {suite_of(game).preset} settings, not {spec['preset']}")
+                    sb3_dqn.settings(game, parsed)
+                else:
+                    resolve(RunSpec(spec["agent"], game, 0, budget, spec["preset"]), parsed)
+            except UsageError as exc:
+                sys.exit(f"error: config {where}: {exc}")
+
+
+def confirmatory_command(wildcards):
+    """The CLI call of one run: `agents train` for our agents, `agents peer` for a peer."""
+    spec = CONFIRMATORY["arms"][wildcards.arm]
+    sets = " ".join(f"--set {item}" for item in evaluation_items(wildcards.game))
+    budget = CONFIRMATORY["budgets"][wildcards.game]
+    out = f"{CONFIRMATORY_RUNS}/{wildcards.arm}/{wildcards.game}/s{wildcards.seed}"
+    if spec["agent"] in PEER_LABELS:
+        head = f"{PYTHON} -m agents peer {spec['agent']}"
+    else:
+        head = f"{PYTHON} -m agents train --agent {spec['agent']} --preset {spec['preset']} --no-progress"
+    return f"{head} --game {wildcards.game} --seed {wildcards.seed} --frames {budget} {sets} --out {out}"

@@ -1,0 +1,108 @@
+"""The confirmatory study's statistics and verdict rule (docs/preregistration.md), in one place.
+
+Every score claim is judged the same way: a 95% interval for a difference of mean normalised
+scores over seeds, set against a margin stated before the runs.
+
+* :func:`normalise`: a score as the share of the reference DQN's gain over random at the same
+  budget, ``(score - random) / (reference - random)``; both anchors are fixed numbers
+  (``data/minatar/reference_dqn.csv``), so no arm of the study is its own yardstick.
+* :func:`welch_interval`: the difference of two arms' means over seeds with Welch's interval.
+* :func:`verdict`: **holds** when the interval clears the margin, **does not hold** when it lies
+  wholly on the wrong side of it, **inconclusive** otherwise.
+* :func:`detectable_margin`: the smallest true difference a one-sided Welch test at level 0.025
+  detects with the given power: the power analysis of the pre-registration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from scipy import optimize, stats
+
+Verdict = Literal["holds", "does not hold", "inconclusive"]
+#: The three kinds of claim: "a is not worse than b by more than the margin", "a is better than
+#: b" (the margin is then 0 or more), "a and b differ by less than the margin either way".
+Kind = Literal["non-inferiority", "superiority", "equivalence"]
+
+
+def normalise(score: float | np.ndarray, random: float, reference: float) -> float | np.ndarray:
+    """``(score - random) / (reference - random)``: 0 is the random policy, 1 the reference."""
+    if reference <= random:
+        raise ValueError(f"the reference ({reference}) must lie above random ({random})")
+    return (np.asarray(score, dtype=float) - random) / (reference - random)
+
+
+def welch_interval(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95
+) -> tuple[float, float, float]:
+    """``(mean(a) - mean(b), lower, upper)``: Welch's two-sided interval at ``level``.
+
+    NaNs when either arm has fewer than two values; with zero spread in both arms the interval
+    is the point itself.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan"), float("nan"), float("nan")
+    diff = float(a.mean() - b.mean())
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return diff, diff, diff
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+    return diff, diff - half, diff + half
+
+
+def verdict(lower: float, upper: float, margin: float, kind: Kind = "non-inferiority") -> Verdict:
+    """The pre-registered verdict of an interval ``[lower, upper]`` for ``a - b``.
+
+    * non-inferiority (``a`` not worse than ``b`` by more than ``margin``): holds when
+      ``lower > -margin``, does not hold when ``upper < -margin``;
+    * superiority (``a`` better than ``b`` by more than ``margin``, usually 0): holds when
+      ``lower > margin``, does not hold when ``upper < margin``;
+    * equivalence (``|a - b| < margin``): holds when the interval lies inside
+      ``(-margin, margin)``, does not hold when it lies wholly outside it.
+
+    Otherwise, or when a bound is NaN: inconclusive.
+    """
+    if margin < 0:
+        raise ValueError(f"the margin must be 0 or more, got {margin}")
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        return "inconclusive"
+    if lower > upper:
+        raise ValueError(f"the interval's lower bound {lower} lies above its upper bound {upper}")
+    if kind == "non-inferiority":
+        threshold = -margin
+        return (
+            "holds"
+            if lower > threshold
+            else "does not hold"
+            if upper < threshold
+            else "inconclusive"
+        )
+    if kind == "superiority":
+        return "holds" if lower > margin else "does not hold" if upper < margin else "inconclusive"
+    if kind == "equivalence":
+        if -margin < lower and upper < margin:
+            return "holds"
+        return "does not hold" if upper < -margin or lower > margin else "inconclusive"
+    raise ValueError(f"unknown kind of claim {kind!r}")
+
+
+def detectable_margin(
+    sd_a: float, sd_b: float, n_a: int, n_b: int, power: float = 0.8, alpha: float = 0.025
+) -> float:
+    """The smallest margin that a one-sided Welch test at ``alpha`` clears with ``power`` when
+    the true difference is 0 and the seeds' spreads are ``sd_a``, ``sd_b`` (noncentral t)."""
+    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    critical = stats.t.ppf(1 - alpha, df)
+
+    def shortfall(margin: float) -> float:
+        return stats.nct.sf(critical, df, margin / se) - power
+
+    return float(optimize.brentq(shortfall, 1e-9 * se, 100 * se))
