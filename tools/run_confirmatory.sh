@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Run the confirmatory study's runs in the pre-registered order, two lanes side by side
+# (docs/preregistration.md, "Compute plan"):
+#   lane 1: the i-DQN runs, cell by cell (seed 0 of Breakout, Freeway, SpaceInvaders, Asterix,
+#           Seaquest, then seed 1, ...);
+#   lane 2: the DDQN runs in the same order (about twice as fast, so each cell's DDQN starts
+#           with or before its i-DQN, on the same machine), then the idqn-original-code runs,
+#           then the SB3 runs.
+# Each run is one `snakemake <its summary.json>` call through the confirmatory profile, so a
+# finished run is never redone and a killed one resumes from its checkpoint. Run it from a clean
+# checkout (the runs record its commit):
+#   bash tools/run_confirmatory.sh            # both lanes, in the background of this shell
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SNAKEMAKE=${SNAKEMAKE:-.venv/bin/snakemake}
+RUNS=results/confirmatory/runs
+GAMES=(MinAtar-Breakout MinAtar-Freeway MinAtar-SpaceInvaders MinAtar-Asterix MinAtar-Seaquest)
+
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  echo "error: the checkout has uncommitted changes; pre-registered runs start from a clean commit" >&2
+  exit 2
+fi
+
+cells() {  # arm seeds... -> one summary.json per (seed, game), seed-major
+  local arm=$1
+  shift
+  for seed in "$@"; do
+    for game in "${GAMES[@]}"; do
+      echo "$RUNS/$arm/$game/s$seed/summary.json"
+    done
+  done
+}
+
+lane() {  # run each target in turn; a failed run is reported and the lane goes on
+  for target in "$@"; do
+    # One core each; --nolock because the two lanes share the working directory, and never
+    # build the same file.
+    "$SNAKEMAKE" "$target" --profile workflow/profiles/confirmatory --cores 1 --nolock \
+      || echo "lane: $target failed (see its train.log)" >&2
+  done
+}
+
+lane1=($(cells idqn 0 1 2 3 4))
+lane2=($(cells ddqn 0 1 2 3 4))
+for seed in 0 1 2; do
+  for game in MinAtar-Breakout MinAtar-Freeway; do
+    lane2+=("$RUNS/idqn-original-code/$game/s$seed/summary.json")
+  done
+done
+lane2+=($(cells sb3-dqn 0 1 2))
+
+lane "${lane1[@]}" &
+lane "${lane2[@]}" &
+wait
