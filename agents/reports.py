@@ -230,12 +230,30 @@ def t_interval(values: Sequence[float] | np.ndarray, quantile: float) -> tuple[f
 EARLY_FRACTION = (
     1 / 3
 )  # where the claims table reads the "reaches competitive scores quickly" claim
+# The claims table's early window in episodes, for games whose episodes are too long to fill a
+# 100-episode window by EARLY_FRACTION of the budget (MinAtar Freeway: 2,500 steps each, 40 by
+# 100K steps): the last EARLY_EPISODES episodes ending by then.
+EARLY_EPISODES = 10
 
 
 def score_at(log: pd.DataFrame, frame: float) -> float:
     """A seed's 100-episode moving average at its last full window ending at or before ``frame``."""
     before = log[(log["frame"] <= frame) & log["return_100"].notna()]
     return float(before["return_100"].iloc[-1]) if len(before) else float("nan")
+
+
+def last_episodes_at(log: pd.DataFrame, frame: float, count: int = EARLY_EPISODES) -> float:
+    """A seed's mean return over its last ``count`` episodes ending at or before ``frame``; NaN
+    when fewer than ``count`` episodes have ended by then."""
+    before = log.loc[log["frame"] <= frame, "return"]
+    return float(before.iloc[-count:].mean()) if len(before) >= count else float("nan")
+
+
+EARLY_LAST_COLUMNS = (
+    f"early_last{EARLY_EPISODES}",
+    f"early_last{EARLY_EPISODES}_low",
+    f"early_last{EARLY_EPISODES}_high",
+)
 
 
 def claims_table(
@@ -246,6 +264,8 @@ def claims_table(
     The mean over seeds of the final 100-episode average with its two-sided 95% Student-t
     interval (Table 1's claim), and the same of the moving average at :data:`EARLY_FRACTION` of
     the budget (Fig 8's "competitive quickly"); a cell is NaN where a seed has no full window.
+    Beside it, for games whose episodes are too long for a 100-episode window by then, the same
+    of the mean return of each seed's last :data:`EARLY_EPISODES` episodes ending by then.
     """
     budget = float(scores["frames"].max())
     early = int(EARLY_FRACTION * budget)
@@ -257,11 +277,15 @@ def claims_table(
             final = t_interval(mine.sort_values("seed")["final_100"], 0.975)
             at = [score_at(log, early) for _, log in logs.groupby("seed")]
             early_scores = t_interval(at, 0.975)
+            last = t_interval(
+                [last_episodes_at(log, early) for _, log in logs.groupby("seed")], 0.975
+            )
             rows.append(
                 {"agent": label(agent), "game": game, "seeds": len(mine)}
                 | dict(zip(("final_100", "final_low", "final_high"), final, strict=True))
                 | {"early_frame": early}
                 | dict(zip(("early_100", "early_low", "early_high"), early_scores, strict=True))
+                | dict(zip(EARLY_LAST_COLUMNS, last, strict=True))
             )
     return pd.DataFrame(rows)
 
@@ -546,6 +570,19 @@ def normalisation_reference(
     return trained, TRAINED_NORMS
 
 
+def normaliser_note(normalised_by: str, name: str, norms: Sequence[str]) -> str:
+    """The aggregate row's note when our own runs set the scale (:data:`TRAINED_NORMS`): the
+    agent whose mean is the scale's 1, and our random agent, its 0, are there by construction."""
+    if tuple(norms) != TRAINED_NORMS:
+        return ""
+    one = {"random -> our DDQN": label("ddqn"), "random -> our i-DQN": label("idqn")}
+    if one.get(normalised_by) == name:
+        return "1 by construction: this agent is the normaliser (its mean over seeds is 1 on every game)"
+    if normalised_by in one and name == label("random"):
+        return "0 by construction: this agent is the normaliser's zero (its mean over seeds is 0 on every game)"
+    return ""
+
+
 def aggregate(
     scores: pd.DataFrame,
     reference: pd.DataFrame,
@@ -642,6 +679,9 @@ def aggregate(
                     | {"estimate": float(estimate), "ci_low": float(low), "ci_high": float(high)}
                 )
     table = pd.DataFrame(rows).assign(note="")
+    table["note"] = [
+        normaliser_note(row["normalised by"], row["agent"], norms) for _, row in table.iterrows()
+    ]
 
     taus, profile, profile_ci = profiles
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -691,6 +731,8 @@ def table2(agreement_files: Iterable[Path], reference_path: Path) -> pd.DataFram
                 "agreement (ours)": 100 * result["agreement"],
                 "agreement (paper)": paper,
                 "random": 100 * result["random"],
+                # What a suggestion blind to the state, with the same action shares, would give.
+                "chance (action shares)": 100 * result.get("chance", np.nan),
                 "steps": result["steps"],
                 "rollouts": result["rollouts"],
             }
