@@ -41,6 +41,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -633,6 +634,66 @@ def aggregate(
             missing, len(agents) * len(games) * len(seeds), stem, agents, norms
         )
 
+    with _numpy_global_seed(seed):
+        table, profiles = _bootstrap(scores, reference, games, agents, seeds, norms, reps, seed)
+
+    taus, profile, profile_ci = profiles
+    fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
+    iqm = table[(table["metric"] == "IQM") & (table["normalised by"] == f"random -> {norms[0]}")]
+    ax_iqm.errorbar(
+        iqm["estimate"],
+        range(len(iqm)),
+        xerr=[iqm["estimate"] - iqm["ci_low"], iqm["ci_high"] - iqm["estimate"]],
+        fmt="o",
+        capsize=4,
+    )
+    ax_iqm.set_yticks(range(len(iqm)), iqm["agent"])
+    ax_iqm.axvline(1.0, color="gray", linestyle="--", linewidth=1)
+    ax_iqm.set(
+        xlabel=f"IQM of (score - random) / ({norms[0]} - random)",
+        title="IQM, 95% stratified-bootstrap CI",
+    )
+    for name, curve in profile.items():
+        ax_profile.plot(taus, curve, label=name)
+        ax_profile.fill_between(taus, profile_ci[name][0], profile_ci[name][1], alpha=0.2)
+    ax_profile.set(
+        xlabel="normalised score tau",
+        ylabel="fraction of runs with score > tau",
+        title="Performance profiles",
+    )
+    ax_profile.legend()
+    _save_figure(fig, [Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")])
+    return table
+
+
+@contextmanager
+def _numpy_global_seed(seed: int):
+    """Seed numpy's global generator for the bootstrap, and put its state back after.
+
+    rliable's StratifiedBootstrap draws its resampling indices with ``np.random.choice``, numpy's
+    global generator, not the ``random_state`` it is given, so without this the aggregate's
+    intervals change from one build to the next.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _bootstrap(
+    scores: pd.DataFrame,
+    reference: pd.DataFrame,
+    games: list[str],
+    agents: Sequence[str],
+    seeds: list,
+    norms: Sequence[str],
+    reps: int,
+    seed: int,
+) -> tuple[pd.DataFrame, tuple]:
+    """The aggregate's table (IQM and P(agent > baseline) with their CIs, normaliser notes) and
+    the performance profiles normalised by ``norms[0]``."""
     from rliable import library as rly
     from rliable import metrics
 
@@ -682,34 +743,7 @@ def aggregate(
     table["note"] = [
         normaliser_note(row["normalised by"], row["agent"], norms) for _, row in table.iterrows()
     ]
-
-    taus, profile, profile_ci = profiles
-    fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
-    iqm = table[(table["metric"] == "IQM") & (table["normalised by"] == f"random -> {norms[0]}")]
-    ax_iqm.errorbar(
-        iqm["estimate"],
-        range(len(iqm)),
-        xerr=[iqm["estimate"] - iqm["ci_low"], iqm["ci_high"] - iqm["estimate"]],
-        fmt="o",
-        capsize=4,
-    )
-    ax_iqm.set_yticks(range(len(iqm)), iqm["agent"])
-    ax_iqm.axvline(1.0, color="gray", linestyle="--", linewidth=1)
-    ax_iqm.set(
-        xlabel=f"IQM of (score - random) / ({norms[0]} - random)",
-        title="IQM, 95% stratified-bootstrap CI",
-    )
-    for name, curve in profile.items():
-        ax_profile.plot(taus, curve, label=name)
-        ax_profile.fill_between(taus, profile_ci[name][0], profile_ci[name][1], alpha=0.2)
-    ax_profile.set(
-        xlabel="normalised score tau",
-        ylabel="fraction of runs with score > tau",
-        title="Performance profiles",
-    )
-    ax_profile.legend()
-    _save_figure(fig, [Path(stem).with_suffix(".png"), Path(stem).with_suffix(".pdf")])
-    return table
+    return table, profiles
 
 
 def table2(agreement_files: Iterable[Path], reference_path: Path) -> pd.DataFrame:

@@ -160,6 +160,29 @@ def test_aggregate_on_games_the_paper_never_ran_normalises_by_our_runs(tmp_path)
     assert 0.25 < table.loc[("random -> our DDQN", "i-DQN"), "estimate"] < 1.0
 
 
+def test_aggregate_intervals_are_the_same_at_every_build(tmp_path):
+    """rliable's bootstrap draws from numpy's global generator: the aggregate seeds it, whatever
+    state it is left in, and puts that state back (issue 21: the committed intervals moved)."""
+    from agents.reports import aggregate
+
+    rng, rows = np.random.default_rng(0), []
+    for agent, level in {"random": 0.5, "ddqn": 10.0, "idqn": 7.0}.items():
+        for game in ("MinAtar-Breakout", "MinAtar-Freeway", "MinAtar-Asterix"):
+            for seed in range(3):
+                rows.append(
+                    {"agent": agent, "game": game, "seed": seed, "best_100": level + rng.normal()}
+                )
+    scores, games = pd.DataFrame(rows), ["MinAtar-Breakout", "MinAtar-Freeway", "MinAtar-Asterix"]
+    tables = []
+    for state in (1, 2):
+        np.random.seed(state)
+        tables.append(
+            aggregate(scores, read_reference(REFERENCE), games, tmp_path / f"a{state}", reps=100)
+        )
+        assert np.random.randint(10**9) == np.random.RandomState(state).randint(10**9)
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
 def test_aggregate_names_the_normaliser_and_takes_a_peer_as_a_row(tmp_path):
     """Our DDQN's IQM is 1 (random's 0) because it sets the scale: the note says so. A peer
     baseline (SB3's DQN) is one more row, never a baseline of P(agent > baseline)."""
