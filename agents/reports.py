@@ -668,11 +668,12 @@ def aggregate(
 
 @contextmanager
 def _numpy_global_seed(seed: int):
-    """Seed numpy's global generator for the bootstrap, and put its state back after.
+    """Keep numpy's global generator as it was around the bootstrap, which reseeds it.
 
     rliable's StratifiedBootstrap draws its resampling indices with ``np.random.choice``, numpy's
-    global generator, not the ``random_state`` it is given, so without this the aggregate's
-    intervals change from one build to the next.
+    global generator, not the ``random_state`` it is given, so unseeded, the aggregate's
+    intervals change from one build to the next. :func:`_bootstrap` seeds it with ``seed`` before
+    each estimate.
     """
     state = np.random.get_state()
     np.random.seed(seed)
@@ -697,7 +698,19 @@ def _bootstrap(
     from rliable import library as rly
     from rliable import metrics
 
-    rng = np.random.RandomState(seed)
+    def estimate(entries: dict, metric) -> tuple[dict, dict]:
+        """rliable's point estimates and CIs, every entry of ``entries`` from the same seed: each
+        row's draws are its own, the same whichever agents are beside it (the peers' aggregate
+        adds rows to the main one's)."""
+        points, intervals = {}, {}
+        for name, value in entries.items():
+            np.random.seed(seed)
+            point, interval = rly.get_interval_estimates(
+                {name: value}, metric, reps=reps, random_state=np.random.RandomState(seed)
+            )
+            points[name], intervals[name] = point[name], interval[name]
+        return points, intervals
+
     rows, profiles = [], {}
     for norm_name, column in zip(norms, ("ddqn_10m", "idqn_10m"), strict=True):
         score_dict = {}
@@ -710,9 +723,7 @@ def _bootstrap(
                 )["best_100"]
                 matrix[:, j] = [(values.get(s, np.nan) - low) / (high - low) for s in seeds]
             score_dict[label(agent)] = matrix
-        point, interval = rly.get_interval_estimates(
-            score_dict, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps, random_state=rng
-        )
+        point, interval = estimate(score_dict, lambda x: np.array([metrics.aggregate_iqm(x)]))
         for name in score_dict:
             rows.append(
                 {
@@ -726,18 +737,16 @@ def _bootstrap(
             )
         if column == "ddqn_10m":
             taus = np.linspace(0.0, 3.0, 61)
+            np.random.seed(seed)
             profiles = (taus, *rly.create_performance_profile(score_dict, taus, reps=reps))
             for agent, baseline in comparisons(agents):
                 row = _improvement_row(agent, baseline)
                 pair = {row["agent"]: (score_dict[label(agent)], score_dict[label(baseline)])}
-                p_point, p_interval = rly.get_interval_estimates(
-                    pair, metrics.probability_of_improvement, reps=reps, random_state=rng
-                )
-                estimate = np.ravel(p_point[row["agent"]])[0]
+                p_point, p_interval = estimate(pair, metrics.probability_of_improvement)
+                value = np.ravel(p_point[row["agent"]])[0]
                 low, high = np.ravel(p_interval[row["agent"]])
                 rows.append(
-                    row
-                    | {"estimate": float(estimate), "ci_low": float(low), "ci_high": float(high)}
+                    row | {"estimate": float(value), "ci_low": float(low), "ci_high": float(high)}
                 )
     table = pd.DataFrame(rows).assign(note="")
     table["note"] = [

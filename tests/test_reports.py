@@ -160,7 +160,7 @@ def test_aggregate_on_games_the_paper_never_ran_normalises_by_our_runs(tmp_path)
     assert 0.25 < table.loc[("random -> our DDQN", "i-DQN"), "estimate"] < 1.0
 
 
-def test_aggregate_intervals_are_the_same_at_every_build(tmp_path):
+def test_aggregate_intervals_are_the_same_at_every_build_whatever_agents_are_beside(tmp_path):
     """rliable's bootstrap draws from numpy's global generator: the aggregate seeds it, whatever
     state it is left in, and puts that state back (issue 21: the committed intervals moved)."""
     from agents.reports import aggregate
@@ -181,6 +181,15 @@ def test_aggregate_intervals_are_the_same_at_every_build(tmp_path):
         )
         assert np.random.randint(10**9) == np.random.RandomState(state).randint(10**9)
     pd.testing.assert_frame_equal(tables[0], tables[1])
+    # A row does not depend on the agents beside it: the peers' aggregate adds SB3's row to these.
+    peer = scores[scores["agent"] == "ddqn"].assign(
+        agent="sb3-dqn", best_100=lambda d: d["best_100"] + 1
+    )
+    wider = aggregate(
+        pd.concat([scores, peer]), read_reference(REFERENCE), games, tmp_path / "wide", reps=100
+    )
+    shared = wider[wider["agent"] != "SB3 DQN"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(shared, tables[0])
 
 
 def test_aggregate_names_the_normaliser_and_takes_a_peer_as_a_row(tmp_path):
