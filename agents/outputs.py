@@ -119,7 +119,9 @@ _AGGREGATE = """\
 **Aggregate (rliable).** Scores are each seed's best full 100-episode moving average, normalised
 by random and the paper's DDQN, (score - random) / (paper DDQN - random), or by random and the
 paper's i-DQN; on games the paper never ran (MinAtar), by our own runs instead: the mean over
-seeds of our random agent, and of our DDQN or our i-DQN ("our DDQN", "our i-DQN"). Table: the interquartile mean (IQM) over runs and games under both
+seeds of our random agent, and of our DDQN or our i-DQN ("our DDQN", "our i-DQN"); there the
+normalising agent's IQM is about 1 and random's about 0 by construction, and the ``note`` column
+says so. Table: the interquartile mean (IQM) over runs and games under both
 normalisations, with 95% stratified-bootstrap confidence intervals ({reps} repetitions), and,
 for each agent whose baseline was trained too, the probability that it improves on its baseline,
 P(agent > baseline) (Agarwal et al. 2021), with its CI. Figure: left, the IQM normalised by the
@@ -137,8 +139,12 @@ are one input, "channels", with no paper value), and the actions suggested by th
 keys: each state's cosine similarity to every decoded key gives an image-space attention, hence
 Q', U' and a' = argmax Q' + lambda_exp U'. Agreement is the percentage of steps where a' equals
 the agent's action over the configured rollouts; random agreement is 100 / (number of actions),
-11.1% for MsPacman's 9 actions, 33.3% for MinAtar Breakout's 3. The paper's numbers are
-transcribed in ``data/paper/table2.csv``.
+11.1% for MsPacman's 9 actions, 33.3% for MinAtar Breakout's 3. ``chance (action shares)``: the
+agreement of a suggestion that ignores the state but takes each action as often as a' does,
+100 * sum_a p(a) q(a), with p and q the shares of each action among the agent's actions and the
+suggested ones; when either is skewed it is the rate to beat (a constant a' agrees exactly as
+often as the agent takes that action). Steps within a rollout are correlated, so the steps are
+not independent trials. The paper's numbers are transcribed in ``data/paper/table2.csv``.
 """
 
 _CLAIMS = """\
@@ -149,6 +155,9 @@ mean -/+ t(0.975; n-1) * sd / sqrt(n) (Table 1's claim that i-DQN is competitive
 ``early_100``, the same of each seed's 100-episode moving average at its last full window by
 ``early_frame``, one third of the budget (Fig 8's claim that directed exploration reaches
 competitive scores quickly). A cell is empty where a seed has no full 100-episode window.
+``early_last10`` [``early_last10_low``, ``early_last10_high``]: the same of each seed's mean
+return over its last 10 episodes ending by ``early_frame``, for games whose episodes are too
+long to fill a 100-episode window by then (empty where a seed has fewer than 10).
 """
 
 OUTPUTS: dict[str, Output] = {

@@ -41,6 +41,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,12 +231,30 @@ def t_interval(values: Sequence[float] | np.ndarray, quantile: float) -> tuple[f
 EARLY_FRACTION = (
     1 / 3
 )  # where the claims table reads the "reaches competitive scores quickly" claim
+# The claims table's early window in episodes, for games whose episodes are too long to fill a
+# 100-episode window by EARLY_FRACTION of the budget (MinAtar Freeway: 2,500 steps each, 40 by
+# 100K steps): the last EARLY_EPISODES episodes ending by then.
+EARLY_EPISODES = 10
 
 
 def score_at(log: pd.DataFrame, frame: float) -> float:
     """A seed's 100-episode moving average at its last full window ending at or before ``frame``."""
     before = log[(log["frame"] <= frame) & log["return_100"].notna()]
     return float(before["return_100"].iloc[-1]) if len(before) else float("nan")
+
+
+def last_episodes_at(log: pd.DataFrame, frame: float, count: int = EARLY_EPISODES) -> float:
+    """A seed's mean return over its last ``count`` episodes ending at or before ``frame``; NaN
+    when fewer than ``count`` episodes have ended by then."""
+    before = log.loc[log["frame"] <= frame, "return"]
+    return float(before.iloc[-count:].mean()) if len(before) >= count else float("nan")
+
+
+EARLY_LAST_COLUMNS = (
+    f"early_last{EARLY_EPISODES}",
+    f"early_last{EARLY_EPISODES}_low",
+    f"early_last{EARLY_EPISODES}_high",
+)
 
 
 def claims_table(
@@ -246,6 +265,8 @@ def claims_table(
     The mean over seeds of the final 100-episode average with its two-sided 95% Student-t
     interval (Table 1's claim), and the same of the moving average at :data:`EARLY_FRACTION` of
     the budget (Fig 8's "competitive quickly"); a cell is NaN where a seed has no full window.
+    Beside it, for games whose episodes are too long for a 100-episode window by then, the same
+    of the mean return of each seed's last :data:`EARLY_EPISODES` episodes ending by then.
     """
     budget = float(scores["frames"].max())
     early = int(EARLY_FRACTION * budget)
@@ -257,11 +278,15 @@ def claims_table(
             final = t_interval(mine.sort_values("seed")["final_100"], 0.975)
             at = [score_at(log, early) for _, log in logs.groupby("seed")]
             early_scores = t_interval(at, 0.975)
+            last = t_interval(
+                [last_episodes_at(log, early) for _, log in logs.groupby("seed")], 0.975
+            )
             rows.append(
                 {"agent": label(agent), "game": game, "seeds": len(mine)}
                 | dict(zip(("final_100", "final_low", "final_high"), final, strict=True))
                 | {"early_frame": early}
                 | dict(zip(("early_100", "early_low", "early_high"), early_scores, strict=True))
+                | dict(zip(EARLY_LAST_COLUMNS, last, strict=True))
             )
     return pd.DataFrame(rows)
 
@@ -546,6 +571,19 @@ def normalisation_reference(
     return trained, TRAINED_NORMS
 
 
+def normaliser_note(normalised_by: str, name: str, norms: Sequence[str]) -> str:
+    """The aggregate row's note when our own runs set the scale (:data:`TRAINED_NORMS`): the
+    agent whose mean is the scale's 1, and our random agent, its 0, are there by construction."""
+    if tuple(norms) != TRAINED_NORMS:
+        return ""
+    one = {"random -> our DDQN": label("ddqn"), "random -> our i-DQN": label("idqn")}
+    if one.get(normalised_by) == name:
+        return "1 by construction: this agent is the normaliser (its mean over seeds is 1 on every game)"
+    if normalised_by in one and name == label("random"):
+        return "0 by construction: this agent is the normaliser's zero (its mean over seeds is 0 on every game)"
+    return ""
+
+
 def aggregate(
     scores: pd.DataFrame,
     reference: pd.DataFrame,
@@ -596,52 +634,8 @@ def aggregate(
             missing, len(agents) * len(games) * len(seeds), stem, agents, norms
         )
 
-    from rliable import library as rly
-    from rliable import metrics
-
-    rng = np.random.RandomState(seed)
-    rows, profiles = [], {}
-    for norm_name, column in zip(norms, ("ddqn_10m", "idqn_10m"), strict=True):
-        score_dict = {}
-        for agent in agents:
-            matrix = np.full((len(seeds), len(games)), np.nan)
-            for j, game in enumerate(games):
-                low, high = reference.loc[game, "random"], reference.loc[game, column]
-                values = scores[(scores["agent"] == agent) & (scores["game"] == game)].set_index(
-                    "seed"
-                )["best_100"]
-                matrix[:, j] = [(values.get(s, np.nan) - low) / (high - low) for s in seeds]
-            score_dict[label(agent)] = matrix
-        point, interval = rly.get_interval_estimates(
-            score_dict, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps, random_state=rng
-        )
-        for name in score_dict:
-            rows.append(
-                {
-                    "normalised by": f"random -> {norm_name}",
-                    "metric": "IQM",
-                    "agent": name,
-                    "estimate": point[name][0],
-                    "ci_low": interval[name][0, 0],
-                    "ci_high": interval[name][1, 0],
-                }
-            )
-        if column == "ddqn_10m":
-            taus = np.linspace(0.0, 3.0, 61)
-            profiles = (taus, *rly.create_performance_profile(score_dict, taus, reps=reps))
-            for agent, baseline in comparisons(agents):
-                row = _improvement_row(agent, baseline)
-                pair = {row["agent"]: (score_dict[label(agent)], score_dict[label(baseline)])}
-                p_point, p_interval = rly.get_interval_estimates(
-                    pair, metrics.probability_of_improvement, reps=reps, random_state=rng
-                )
-                estimate = np.ravel(p_point[row["agent"]])[0]
-                low, high = np.ravel(p_interval[row["agent"]])
-                rows.append(
-                    row
-                    | {"estimate": float(estimate), "ci_low": float(low), "ci_high": float(high)}
-                )
-    table = pd.DataFrame(rows).assign(note="")
+    with _numpy_global_seed(seed):
+        table, profiles = _bootstrap(scores, reference, games, agents, seeds, norms, reps, seed)
 
     taus, profile, profile_ci = profiles
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -672,6 +666,95 @@ def aggregate(
     return table
 
 
+@contextmanager
+def _numpy_global_seed(seed: int):
+    """Keep numpy's global generator as it was around the bootstrap, which reseeds it.
+
+    rliable's StratifiedBootstrap draws its resampling indices with ``np.random.choice``, numpy's
+    global generator, not the ``random_state`` it is given, so unseeded, the aggregate's
+    intervals change from one build to the next. :func:`_bootstrap` seeds it with ``seed`` before
+    each estimate.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _bootstrap(
+    scores: pd.DataFrame,
+    reference: pd.DataFrame,
+    games: list[str],
+    agents: Sequence[str],
+    seeds: list,
+    norms: Sequence[str],
+    reps: int,
+    seed: int,
+) -> tuple[pd.DataFrame, tuple]:
+    """The aggregate's table (IQM and P(agent > baseline) with their CIs, normaliser notes) and
+    the performance profiles normalised by ``norms[0]``."""
+    from rliable import library as rly
+    from rliable import metrics
+
+    def estimate(entries: dict, metric) -> tuple[dict, dict]:
+        """rliable's point estimates and CIs, every entry of ``entries`` from the same seed: each
+        row's draws are its own, the same whichever agents are beside it (the peers' aggregate
+        adds rows to the main one's)."""
+        points, intervals = {}, {}
+        for name, value in entries.items():
+            np.random.seed(seed)
+            point, interval = rly.get_interval_estimates(
+                {name: value}, metric, reps=reps, random_state=np.random.RandomState(seed)
+            )
+            points[name], intervals[name] = point[name], interval[name]
+        return points, intervals
+
+    rows, profiles = [], {}
+    for norm_name, column in zip(norms, ("ddqn_10m", "idqn_10m"), strict=True):
+        score_dict = {}
+        for agent in agents:
+            matrix = np.full((len(seeds), len(games)), np.nan)
+            for j, game in enumerate(games):
+                low, high = reference.loc[game, "random"], reference.loc[game, column]
+                values = scores[(scores["agent"] == agent) & (scores["game"] == game)].set_index(
+                    "seed"
+                )["best_100"]
+                matrix[:, j] = [(values.get(s, np.nan) - low) / (high - low) for s in seeds]
+            score_dict[label(agent)] = matrix
+        point, interval = estimate(score_dict, lambda x: np.array([metrics.aggregate_iqm(x)]))
+        for name in score_dict:
+            rows.append(
+                {
+                    "normalised by": f"random -> {norm_name}",
+                    "metric": "IQM",
+                    "agent": name,
+                    "estimate": point[name][0],
+                    "ci_low": interval[name][0, 0],
+                    "ci_high": interval[name][1, 0],
+                }
+            )
+        if column == "ddqn_10m":
+            taus = np.linspace(0.0, 3.0, 61)
+            np.random.seed(seed)
+            profiles = (taus, *rly.create_performance_profile(score_dict, taus, reps=reps))
+            for agent, baseline in comparisons(agents):
+                row = _improvement_row(agent, baseline)
+                pair = {row["agent"]: (score_dict[label(agent)], score_dict[label(baseline)])}
+                p_point, p_interval = estimate(pair, metrics.probability_of_improvement)
+                value = np.ravel(p_point[row["agent"]])[0]
+                low, high = np.ravel(p_interval[row["agent"]])
+                rows.append(
+                    row | {"estimate": float(value), "ci_low": float(low), "ci_high": float(high)}
+                )
+    table = pd.DataFrame(rows).assign(note="")
+    table["note"] = [
+        normaliser_note(row["normalised by"], row["agent"], norms) for _, row in table.iterrows()
+    ]
+    return table, profiles
+
+
 def table2(agreement_files: Iterable[Path], reference_path: Path) -> pd.DataFrame:
     """Our agreement scores (%) per input and variant, beside the paper's Table 2."""
     import json
@@ -691,6 +774,8 @@ def table2(agreement_files: Iterable[Path], reference_path: Path) -> pd.DataFram
                 "agreement (ours)": 100 * result["agreement"],
                 "agreement (paper)": paper,
                 "random": 100 * result["random"],
+                # What a suggestion blind to the state, with the same action shares, would give.
+                "chance (action shares)": 100 * result.get("chance", np.nan),
                 "steps": result["steps"],
                 "rollouts": result["rollouts"],
             }

@@ -641,6 +641,29 @@ def test_neighbour_purity_is_one_for_separated_labels_and_near_chance_for_random
     assert abs(neighbour_purity(clustered, shuffled) - 0.25) < 0.08
 
 
+def test_agreement_score_gives_the_chance_rate_of_the_action_shares(monkeypatch):
+    """A suggestion that never changes agrees as often as the agent takes that action: that share,
+    not 1/|A|, is what chance gives (issue 21: Table 2's null)."""
+    from types import SimpleNamespace
+
+    from agents.interpret import agreement
+
+    agent_actions = [0, 0, 0, 1, 2, 0, 0, 1, 0, 0]  # 7 of 10 steps take action 0
+
+    def steps(*_):  # two rollouts of 5 steps; the keys suggest action 0 at every step
+        for t, action in enumerate(agent_actions):
+            yield SimpleNamespace(action=action, episode=t // 5), 0, None
+
+    monkeypatch.setattr(agreement, "agreement_steps", steps)
+    agent = SimpleNamespace(spec=SimpleNamespace(num_actions=3))
+    result = agreement.agreement_score(agent, None, rollouts=2)
+    assert result["agreement"] == pytest.approx(0.7) and result["random"] == pytest.approx(1 / 3)
+    assert result["action_shares"] == pytest.approx([0.7, 0.2, 0.1])
+    assert result["suggested_shares"] == pytest.approx([1.0, 0.0, 0.0])
+    assert result["chance"] == pytest.approx(0.7)  # the agreement itself: no sign above chance
+    assert result["rollout_agreement"] == pytest.approx([0.6, 0.8])
+
+
 def test_agreeing_examples_are_spread_over_the_agreeing_steps_with_bounded_memory(monkeypatch):
     from types import SimpleNamespace
 

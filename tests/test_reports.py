@@ -160,6 +160,69 @@ def test_aggregate_on_games_the_paper_never_ran_normalises_by_our_runs(tmp_path)
     assert 0.25 < table.loc[("random -> our DDQN", "i-DQN"), "estimate"] < 1.0
 
 
+def test_aggregate_intervals_are_the_same_at_every_build_whatever_agents_are_beside(tmp_path):
+    """rliable's bootstrap draws from numpy's global generator: the aggregate seeds it, whatever
+    state it is left in, and puts that state back (issue 21: the committed intervals moved)."""
+    from agents.reports import aggregate
+
+    rng, rows = np.random.default_rng(0), []
+    for agent, level in {"random": 0.5, "ddqn": 10.0, "idqn": 7.0}.items():
+        for game in ("MinAtar-Breakout", "MinAtar-Freeway", "MinAtar-Asterix"):
+            for seed in range(3):
+                rows.append(
+                    {"agent": agent, "game": game, "seed": seed, "best_100": level + rng.normal()}
+                )
+    scores, games = pd.DataFrame(rows), ["MinAtar-Breakout", "MinAtar-Freeway", "MinAtar-Asterix"]
+    tables = []
+    for state in (1, 2):
+        np.random.seed(state)
+        tables.append(
+            aggregate(scores, read_reference(REFERENCE), games, tmp_path / f"a{state}", reps=100)
+        )
+        assert np.random.randint(10**9) == np.random.RandomState(state).randint(10**9)
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    # A row does not depend on the agents beside it: the peers' aggregate adds SB3's row to these.
+    peer = scores[scores["agent"] == "ddqn"].assign(
+        agent="sb3-dqn", best_100=lambda d: d["best_100"] + 1
+    )
+    wider = aggregate(
+        pd.concat([scores, peer]), read_reference(REFERENCE), games, tmp_path / "wide", reps=100
+    )
+    shared = wider[wider["agent"] != "SB3 DQN"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(shared, tables[0])
+
+
+def test_aggregate_names_the_normaliser_and_takes_a_peer_as_a_row(tmp_path):
+    """Our DDQN's IQM is 1 (random's 0) because it sets the scale: the note says so. A peer
+    baseline (SB3's DQN) is one more row, never a baseline of P(agent > baseline)."""
+    from agents.reports import aggregate, normaliser_note
+
+    games, rows = ["MinAtar-Breakout", "MinAtar-Freeway"], []
+    levels = {
+        "random": (1.0, 0.5),
+        "ddqn": (7.0, 40.0),
+        "idqn": (7.0, 12.0),
+        "sb3-dqn": (8.5, 46.0),  # 1.25 of our DDQN's scale on Breakout, about 1.15 on Freeway
+    }
+    for agent, per_game in levels.items():
+        for game, level in zip(games, per_game, strict=True):
+            for seed, noise in enumerate((-0.1, 0.0, 0.1)):
+                rows.append({"agent": agent, "game": game, "seed": seed, "best_100": level + noise})
+    table = aggregate(
+        pd.DataFrame(rows), read_reference(REFERENCE), games, tmp_path / "aggregate", reps=200
+    ).set_index(["normalised by", "agent"])
+    assert 1.1 < table.loc[("random -> our DDQN", "SB3 DQN"), "estimate"] < 1.3
+    assert table.loc[("none needed", "i-DQN vs DDQN"), "metric"] == "P(i-DQN > DDQN)"
+    assert not table["metric"].str.contains("SB3").any()
+    notes = table["note"]
+    assert notes[("random -> our DDQN", "DDQN")].startswith("1 by construction")
+    assert notes[("random -> our i-DQN", "i-DQN")].startswith("1 by construction")
+    assert notes[("random -> our DDQN", "Random")].startswith("0 by construction")
+    assert notes[("random -> our DDQN", "i-DQN")] == notes[("random -> our DDQN", "SB3 DQN")] == ""
+    # Normalised by the paper's scores, no agent of ours is the normaliser.
+    assert normaliser_note("random -> paper DDQN", "DDQN", ("paper DDQN", "paper i-DQN")) == ""
+
+
 def test_missing_runs_are_a_clear_error(tmp_path, capsys):
     code = main(
         [
@@ -476,3 +539,42 @@ def test_claims_table_leaves_a_seed_without_a_full_window_empty(tmp_path):
     row = pd.read_csv(tmp_path / "claims.csv").iloc[0]
     assert row["final_100"] == pytest.approx(1.0)
     assert np.isnan(row["early_100"])  # 1/3 of 120K frames is episode 40: no 100-episode window
+
+
+def test_claims_table_judges_long_episodes_by_their_last_ten_episodes_early(tmp_path):
+    # 120 episodes ending every 1,000 frames: one third of the budget is 40,000 frames, where
+    # only 40 episodes have ended, too few for a 100-episode window but not for the last 10.
+    for seed, offset in enumerate((0.0, 1.0, 2.0)):
+        _write_log(tmp_path, "ddqn", "Freeway", seed, np.arange(120, dtype=float) + offset)
+    _cli("claims", tmp_path, tmp_path / "claims", ["Freeway"], [0, 1, 2], agents=("ddqn",))
+    row = pd.read_csv(tmp_path / "claims.csv").iloc[0]
+    assert row["early_frame"] == 40_000 and np.isnan(row["early_100"])
+    # Seed 0's last 10 episodes by frame 40,000 are episodes 30-39: mean 34.5; seeds 1, 2 add 1, 2.
+    half = 4.302653 / np.sqrt(3)  # t(0.975; 2) * sd (1) / sqrt(3)
+    assert row["early_last10"] == pytest.approx(35.5)
+    assert (row["early_last10_low"], row["early_last10_high"]) == pytest.approx(
+        (35.5 - half, 35.5 + half), abs=0.01
+    )
+
+
+def test_claims_table_leaves_the_last_ten_empty_before_ten_episodes(tmp_path):
+    from agents.reports import last_episodes_at
+
+    log = pd.DataFrame({"frame": [1000, 2000, 3000], "return": [1.0, 2.0, 3.0]})
+    assert np.isnan(last_episodes_at(log, 3000))
+    assert last_episodes_at(log, 2500, count=2) == pytest.approx(1.5)  # episodes ending by 2,500
+
+
+def test_table2_gives_the_chance_rate_of_the_action_shares_beside_the_random_one(tmp_path):
+    import json
+
+    from agents.reports import table2
+
+    result = {"agreement": 0.37, "random": 1 / 3, "chance": 0.37, "steps": 422, "rollouts": 5}
+    result |= {"input": "channels", "variant": "AE"}
+    (tmp_path / "agreement.json").write_text(json.dumps(result))
+    row = table2([tmp_path / "agreement.json"], ROOT / "data" / "paper" / "table2.csv").iloc[0]
+    assert row["agreement (ours)"] == pytest.approx(37.0) and row["random"] == pytest.approx(
+        33.33, abs=0.01
+    )
+    assert row["chance (action shares)"] == pytest.approx(37.0)

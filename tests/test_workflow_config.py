@@ -301,6 +301,7 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
 def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
     out = snakemake(
         "-n",
+        "-p",
         "peers",
         "--configfile",
         "config/minatar.yaml",
@@ -312,5 +313,8 @@ def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
     # The main runs: ddqn, idqn, attention and random x 5 games x 3 seeds.
     assert counts["train_peer"] == 5 * 3 and counts["train"] == 4 * 5 * 3, counts
     assert counts["peer_reports"] == 1
+    # The aggregate with the peers beside our agents (issue 21: SB3 beside DDQN, i-DQN, attention).
+    assert f"{tmp_path / 'reports'}/peers/aggregate.csv" in out.stdout
+    assert "report aggregate" in out.stdout and "sb3-dqn --reference" in out.stdout
     bad = snakemake("-n", "peers", "--config", "peers=[sb4-dqn]", check=False)
     assert bad.returncode != 0 and "sb4-dqn" in bad.stdout + bad.stderr

@@ -4,7 +4,11 @@ Decode every key h_{a,i} into an image s_{a,i}. In each visited state s_t, an im
 attention w'_{a,i} = softmax_i(cos(s_t, s_{a,i})) gives Q'(s_t, a) and U'(s_t, a) as usual and an
 action a'_t = argmax_a Q' + lambda_exp U'. Agreement is the fraction of steps where a'_t equals
 the agent's own action a_t, over several rollouts of the agent's (directed) policy. A random
-a'_t would agree 1/|A| of the time.
+a'_t would agree 1/|A| of the time. An a'_t that ignores the state but follows the same action
+shares as the real one would agree sum_a p(a) q(a) of the time, p and q being the shares of each
+action among the agent's actions and among the suggested ones (``chance``): when either is
+skewed, that is the rate to beat, not 1/|A|. A constant a'_t agrees exactly as often as the agent
+takes that action.
 
 The cosine is taken in the space the decoder reconstructs: the agent's normalised input,
 ``agent.normalise(s) = (s - mean image) / 255``, against the raw decoder output of each key.
@@ -92,16 +96,30 @@ def agreement_steps(agent, make_env, rollouts: int, max_steps: int, seed: int = 
 def agreement_score(
     agent, make_env, rollouts: int = 5, max_steps: int = 27_000, seed: int = 0
 ) -> dict:
-    """Agreement over ``rollouts`` episodes (each capped at ``max_steps`` agent steps)."""
-    agree = total = 0
+    """Agreement over ``rollouts`` episodes (each capped at ``max_steps`` agent steps), beside
+    what chance gives: ``random`` = 1/|A|, and ``chance`` = sum_a p(a) q(a) from the shares of each
+    action among the agent's actions (``action_shares``) and the suggested ones
+    (``suggested_shares``). ``rollout_agreement``: the agreement of each rollout, whose steps,
+    unlike the rollouts, are not independent."""
+    actions, suggestions, episodes = [], [], []
     for step, suggested, _ in agreement_steps(agent, make_env, rollouts, max_steps, seed):
-        agree += int(suggested == step.action)
-        total += 1
+        actions.append(step.action)
+        suggestions.append(suggested)
+        episodes.append(step.episode)
+    num_actions = agent.spec.num_actions
+    actions, suggestions, episodes = map(np.asarray, (actions, suggestions, episodes))
+    agree = actions == suggestions
+    p = np.bincount(actions, minlength=num_actions) / len(actions)
+    q = np.bincount(suggestions, minlength=num_actions) / len(actions)
     return {
-        "agreement": agree / total,
-        "steps": total,
+        "agreement": float(agree.mean()),
+        "steps": len(actions),
         "rollouts": rollouts,
-        "random": 1.0 / agent.spec.num_actions,
+        "random": 1.0 / num_actions,
+        "chance": float(p @ q),
+        "action_shares": p.tolist(),
+        "suggested_shares": q.tolist(),
+        "rollout_agreement": [float(agree[episodes == e].mean()) for e in np.unique(episodes)],
     }
 
 

@@ -1,5 +1,6 @@
 # Peer baselines (agents/peers/): another project's agent on the same games, seeds and budget, and
-# the main table and Figure 8 with it as a row. Outside `all`: `snakemake peers` builds them.
+# the main table, Figure 8, the score claims and the aggregate with it as a row. Outside `all`:
+# `snakemake peers` builds them.
 
 
 rule train_peer:
@@ -29,7 +30,8 @@ rule train_peer:
 
 
 rule peer_reports:
-    """Table 1, Figure 8 and the score claims with the peers as rows beside the config's agents."""
+    """Table 1, Figure 8, the score claims and the rliable aggregate with the peers as rows beside
+    the config's agents (the aggregate normalised as the main one, by our random and DDQN)."""
     input:
         train_outputs(),
         peer_outputs(),
@@ -37,6 +39,7 @@ rule peer_reports:
         multiext(f"{REPORTS}/peers/table1", ".csv", ".md", ".tex"),
         multiext(f"{REPORTS}/peers/figure8", ".png", ".pdf"),
         multiext(f"{REPORTS}/peers/claims", ".csv", ".md", ".tex"),
+        multiext(f"{REPORTS}/peers/aggregate", ".csv", ".md", ".tex", ".png", ".pdf"),
     log:
         f"{REPORTS}/logs/peers.log",
     params:
@@ -44,12 +47,14 @@ rule peer_reports:
         runs=runs_root,
         folder=lambda wildcards, output: os.path.dirname(output[0]),
         selection=PEER_SELECTION,
+        reps=config["bootstrap_reps"],
     conda:
         ENV
     shell:
-        "for kind in table1 figure8 claims; do {params.python} -m agents report $kind "
+        "(for kind in table1 figure8 claims; do {params.python} -m agents report $kind "
         "--runs {params.runs} {params.selection} --out {params.folder}/$kind || exit 1; "
-        "done > {log} 2>&1"
+        "done && {params.python} -m agents report aggregate --runs {params.runs} "
+        "{params.selection} --reps {params.reps} --out {params.folder}/aggregate) > {log} 2>&1"
 
 
 rule peers:
