@@ -1,4 +1,4 @@
-"""Command line: ``python -m agents train|evaluate|peer|report|interpret|study|list``.
+"""Command line: ``python -m agents train|evaluate|peer|pack|confirmatory|report|interpret|study|list``.
 
     python -m agents train --agent ddqn --game Pong --seed 0 --frames 10000000 --out DIR \\
         [--preset NAME] [--set key=value ...]
@@ -52,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     peer.add_argument("--out", type=Path, required=True, help="run directory (must be new)")
     peer.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     peer.add_argument("--device", default=None)
+
+    pack = sub.add_parser("pack", help="gzip finished runs' logs in place, for committing")
+    pack.add_argument("runs", type=Path, nargs="+", help="run directories (with summary.json)")
+
+    confirmatory = sub.add_parser(
+        "confirmatory", help="the confirmatory study's tables, verdicts and figures"
+    )
+    confirmatory.add_argument(
+        "--config", type=Path, nargs="+", required=True, help="config files, later ones on top"
+    )
+    confirmatory.add_argument("--out", type=Path, required=True, help="report folder")
 
     from agents.outputs import OUTPUTS  # light: no matplotlib until a builder runs
 
@@ -313,6 +324,36 @@ def _report(args: argparse.Namespace) -> dict:
     return {"wrote": [str(p) for p in paths]} | summary
 
 
+def _pack(run_dirs: list[Path]) -> dict:
+    """Gzip each finished run's logs, holding its lock (never a run that is still training)."""
+    from agents.files import RunLock, pack_logs
+
+    for run_dir in run_dirs:  # all checked before any is packed
+        if not (run_dir / "summary.json").is_file():
+            raise UsageError(f"{run_dir} is not a finished run (no summary.json)")
+    packed = []
+    for run_dir in run_dirs:
+        with RunLock(run_dir):
+            packed += [str(p) for p in pack_logs(run_dir)]
+    return {"packed": packed}
+
+
+def _confirmatory(args: argparse.Namespace) -> dict:
+    from agents import confirmatory_report
+    from agents.config import load_yaml
+
+    config: dict = {}
+    for path in args.config:
+        if not path.is_file():
+            raise UsageError(f"config file {path} does not exist")
+        document = load_yaml(path.read_text(), str(path))
+        if not isinstance(document, dict):
+            raise UsageError(f"config file {path} is not a mapping")
+        config |= document
+    paths = confirmatory_report.build(config, args.out)
+    return {"wrote": [str(p) for p in paths]}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -357,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
                 parse_overrides(args.overrides),
                 device=args.device,
             )
+        elif args.command == "pack":
+            summary = _pack(args.runs)
+        elif args.command == "confirmatory":
+            summary = _confirmatory(args)
         elif args.command == "report":
             summary = _report(args)
         elif args.command == "interpret":

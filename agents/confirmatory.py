@@ -106,3 +106,60 @@ def detectable_margin(
         return stats.nct.sf(critical, df, margin / se) - power
 
     return float(optimize.brentq(shortfall, 1e-9 * se, 100 * se))
+
+
+# -- The study's analysis: runs -> per-run statistics -> tables, verdicts, figures ------------
+
+#: The pre-registered margin in normalised units (docs/preregistration.md, "The margin").
+MARGIN = 0.2
+#: The games whose scores the claims judge (Seaquest is reported, never judged).
+SCORE_GAMES = ("MinAtar-Breakout", "MinAtar-Freeway", "MinAtar-SpaceInvaders", "MinAtar-Asterix")
+BOOTSTRAP_REPS = 10_000
+BOOTSTRAP_SEED = 0
+#: Per-run statistics: name -> what it is (the tables' column names).
+STATISTICS = {
+    "final_eval": "final greedy evaluation (primary)",
+    "train_last10": "training return, episodes ending in the last 10% of steps (secondary)",
+    "early_eval": "first evaluation phase, at 10% of the budget (claim 2, primary)",
+    "train_early": "training return, episodes ending in the last tenth of the first 10% (claim 2, secondary)",
+    "best_100": "best 100-episode training average (the paper's own; no verdict)",
+}
+
+
+def iqm(scores: np.ndarray) -> np.ndarray:
+    """Interquartile mean over the last axis (rliable's aggregate_iqm: 25% cut on each side)."""
+    return stats.trim_mean(scores, 0.25, axis=-1)
+
+
+def stratified_bootstrap(
+    a: np.ndarray,
+    b: np.ndarray,
+    statistic,
+    reps: int = BOOTSTRAP_REPS,
+    seed: int = BOOTSTRAP_SEED,
+) -> np.ndarray:
+    """``statistic(a*, b*)`` for ``reps`` resamples; ``a`` (runs_a, games) and ``b`` (runs_b,
+    games) each resampled with replacement over runs within every game, independently (so two
+    arms with different seed counts work). ``statistic`` takes arrays (reps, runs, games)."""
+    rng = np.random.default_rng(seed)
+
+    def resample(x: np.ndarray) -> np.ndarray:
+        rows = rng.integers(0, x.shape[0], size=(reps, *x.shape))
+        return x[rows, np.arange(x.shape[1])]
+
+    return statistic(resample(a), resample(b))
+
+
+def iqm_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IQM over all runs and games of ``a`` minus that of ``b``, for (..., runs, games) arrays."""
+    return iqm(a.reshape(*a.shape[:-2], -1)) - iqm(b.reshape(*b.shape[:-2], -1))
+
+
+def change_verdict(lower: float, upper: float, margin: float) -> Verdict:
+    """S1's rule: a difference either way **holds** when the interval excludes 0; the settings
+    make no difference (**does not hold**) when it lies inside (-margin, margin)."""
+    if verdict(lower, upper, 0.0, "superiority") == "holds" or upper < 0:
+        return "holds"
+    if verdict(lower, upper, margin, "equivalence") == "holds":
+        return "does not hold"
+    return "inconclusive"

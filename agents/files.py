@@ -179,6 +179,35 @@ def _parses_completely(row: list[str], width: int) -> bool:
     return True
 
 
+def read_log(path: Path, header: list[str]):
+    """A numeric CSV log of a run as a DataFrame of its complete rows (:func:`read_complete_rows`).
+
+    ``path`` may also be stored compressed as ``path`` + ``.gz`` (committed runs' logs). A log
+    that is missing, or holds a NaN or infinite value, is a one-line :class:`UsageError` naming
+    the file: a report must never count corrupt data.
+    """
+    import gzip
+
+    import numpy as np
+    import pandas as pd
+
+    path = Path(path)
+    packed = path.with_name(path.name + ".gz")
+    if path.exists():
+        text = path.read_bytes()
+    elif packed.exists():
+        text, path = gzip.decompress(packed.read_bytes()), packed
+    else:
+        raise UsageError(f"{path} does not exist")
+    rows = _complete_rows(text, header)
+    # Every field parsed as a float already (_parses_completely): "nan" and "inf" included.
+    values = np.array(rows, dtype=float).reshape(len(rows), len(header))
+    frame = pd.DataFrame(values, columns=header)
+    if not np.isfinite(values).all():
+        raise UsageError(f"{path} holds a NaN or infinite value: corrupt data, not counted")
+    return frame
+
+
 def read_complete_rows(path: Path, header: list[str]) -> list[dict[str, str]]:
     """The rows of a numeric CSV log that were written completely.
 
@@ -186,15 +215,19 @@ def read_complete_rows(path: Path, header: list[str]) -> list[dict[str, str]]:
     ending, possibly cut inside a field (``-2`` of ``-21``): that line is dropped even when it
     happens to parse. Any row that does not parse completely is dropped too.
     """
-    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    rows = _complete_rows(Path(path).read_bytes(), header)
+    return [dict(zip(header, r, strict=True)) for r in rows]
+
+
+def _complete_rows(data: bytes, header: list[str]) -> list[list[str]]:
+    text = data.decode("utf-8", errors="replace")
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines = lines[:-1]  # torn last row
     rows = list(csv.reader(lines))
     if not rows or rows[0] != header:
         return []
-    complete = [r for r in rows[1:] if _parses_completely(r, len(header))]
-    return [dict(zip(header, r, strict=True)) for r in complete]
+    return [r for r in rows[1:] if _parses_completely(r, len(header))]
 
 
 class CsvLog:
@@ -235,3 +268,42 @@ class CsvLog:
             return
         rows = [r for r in read_complete_rows(path, header) if keep(r)]
         atomic_write_csv(path, header, ([r[h] for h in header] for r in rows))
+
+
+#: The logs :func:`pack_logs` compresses for committing (a 1M-step run's episodes.csv is ~1 MB).
+PACKED_LOGS = ("episodes.csv", "losses.csv", "evals.csv")
+
+
+def pack_logs(run_dir: Path) -> list[Path]:
+    """Gzip a run directory's logs in place (``episodes.csv`` -> ``episodes.csv.gz``), atomically
+    and reproducibly (no timestamp in the archive). Readers (:func:`read_log`) take either form;
+    a resumed or extended run unpacks them first (:func:`unpack_logs`)."""
+    import gzip
+
+    packed = []
+    for name in PACKED_LOGS:
+        plain = Path(run_dir) / name
+        if plain.exists():
+            target = plain.with_name(name + ".gz")
+            data = gzip.compress(plain.read_bytes(), compresslevel=9, mtime=0)
+            _atomic(target, lambda f, data=data: f.write(data))
+            plain.unlink()
+            packed.append(target)
+    return packed
+
+
+def unpack_logs(run_dir: Path) -> list[Path]:
+    """Undo :func:`pack_logs` (before a run appends to its logs again)."""
+    import gzip
+
+    unpacked = []
+    for name in PACKED_LOGS:
+        plain = Path(run_dir) / name
+        target = plain.with_name(name + ".gz")
+        if target.exists():
+            if not plain.exists():
+                data = gzip.decompress(target.read_bytes())
+                _atomic(plain, lambda f, data=data: f.write(data))
+                unpacked.append(plain)
+            target.unlink()
+    return unpacked

@@ -43,6 +43,7 @@ from agents.files import (
     atomic_write_yaml,
     read_complete_rows,
     remove_orphaned_temporaries,
+    unpack_logs,
 )
 from agents.networks import check_precision
 from agents.registry import get_agent
@@ -110,6 +111,7 @@ def train(
         check_existing_run(out, run, config)
         checkpoint = load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
         remove_orphaned_temporaries(out)
+        unpack_logs(out)  # a committed run's logs are gzipped; training appends to plain CSV
         saved_step = checkpoint["step"] if checkpoint else None
         try:
             return _train_locked(run, out, config, torch_device, digest, checkpoint, progress)

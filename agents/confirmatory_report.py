@@ -1,0 +1,393 @@
+"""The confirmatory study's report: its runs -> the main table, the verdicts, the figures.
+
+Applies the rules of docs/preregistration.md, and nothing else, to the runs under
+``confirmatory.runs_dir`` (config/confirmatory.yaml):
+
+    python -m agents confirmatory --config config/minatar.yaml config/confirmatory.yaml \
+        --out reports/confirmatory
+
+writes ``runs.csv`` (every run's statistics and CPU models), ``main.{csv,md}`` (mean and 95%
+interval over seeds, per game and arm, raw and normalised), ``verdicts.{csv,md}`` (every
+pre-registered test, its interval, margin, verdict and the margin the study's own spread
+detects), ``curves.png`` (evaluation phases with the reference DQN marked) and
+``aggregate.png`` (IQMs and performance profiles). A test whose runs are not all complete reads
+"not yet"; nothing is judged on part of the data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from agents.confirmatory import (
+    MARGIN,
+    SCORE_GAMES,
+    STATISTICS,
+    change_verdict,
+    detectable_margin,
+    iqm,
+    iqm_difference,
+    normalise,
+    stratified_bootstrap,
+    verdict,
+    welch_interval,
+)
+from agents.errors import UsageError
+from agents.files import atomic_write_text, read_log
+from agents.rundir import EPISODE_HEADER, EVAL_PHASE_HEADER
+from agents.stats import best_and_final, step_window_mean
+
+ANCHORS = Path(__file__).resolve().parent.parent / "data" / "minatar" / "reference_dqn.csv"
+READ_POINTS = {"dqn_0.3M": 300_000, "dqn_1M": 1_000_000, "dqn_2M": 2_000_000, "dqn_5M": 5_000_000}
+ARM_LABELS = {
+    "ddqn": "DDQN",
+    "idqn": "i-DQN",
+    "sb3-dqn": "SB3 DQN",
+    "idqn-original-code": "i-DQN (original code)",
+}
+
+
+@dataclass(frozen=True)
+class Study:
+    """What config/confirmatory.yaml declares: where the runs are, budgets, arms."""
+
+    runs_dir: Path
+    budgets: dict[str, int]
+    arms: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Study:
+        if "confirmatory" not in config:
+            raise UsageError("the config has no `confirmatory` section (config/confirmatory.yaml)")
+        study = config["confirmatory"]
+        return cls(Path(study["runs_dir"]), dict(study["budgets"]), dict(study["arms"]))
+
+    def cells(self) -> list[tuple[str, str, int]]:
+        return [
+            (arm, game, seed)
+            for arm, spec in self.arms.items()
+            for game in spec.get("games", list(self.budgets))
+            for seed in spec["seeds"]
+        ]
+
+
+def _failed(run_dir: Path) -> bool:
+    """A run the runner stopped on a non-finite loss (its log's last words say so)."""
+    log = run_dir / "train.log"
+    return log.is_file() and "non-finite" in log.read_text(errors="replace")
+
+
+def run_statistics(run_dir: Path, budget: int) -> dict[str, Any]:
+    """Every statistic of one run (None where the run is not complete)."""
+    row: dict[str, Any] = {"complete": (run_dir / "summary.json").is_file(), "failed": False}
+    row["cpu_models"] = (
+        "; ".join(
+            dict.fromkeys(
+                i.get("cpu_model", "unknown")
+                for i in json.loads((run_dir / "meta.json").read_text())["invocations"]
+            )
+        )
+        if (run_dir / "meta.json").is_file()
+        else ""
+    )
+    if not row["complete"]:
+        row["failed"] = _failed(run_dir)
+        return row
+    episodes = read_log(run_dir / "episodes.csv", EPISODE_HEADER)
+    evals = read_log(run_dir / "evals.csv", EVAL_PHASE_HEADER)
+    first, last = evals["frame"].min(), evals["frame"].max()
+    if last != budget:
+        raise UsageError(
+            f"{run_dir}: its last evaluation phase is at {last}, not the budget {budget}"
+        )
+    row |= {
+        "final_eval": float(evals.loc[evals["frame"] == last, "return"].mean()),
+        "early_eval": float(evals.loc[evals["frame"] == first, "return"].mean()),
+        "train_last10": step_window_mean(episodes["frame"], episodes["return"], budget),
+        "train_early": step_window_mean(episodes["frame"], episodes["return"], first),
+        "best_100": best_and_final(episodes["return"])[0],
+    }
+    return row
+
+
+def load_study(study: Study, anchors: pd.DataFrame) -> pd.DataFrame:
+    """One row per pre-registered run: arm, game, seed, completeness, raw and normalised
+    statistics. A failed run enters with random's score (normalised 0), as pre-registered."""
+    rows = []
+    for arm, game, seed in study.cells():
+        run_dir = study.runs_dir / arm / game / f"s{seed}"
+        row = {"arm": arm, "game": game, "seed": seed}
+        row |= (
+            run_statistics(run_dir, study.budgets[game])
+            if run_dir.is_dir()
+            else {"complete": False, "failed": False, "cpu_models": ""}
+        )
+        random, reference = anchors.loc[game, "random"], anchors.loc[game, "dqn_at_budget"]
+        for name in STATISTICS:
+            raw = row.get(name)
+            if row["failed"]:
+                raw = random
+            row[name] = raw
+            row[f"{name}_norm"] = None if raw is None else float(normalise(raw, random, reference))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _interval(values: pd.Series) -> tuple[float, float, float]:
+    """Mean over seeds and its two-sided 95% Student-t interval."""
+    from scipy import stats
+
+    values = values.dropna().astype(float)
+    if len(values) < 2:
+        return (float(values.mean()) if len(values) else float("nan"), float("nan"), float("nan"))
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean()), float(values.mean() - half), float(values.mean() + half)
+
+
+def main_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per game and arm: runs complete, and each statistic's mean [95% interval], raw and
+    normalised."""
+    rows = []
+    for (game, arm), group in runs.groupby(["game", "arm"], sort=False):
+        done = group[group["complete"] | group["failed"]]
+        row = {"game": game, "arm": ARM_LABELS.get(arm, arm), "runs": f"{len(done)}/{len(group)}"}
+        for name in STATISTICS:
+            for suffix in ("", "_norm"):
+                mean, low, high = _interval(done[f"{name}{suffix}"])
+                row[f"{name}{suffix}"] = mean
+                row[f"{name}{suffix}_low"], row[f"{name}{suffix}_high"] = low, high
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _scores(runs: pd.DataFrame, arm: str, games: tuple[str, ...], column: str) -> pd.DataFrame:
+    """(seed x game) scores of ``arm`` on ``games``; complete (or failed) runs only."""
+    chosen = runs[(runs["arm"] == arm) & runs["game"].isin(games)]
+    return chosen.pivot(index="seed", columns="game", values=column)[list(games)]
+
+
+@dataclass(frozen=True)
+class Test:
+    """One pre-registered test: which claim, arms, games, statistic, kind and margin."""
+
+    claim: str
+    a: str
+    b: str
+    games: tuple[str, ...]
+    statistic: str
+    kind: str
+    margin: float
+    aggregate: bool
+
+
+def _verdict_of(test: Test, lower: float, upper: float) -> str:
+    if test.kind == "change":
+        return change_verdict(lower, upper, test.margin)
+    return verdict(lower, upper, test.margin, test.kind)
+
+
+def run_test(runs: pd.DataFrame, test: Test) -> dict[str, Any]:
+    """The test's estimate, 95% interval and verdict, or "not yet" while runs are missing."""
+    column = f"{test.statistic}_norm"
+    a, b = _scores(runs, test.a, test.games, column), _scores(runs, test.b, test.games, column)
+    expected = sum(
+        ((runs["arm"] == arm) & runs["game"].isin(test.games)).sum() for arm in (test.a, test.b)
+    )
+    complete = int(a.notna().to_numpy().sum() + b.notna().to_numpy().sum())
+    row = {
+        "claim": test.claim,
+        "scope": "aggregate (IQM)" if test.aggregate else test.games[0],
+        "statistic": test.statistic,
+        "a": ARM_LABELS[test.a],
+        "b": ARM_LABELS[test.b],
+        "kind": test.kind,
+        "margin": test.margin,
+        "runs": f"{complete}/{expected}",
+    }
+    if complete < expected:
+        return row | {"verdict": f"not yet ({complete} of {expected} runs)"}
+    a_values, b_values = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+    if test.aggregate:
+        estimate = float(iqm(a_values.ravel()) - iqm(b_values.ravel()))
+        draws = stratified_bootstrap(a_values, b_values, iqm_difference)
+        lower, upper = (float(q) for q in np.quantile(draws, [0.025, 0.975]))
+        detectable = float("nan")
+    else:
+        estimate, lower, upper = welch_interval(a_values.ravel(), b_values.ravel())
+        sd_a, sd_b = a_values.std(ddof=1), b_values.std(ddof=1)
+        detectable = (
+            detectable_margin(sd_a, sd_b, len(a_values), len(b_values)) if sd_a + sd_b > 0 else 0.0
+        )
+    return row | {
+        "estimate": estimate,
+        "lower": lower,
+        "upper": upper,
+        "detectable_margin_80": detectable,
+        "verdict": _verdict_of(test, lower, upper),
+    }
+
+
+def preregistered_tests(study: Study) -> list[Test]:
+    """Every test of docs/preregistration.md, primary statistic first, then the secondary."""
+    tests = []
+    for primary, secondary, claim, kinds in (
+        ("final_eval", "train_last10", "1", ("non-inferiority",)),
+        ("early_eval", "train_early", "2", ("non-inferiority", "superiority")),
+    ):
+        for statistic in (primary, secondary):
+            for kind in kinds:
+                margin = MARGIN if kind == "non-inferiority" else 0.0
+                tests.append(
+                    Test(claim, "idqn", "ddqn", SCORE_GAMES, statistic, kind, margin, True)
+                )
+                if kind == "non-inferiority":
+                    tests += [
+                        Test(claim, "idqn", "ddqn", (g,), statistic, kind, margin, False)
+                        for g in SCORE_GAMES
+                    ]
+    original = study.arms.get("idqn-original-code", {}).get("games", [])
+    for game in original:
+        tests.append(
+            Test("S1", "idqn-original-code", "idqn", (game,), "final_eval", "change", MARGIN, False)
+        )
+        tests.append(
+            Test(
+                "S1",
+                "idqn-original-code",
+                "ddqn",
+                (game,),
+                "final_eval",
+                "non-inferiority",
+                MARGIN,
+                False,
+            )
+        )
+    if "sb3-dqn" in study.arms:
+        tests.append(
+            Test("S2", "ddqn", "sb3-dqn", SCORE_GAMES, "final_eval", "equivalence", MARGIN, True)
+        )
+        tests += [
+            Test("S2", "ddqn", "sb3-dqn", (g,), "final_eval", "equivalence", MARGIN, False)
+            for g in SCORE_GAMES
+        ]
+    return tests
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    return table.to_markdown(index=False, floatfmt=".3f") + "\n"
+
+
+def _write_table(table: pd.DataFrame, stem: Path) -> list[Path]:
+    paths = [stem.with_suffix(".csv"), stem.with_suffix(".md")]
+    atomic_write_text(paths[0], table.to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(paths[1], _markdown(table))
+    return paths
+
+
+def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path: Path) -> Path:
+    """Evaluation phases per game: mean over complete seeds with a min-max band, per arm;
+    the reference DQN's read points (x) and random play (dashed) marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    games = list(study.budgets)
+    fig, axes = plt.subplots(1, len(games), figsize=(4 * len(games), 3.4))
+    for ax, game in zip(np.atleast_1d(axes), games, strict=True):
+        for arm in study.arms:
+            done = runs[(runs["arm"] == arm) & (runs["game"] == game) & runs["complete"]]
+            if done.empty:
+                continue
+            curves = []
+            for seed in done["seed"]:
+                evals = read_log(
+                    study.runs_dir / arm / game / f"s{seed}" / "evals.csv", EVAL_PHASE_HEADER
+                )
+                curves.append(evals.groupby("frame")["return"].mean())
+            table = pd.concat(curves, axis=1)
+            ax.plot(table.index, table.mean(axis=1), label=f"{ARM_LABELS[arm]} ({len(curves)})")
+            ax.fill_between(table.index, table.min(axis=1), table.max(axis=1), alpha=0.15)
+        anchor = anchors.loc[game]
+        budget = study.budgets[game]
+        points = {steps: anchor[col] for col, steps in READ_POINTS.items() if steps < budget}
+        points[budget] = anchor["dqn_at_budget"]  # the normaliser's value, at the budget
+        ax.scatter(
+            list(points),
+            list(points.values()),
+            marker="x",
+            color="black",
+            label="reference DQN",
+            zorder=3,
+        )
+        ax.axhline(anchor["random"], color="gray", linestyle="--", linewidth=1, label="random")
+        ax.set(title=game.removeprefix("MinAtar-"), xlabel="agent steps")
+    np.atleast_1d(axes)[0].set_ylabel("greedy evaluation return")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path | None:
+    """IQM of the normalised final evaluation over the score games per arm (95% stratified
+    bootstrap), and rliable's performance profiles; None until every arm's runs are complete."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rliable.library import score_distributions
+
+    arms = [
+        a for a in study.arms if set(study.arms[a].get("games", study.budgets)) >= set(SCORE_GAMES)
+    ]
+    scores = {}
+    for arm in arms:
+        table = _scores(runs, arm, SCORE_GAMES, "final_eval_norm")
+        if table.isna().to_numpy().any():
+            return None
+        scores[ARM_LABELS[arm]] = table.to_numpy(dtype=float)
+    fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for y, values in enumerate(scores.values()):
+        draws = stratified_bootstrap(values, values, lambda a, b: iqm(a.reshape(len(a), -1)))
+        low, high = np.quantile(draws, [0.025, 0.975])
+        point = float(iqm(values.ravel()))
+        ax_iqm.errorbar(point, y, xerr=[[point - low], [high - point]], fmt="o", capsize=4)
+    ax_iqm.set_yticks(range(len(scores)), list(scores))
+    ax_iqm.axvline(1.0, color="gray", linestyle="--", linewidth=1)
+    ax_iqm.set(xlabel="IQM of (score - random) / (reference DQN - random)", title="IQM, 95% CI")
+    taus = np.linspace(0.0, 2.0, 81)
+    for label, values in scores.items():
+        ax_profile.plot(taus, score_distributions(values, taus), label=label)
+    ax_profile.set(
+        xlabel="normalised score tau", ylabel="fraction of runs > tau", title="performance profiles"
+    )
+    ax_profile.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def build(config: dict[str, Any], out: Path) -> list[Path]:
+    """Everything of the report, from the runs on disk (complete or not)."""
+    study = Study.from_config(config)
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    runs = load_study(study, anchors)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = _write_table(runs, out / "runs")
+    paths += _write_table(main_table(runs), out / "main")
+    verdicts = pd.DataFrame([run_test(runs, test) for test in preregistered_tests(study)])
+    paths += _write_table(verdicts, out / "verdicts")
+    paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
+    aggregate = aggregate_figure(runs, study, out / "aggregate.png")
+    if aggregate is not None:
+        paths.append(aggregate)
+    return paths

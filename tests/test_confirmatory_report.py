@@ -1,0 +1,138 @@
+"""The confirmatory study's report on constructed runs (agents.confirmatory_report)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agents.__main__ import main
+from agents.confirmatory import SCORE_GAMES
+from agents.confirmatory_report import ANCHORS, Study, build, load_study
+
+BUDGET = 1000
+GAMES = [*SCORE_GAMES, "MinAtar-Seaquest"]
+
+
+def _config(root, arms=None) -> dict:
+    return {
+        "confirmatory": {
+            "runs_dir": str(root),
+            "budgets": dict.fromkeys(GAMES, BUDGET),
+            "evaluation": {"phases": 10, "episodes": 2, "max_steps": 100},
+            "arms": arms
+            or {
+                "ddqn": {"agent": "ddqn", "preset": "minatar", "seeds": [0, 1, 2, 3, 4]},
+                "idqn": {"agent": "idqn", "preset": "minatar", "seeds": [0, 1, 2, 3, 4]},
+            },
+        }
+    }
+
+
+def _write_run(folder, final: float, early: float, cpu="CPU A") -> None:
+    """A finished run whose last phase averages ``final`` and first phase ``early``."""
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text("{}")
+    (folder / "meta.json").write_text(json.dumps({"invocations": [{"cpu_model": cpu}]}))
+    rows = ["frame,episode,return,length"]
+    for phase in range(1, 11):
+        value = early if phase == 1 else final
+        rows += [f"{phase * 100},0,{value - 1},5", f"{phase * 100},1,{value + 1},5"]
+    (folder / "evals.csv").write_text("\n".join(rows) + "\n")
+    episodes = ["frame,episode,return,length,seconds"]
+    episodes += [
+        f"{f},{i},{final if f > 900 else early},10,0.1" for i, f in enumerate(range(10, 1001, 10))
+    ]
+    (folder / "episodes.csv").write_text("\n".join(episodes) + "\n")
+
+
+def _study(root, shift_norm: float) -> None:
+    """DDQN at the reference DQN everywhere, i-DQN ``shift_norm`` normalised units from it."""
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    rng = np.random.default_rng(0)
+    for game in GAMES:
+        scale = anchors.loc[game, "dqn_at_budget"] - anchors.loc[game, "random"]
+        for seed in range(5):
+            noise = rng.normal(0, 0.02) * scale
+            base = anchors.loc[game, "dqn_at_budget"]
+            _write_run(root / "ddqn" / game / f"s{seed}", base + noise, base + noise)
+            shifted = base + shift_norm * scale - noise
+            _write_run(root / "idqn" / game / f"s{seed}", shifted, shifted)
+
+
+def _verdicts(out) -> pd.DataFrame:
+    return pd.read_csv(out / "verdicts.csv", dtype={"claim": str})
+
+
+def _primary(verdicts: pd.DataFrame, claim: str, kind="non-inferiority") -> str:
+    row = verdicts[
+        (verdicts["claim"] == claim)
+        & (verdicts["scope"] == "aggregate (IQM)")
+        & (verdicts["kind"] == kind)
+        & verdicts["statistic"].isin(["final_eval", "early_eval"])
+    ]
+    return row["verdict"].item()
+
+
+def test_a_tie_is_competitive_and_not_faster(tmp_path):
+    _study(tmp_path / "runs", 0.0)
+    build(_config(tmp_path / "runs"), tmp_path / "out")
+    verdicts = _verdicts(tmp_path / "out")
+    assert _primary(verdicts, "1") == "holds"
+    assert _primary(verdicts, "2") == "holds"
+    assert _primary(verdicts, "2", "superiority") == "inconclusive"
+    per_game = verdicts[(verdicts["claim"] == "1") & (verdicts["statistic"] == "final_eval")]
+    assert set(per_game["verdict"]) == {"holds"} and len(per_game) == 5  # aggregate + 4 games
+    assert (tmp_path / "out" / "curves.png").is_file()
+    assert (tmp_path / "out" / "aggregate.png").is_file()
+    main_table = pd.read_csv(tmp_path / "out" / "main.csv")
+    assert set(main_table["runs"]) == {"5/5"}
+
+
+def test_a_clear_loss_does_not_hold(tmp_path):
+    _study(tmp_path / "runs", -0.6)
+    build(_config(tmp_path / "runs"), tmp_path / "out")
+    verdicts = _verdicts(tmp_path / "out")
+    assert _primary(verdicts, "1") == "does not hold"
+    assert _primary(verdicts, "2", "superiority") == "does not hold"
+
+
+def test_missing_runs_give_not_yet_and_a_failed_run_scores_as_random(tmp_path):
+    _study(tmp_path / "runs", 0.0)
+    missing = tmp_path / "runs" / "idqn" / "MinAtar-Breakout" / "s4"
+    for path in missing.iterdir():
+        path.unlink()
+    build(_config(tmp_path / "runs"), tmp_path / "out")
+    assert _primary(_verdicts(tmp_path / "out"), "1").startswith("not yet (39 of 40 runs)")
+    (missing / "train.log").write_text("error: non-finite loss loss at update 7\n")
+    runs = load_study(
+        Study.from_config(_config(tmp_path / "runs")), pd.read_csv(ANCHORS).set_index("game")
+    )
+    failed = runs[runs["failed"]]
+    assert len(failed) == 1 and failed["final_eval_norm"].item() == pytest.approx(0.0)
+
+
+def test_a_nan_in_a_log_stops_the_report_naming_the_file(tmp_path, capsys):
+    _study(tmp_path / "runs", 0.0)
+    evals = tmp_path / "runs" / "ddqn" / "MinAtar-Freeway" / "s2" / "evals.csv"
+    evals.write_text(evals.read_text() + "1000,2,nan,5\n")
+    config = tmp_path / "study.yaml"
+    import yaml
+
+    config.write_text(yaml.safe_dump(_config(tmp_path / "runs")))
+    assert main(["confirmatory", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    assert f"{evals} holds a NaN" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "verdicts.csv").exists()
+
+
+def test_packed_logs_read_the_same(tmp_path):
+    from agents.files import pack_logs
+
+    _study(tmp_path / "runs", 0.0)
+    build(_config(tmp_path / "runs"), tmp_path / "plain")
+    for run in (tmp_path / "runs").glob("*/*/s*"):
+        pack_logs(run)
+    assert not list((tmp_path / "runs").rglob("*.csv"))
+    build(_config(tmp_path / "runs"), tmp_path / "packed")
+    for name in ("runs.csv", "main.csv", "verdicts.csv"):
+        assert (tmp_path / "plain" / name).read_text() == (tmp_path / "packed" / name).read_text()
