@@ -186,3 +186,22 @@ def test_real_process_exit_code(tmp_path):
         "error: unknown game 'Zork'; valid games: Alien, Freeway, Frostbite, Gravitar, MsPacman, "
         "Qbert, SpaceInvaders, Venture, Pong, MinAtar-Breakout"
     )
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (BASE + ["--frames", "100", "--out", "r", "--seed", "1.5"], "invalid int value: '1.5'"),
+        (BASE + ["--frames", "100", "--out", "r", "--seed", "0x10"], "invalid int value: '0x10'"),
+        (["train", "--agent", "ddqn"], "the following arguments are required: --game"),
+        (["evaluate", "--run", "r", "--episodes", "two"], "invalid int value: 'two'"),
+        (["report", "tabel1", "--out", "r"], "invalid choice: 'tabel1'"),
+        (["trian"], "invalid choice: 'trian'"),
+        ([], "the following arguments are required: command"),
+    ],
+)
+def test_a_malformed_option_is_one_error_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    err = _fail(capsys, argv)
+    assert message in err and "usage:" not in err
+    assert list(tmp_path.iterdir()) == []
