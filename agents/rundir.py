@@ -25,6 +25,7 @@ import platform
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
@@ -275,12 +276,35 @@ def load_checkpoint(path: Path, digest: str) -> dict[str, Any]:
     return _load_run_state(path, digest, "checkpoint", CHECKPOINT_FORMAT)
 
 
+def _damaged_entry(path: Path) -> str | None:
+    """The first entry of a torch zip archive whose bytes fail their CRC-32, or None.
+
+    ``torch.load`` never checks the CRC-32 that ``torch.save`` stores for every entry, so a
+    changed byte inside a tensor loads as a different weight, silently. Checking reads the file
+    once more (about a second per GB) and needs nothing new in it, so every checkpoint and model
+    file already written, the committed ones included, is checked. A file that is not a zip
+    archive at all is left to ``torch.load``, which says how it is unreadable.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return None
+    with archive:
+        try:
+            return archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            return f"the archive ({type(exc).__name__})"
+
+
 def _load_run_state(path: Path, digest: str, kind: str, fmt: int) -> dict[str, Any]:
-    """Read a checkpoint or model file of this run, checking its format and config digest."""
+    """Read a checkpoint or model file of this run, checking its bytes, format and digest."""
+    hint = "; delete it to restart the run" if kind == "checkpoint" else ""
+    damaged = _damaged_entry(path)
+    if damaged is not None:
+        raise UsageError(f"{kind} {path} is corrupt (CRC-32 mismatch in {damaged}){hint}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 (any failure to unpickle means corrupt)
-        hint = "; delete it to restart the run" if kind == "checkpoint" else ""
         raise UsageError(
             f"{kind} {path} is corrupt or unreadable ({type(exc).__name__}){hint}"
         ) from exc

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from agents.__main__ import main
 from agents.runner import RunSpec, train
@@ -186,6 +187,34 @@ def test_real_process_exit_code(tmp_path):
         "error: unknown game 'Zork'; valid games: Alien, Freeway, Frostbite, Gravitar, MsPacman, "
         "Qbert, SpaceInvaders, Venture, Pong, MinAtar-Breakout"
     )
+
+
+def _flip_bytes_of_a_weight(path):
+    """Invert 16 bytes in the middle of the online network's first linear weight, in place."""
+    weight = torch.load(path, weights_only=True)["agent"]["online"]["head.0.weight"]
+    data = path.read_bytes()
+    start = data.find(weight.numpy().tobytes())
+    assert start >= 0, "the weight's bytes should be stored as they are"
+    middle = start + weight.numel() * weight.element_size() // 2
+    with open(path, "r+b") as f:
+        f.seek(middle)
+        f.write(bytes(b ^ 0xFF for b in data[middle : middle + 16]))
+
+
+@pytest.mark.parametrize("name", ["checkpoint.pt", "model.pt"])
+def test_a_checkpoint_with_a_flipped_byte_is_refused(capsys, finished_run, name):
+    """torch.load reads a changed weight without complaint; the zip CRCs catch it."""
+    out, overrides = finished_run
+    if name == "model.pt":
+        (out / "checkpoint.pt").unlink()  # evaluate then loads the weights-only model.pt
+    _flip_bytes_of_a_weight(out / name)
+    before = _snapshot(out)
+    if name == "checkpoint.pt":
+        err = _fail(capsys, _argv(out, overrides, frames=800))
+        assert f"checkpoint {out / name} is corrupt (CRC-32 mismatch in " in err
+    err = _fail(capsys, ["evaluate", "--run", str(out), "--episodes", "1", "--no-progress"])
+    assert f"{out / name} is corrupt (CRC-32 mismatch in " in err
+    assert _snapshot(out) == before
 
 
 @pytest.mark.parametrize(
