@@ -98,12 +98,17 @@ def select_device(requested: str | None = None) -> torch.device:
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes up to 2^64 - 1; pandas and JSON readers int64
 
 
+def check_seed(seed: int) -> None:
+    """Refuse a seed that numpy, torch or a log reader would reject (or, for a bool, misread)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer in [0, 2^63 - 1], got {seed}")
+
+
 def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
     """Validate everything about a run before anything is written."""
     entry = get_agent(run.agent)
     check_game(run.game)
-    if isinstance(run.seed, bool) or not 0 <= run.seed <= MAX_SEED:
-        raise UsageError(f"--seed must be an integer in [0, 2^63 - 1], got {run.seed}")
+    check_seed(run.seed)
     if run.frames <= 0:
         raise UsageError(f"--frames must be positive, got {run.frames}")
     config = build_config(entry.config, run.agent, run.preset, overrides)

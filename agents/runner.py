@@ -37,6 +37,7 @@ from agents.errors import RunFailed
 from agents.files import (
     CsvLog,
     DiskFull,
+    RunLock,
     atomic_torch_save,
     atomic_write_csv,
     atomic_write_json,
@@ -62,11 +63,13 @@ from agents.rundir import (
     MODEL_FILE,
     RunSpec,
     check_existing_run,
+    check_seed,
     config_document,
     identity_digest,
     invocation_record,
     load_agent,
     load_checkpoint,
+    load_run,
     locked_run_dir,
     make_run_env,
     read_meta,
@@ -410,17 +413,33 @@ def evaluate(
     device: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Play ``episodes`` episodes with the run's evaluation policy; write ``eval.csv``."""
+    """Play ``episodes`` episodes with the run's evaluation policy; write ``eval.csv``.
+
+    Holds the run's lock, as ``train`` does: a run being trained is refused (its checkpoint is an
+    intermediate one, and an ``eval.csv`` of it would look final), and so is a ``train`` started
+    on the run while it is being evaluated.
+    """
     import os
 
     from agents.errors import UsageError
 
     if episodes <= 0:
         raise UsageError(f"--episodes must be positive, got {episodes}")
+    if seed is not None:
+        check_seed(seed)
     run_dir = Path(run_dir)
-    run, config, agent = load_agent(run_dir, device)
+    load_run(run_dir)  # a folder that is not a run is refused before a lock file is made in it
     if not os.access(run_dir, os.W_OK):
         raise UsageError(f"run directory {run_dir} is not writable")
+    with RunLock(run_dir):
+        return _evaluate_locked(run_dir, episodes, seed, device, progress)
+
+
+def _evaluate_locked(
+    run_dir: Path, episodes: int, seed: int | None, device: str | None, progress: bool
+) -> dict[str, Any]:
+    """:func:`evaluate`'s work, under the run's lock: the checkpoint cannot change meanwhile."""
+    run, config, agent = load_agent(run_dir, device)
     seed = run.seed if seed is None else seed
     rng = np.random.default_rng([seed, 1])
     env = make_run_env(run, config)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from agents.__main__ import main
+from agents.files import RunLock
 from agents.runner import RunSpec, train
 
 BASE = ["train", "--agent", "ddqn", "--game", "Pong", "--seed", "0", "--no-progress"]
@@ -215,6 +216,23 @@ def test_a_checkpoint_with_a_flipped_byte_is_refused(capsys, finished_run, name)
     err = _fail(capsys, ["evaluate", "--run", str(out), "--episodes", "1", "--no-progress"])
     assert f"{out / name} is corrupt (CRC-32 mismatch in " in err
     assert _snapshot(out) == before
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**64)])
+def test_evaluate_refuses_a_bad_seed(capsys, finished_run, seed):
+    out, _ = finished_run
+    err = _fail(capsys, ["evaluate", "--run", str(out), "--episodes", "1", "--seed", seed])
+    assert "--seed must be an integer in [0, 2^63 - 1]" in err
+    assert not (out / "eval.csv").exists()
+
+
+def test_evaluate_refuses_a_run_being_trained(capsys, finished_run):
+    """An eval.csv of a training run's intermediate checkpoint would look final."""
+    out, _ = finished_run
+    with RunLock(out):  # what a train process holds
+        err = _fail(capsys, ["evaluate", "--run", str(out), "--episodes", "1", "--no-progress"])
+    assert f"run directory {out} is in use by another process" in err
+    assert not (out / "eval.csv").exists()
 
 
 @pytest.mark.parametrize(
