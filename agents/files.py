@@ -126,8 +126,10 @@ class RunLock:
     checks it locked the file that is still in place), so a finished run leaves nothing behind.
     """
 
+    LOCK_FILE = ".lock"
+
     def __init__(self, folder: Path):
-        self.path = Path(folder) / ".lock"
+        self.path = Path(folder) / self.LOCK_FILE
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:

@@ -39,7 +39,7 @@ from agents.config import RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
 from agents.envs import check_game, env_spec, make_env
 from agents.errors import UsageError
-from agents.files import RunLock, atomic_torch_save
+from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.suites import MINATAR, suite_of
@@ -49,6 +49,17 @@ MODEL_FORMAT = 1
 MODEL_FILE = "model.pt"
 EPISODE_HEADER = ["frame", "episode", "return", "length", "seconds"]
 EVAL_HEADER = ["episode", "return", "length"]
+#: Every file a run writes into its directory (the module docstring describes each).
+RUN_FILES = (
+    "config.yaml",
+    "meta.json",
+    "episodes.csv",
+    "losses.csv",
+    "checkpoint.pt",
+    MODEL_FILE,
+    "summary.json",
+    "eval.csv",
+)
 
 
 @dataclass(frozen=True)
@@ -240,17 +251,48 @@ def check_existing_run(out: Path, run: RunSpec, config: RunConfig) -> None:
     read_meta(out)
 
 
+def _not_a_run(out: Path) -> list[str]:
+    """What makes ``out``, a folder without ``config.yaml``, something other than a new run.
+
+    A new run's folder may hold only what is there before its ``config.yaml``: nothing, the lock
+    and the temporary files of a run killed before it wrote one, and log files (the pipeline's
+    ``train.log``: the shell creates it before the run starts). A run never writes or deletes a
+    ``.log``. Anything else is the user's, which a run would overwrite or delete.
+    """
+    temporaries = tuple(f".{name}." for name in RUN_FILES)
+    return sorted(
+        entry.name
+        for entry in out.iterdir()
+        if not (
+            entry.name == RunLock.LOCK_FILE
+            or (entry.is_file() and entry.name.endswith(".log"))
+            or (entry.name.startswith(temporaries) and entry.name.endswith(TMP_SUFFIX))
+        )
+    )
+
+
 @contextmanager
 def locked_run_dir(out: Path) -> Iterator[None]:
     """Create ``out`` if needed and hold its :class:`RunLock` for the block.
 
-    A directory this call created is removed again if the block fails with a UsageError (bad
-    input found before anything was written).
+    A folder that holds files but no run (no ``config.yaml``) is refused before anything is
+    written. A directory this call created is removed again if the block fails with a UsageError
+    (bad input found before anything was written).
     """
     if str(out) == "":
         raise UsageError("--out must not be empty")
     if out.exists() and not out.is_dir():
         raise UsageError(f"output path {out} exists and is not a directory")
+    if out.is_dir() and not (out / "config.yaml").exists():
+        foreign = _not_a_run(out)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if foreign[3:] else ""
+            )
+            raise UsageError(
+                f"--out {out} is not empty and holds no run (no config.yaml): {shown}; "
+                "use a new or empty folder"
+            )
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)

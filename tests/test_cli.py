@@ -218,6 +218,27 @@ def test_a_checkpoint_with_a_flipped_byte_is_refused(capsys, finished_run, name)
     assert _snapshot(out) == before
 
 
+def test_a_folder_that_is_not_a_run_is_refused_and_left_untouched(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "summary.json").write_text('{"mine": true}')
+    (out / "notes.txt").write_text("results of another project")
+    (out / ".draft.tmp").write_text("an editor's temporary file")
+    before = _snapshot(out)
+    err = _fail(capsys, BASE + ["--frames", "100", "--out", str(out)])
+    assert f"--out {out} is not empty and holds no run (no config.yaml): " in err
+    assert _snapshot(out) == before  # nothing deleted, overwritten or added (no .lock either)
+
+
+def test_a_folder_holding_only_a_job_log_is_a_new_run(tmp_path, capsys, tiny_overrides):
+    """The pipeline's shell creates ``train.log`` in the run folder before the run starts."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "train.log").write_text("")
+    assert main(_argv(out, tiny_overrides, frames=40)) == 0
+    assert (out / "summary.json").is_file() and (out / "train.log").is_file()
+
+
 @pytest.mark.parametrize("seed", ["-1", str(2**64)])
 def test_evaluate_refuses_a_bad_seed(capsys, finished_run, seed):
     out, _ = finished_run
