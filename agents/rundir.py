@@ -38,8 +38,8 @@ import torch
 from agents.config import RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
 from agents.envs import check_game, env_spec, make_env
-from agents.errors import UsageError
-from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save
+from agents.errors import RunFailed, UsageError
+from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save, is_disk_full
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.suites import MINATAR, suite_of
@@ -271,13 +271,25 @@ def _not_a_run(out: Path) -> list[str]:
     )
 
 
+def _cannot(action: str, exc: OSError) -> Exception:
+    """A failure to create or lock the run directory: a full disk is a RunFailed, as everywhere
+    (exit 1); anything else (a read-only or missing parent) is a UsageError (exit 2)."""
+    if is_disk_full(exc):
+        return RunFailed(
+            f"disk full: cannot {action}; nothing was written: free space and rerun the same "
+            "command"
+        )
+    return UsageError(f"cannot {action}: {exc.strerror}")
+
+
 @contextmanager
 def locked_run_dir(out: Path) -> Iterator[None]:
     """Create ``out`` if needed and hold its :class:`RunLock` for the block.
 
     A folder that holds files but no run (no ``config.yaml``) is refused before anything is
     written. A directory this call created is removed again if the block fails with a UsageError
-    (bad input found before anything was written).
+    (bad input found before anything was written) or a RunFailed before anything was written in
+    it (a full disk at the start).
     """
     if str(out) == "":
         raise UsageError("--out must not be empty")
@@ -294,26 +306,26 @@ def locked_run_dir(out: Path) -> Iterator[None]:
                 "use a new or empty folder"
             )
     created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output directory {out}: {exc.strerror}") from exc
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"output directory {out} is not writable")
     lock = RunLock(out)
     try:
-        lock.acquire()
-    except UsageError:
-        raise
-    except OSError as exc:
-        raise UsageError(f"cannot lock output directory {out}: {exc.strerror}") from exc
-    try:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _cannot(f"create output directory {out}", exc) from exc
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UsageError(f"output directory {out} is not writable")
+        try:
+            lock.acquire()
+        except UsageError:
+            raise
+        except OSError as exc:
+            raise _cannot(f"lock output directory {out}", exc) from exc
         yield
-    except UsageError:
+    except (UsageError, RunFailed):
         lock.release()
         if created:
             with suppress(OSError):
-                out.rmdir()
+                out.rmdir()  # only if empty: never what a run wrote
         raise
     finally:
         lock.release()

@@ -337,3 +337,18 @@ def test_orphaned_temporaries_are_removed_and_files_keep_the_umask_mode(tmp_path
     assert not orphan.exists()
     for name in ("config.yaml", "meta.json", "checkpoint.pt", "summary.json", "episodes.csv"):
         assert (out / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_a_full_disk_at_start_exits_1_and_leaves_nothing_behind(small_tmpfs):
+    disk = small_tmpfs(64)
+    with open(disk / "filler", "wb", buffering=0) as f, pytest.raises(OSError):
+        while True:
+            f.write(bytes(4096))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = disk / "run"
+    result = subprocess.run(_minatar_cli("ddqn", run, 100), env=env, capture_output=True, text=True)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: disk full: ")
+    assert lines[0].endswith("nothing was written: free space and rerun the same command")
+    assert sorted(p.name for p in disk.iterdir()) == ["filler"]
