@@ -37,11 +37,12 @@ import torch
 
 from agents.config import RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
-from agents.envs import check_game, env_spec, make_env
+from agents.envs import check_game, env_spec, make_env, quiet_emulator
 from agents.errors import RunFailed, UsageError
 from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save, is_disk_full
 from agents.networks import cpu_capability
 from agents.registry import get_agent
+from agents.replay import FrameReplay
 from agents.suites import MINATAR, suite_of
 
 CHECKPOINT_FORMAT = 1
@@ -136,6 +137,96 @@ def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
             f"--frames {run.frames} is less than one agent step ({config.frame_skip} frames)"
         )
     return config
+
+
+def check_memory(run: RunSpec, config: RunConfig, device: torch.device) -> None:
+    """Refuse a run whose replay and networks cannot fit in this machine's memory. Writes nothing.
+
+    Without this, an impossible size (``replay_capacity`` or ``hidden_dim`` of 10^9 and up) fails
+    with a numpy or torch allocation traceback after ``config.yaml`` is written, and a replay that
+    fits when empty (``np.zeros`` maps pages lazily) fails hours later, once it has filled.
+
+    The estimate is a floor: the replay when full, twice when checkpoints carry it (writing one
+    copies it), and the networks' weights, target copies included, with a gradient and two
+    optimiser moments (Adam's) per trainable weight; activations are not counted.
+    """
+    with quiet_emulator():  # ALE's banner would come before a refusal's one line
+        env = make_run_env(run, config)
+        spec = env_spec(env, run.game, config.frame_stack)
+        env.close()
+    replay = 0
+    capacity = getattr(config, "replay_capacity", None)
+    if capacity is not None:
+        copies = 2 if getattr(config, "checkpoint_replay", False) else 1
+        replay = copies * FrameReplay.bytes_when_full(capacity, spec.frame_shape)
+    networks = _network_bytes(run, config, spec)
+    detail = f"replay {_in_units(replay)}, networks {_in_units(networks)}"
+    fix = "lower replay_capacity or the network sizes"
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if networks > free:
+            raise UsageError(
+                f"this run's networks need about {_in_units(networks)} of GPU memory, but "
+                f"{device} has {_in_units(free)} free; {fix}"
+            )
+    host = replay + (networks if device.type == "cpu" else 0)
+    available = available_memory()
+    if available is not None and host > available:
+        raise UsageError(
+            f"this run needs about {_in_units(host)} of memory ({detail}), but this machine has "
+            f"{_in_units(available)} available; {fix}"
+        )
+
+
+def _network_bytes(run: RunSpec, config: RunConfig, spec: EnvSpec) -> int:
+    """Bytes of the agent's networks with their gradients and optimiser moments.
+
+    The agent is built on the meta device, which allocates nothing, so a huge size costs nothing
+    to measure; its replay is made tiny, as it is measured on its own.
+    """
+    if "replay_capacity" in type(config).model_fields:
+        config = config.model_copy(update={"replay_capacity": config.frame_stack + 2})
+    meta = torch.device("meta")
+    try:
+        with meta:
+            agent = get_agent(run.agent).agent(config, spec, meta)
+    except Exception:  # noqa: BLE001 (a safeguard, not a gate: building it for real will tell)
+        return 0
+    total = 0
+    for module in vars(agent).values():
+        if isinstance(module, torch.nn.Module):
+            for weight in module.parameters():
+                copies = 4 if weight.requires_grad else 1  # + gradient and two Adam moments
+                total += copies * weight.numel() * weight.element_size()
+            total += sum(buffer.numel() * buffer.element_size() for buffer in module.buffers())
+    return total
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can still give a process without swapping, or None where unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (Linux); the free pages where there is none.
+    """
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _in_units(size: int) -> str:
+    """``7.1 GiB``: a byte count for a message."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} PiB"
 
 
 def config_document(run: RunSpec, config: RunConfig) -> dict[str, Any]:

@@ -63,6 +63,7 @@ from agents.rundir import (
     MODEL_FILE,
     RunSpec,
     check_existing_run,
+    check_memory,
     check_seed,
     config_document,
     identity_digest,
@@ -104,6 +105,7 @@ def train(
     config = resolve(run, overrides or {})
     torch_device = select_device(device)
     check_precision(config.precision, torch_device)
+    check_memory(run, config, torch_device)
     digest = identity_digest(run, config)
     checkpoint_path = out / "checkpoint.pt"
     with locked_run_dir(out):

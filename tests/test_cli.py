@@ -239,6 +239,23 @@ def test_a_folder_holding_only_a_job_log_is_a_new_run(tmp_path, capsys, tiny_ove
     assert (out / "summary.json").is_file() and (out / "train.log").is_file()
 
 
+@pytest.mark.parametrize("key,value", [("replay_capacity", 10**14), ("hidden_dim", 10**9)])
+def test_impossible_sizes_are_refused_before_anything_is_written(tmp_path, key, value):
+    """In a real process: the emulator made to measure the networks prints no banner."""
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "agents", *BASE, "--frames", "100", "--out", str(out)]
+        + ["--set", f"{key}={value}"],
+        capture_output=True,
+        text=True,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: this run needs about ")
+    assert "available; lower replay_capacity or the network sizes" in lines[0]
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("seed", ["-1", str(2**64)])
 def test_evaluate_refuses_a_bad_seed(capsys, finished_run, seed):
     out, _ = finished_run
