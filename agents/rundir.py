@@ -467,6 +467,21 @@ def _load_run_state(path: Path, digest: str, kind: str, fmt: int) -> dict[str, A
     return state
 
 
+def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[str, Any]) -> None:
+    """Refuse to resume from ``checkpoint`` what would contradict it. Reads only.
+
+    A budget below the steps already trained would rewrite ``config.yaml`` to it beside a
+    ``summary.json`` of the longer run.
+    """
+    step, frame_skip = int(checkpoint["step"]), config.frame_skip
+    if run.frames // frame_skip < step:
+        raise UsageError(
+            f"--frames {run.frames} is less than the {step * frame_skip} frames {out} has already "
+            f"trained; a budget can only grow: use --frames {step * frame_skip} or more, or a new "
+            "--out"
+        )
+
+
 def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent: Agent) -> None:
     """Write ``out/model.pt``: the trained agent's weights and env spec, atomically."""
     model = {

@@ -64,6 +64,7 @@ from agents.rundir import (
     RunSpec,
     check_existing_run,
     check_memory,
+    check_resume,
     check_seed,
     config_document,
     identity_digest,
@@ -111,6 +112,8 @@ def train(
     with locked_run_dir(out):
         check_existing_run(out, run, config)
         checkpoint = load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
+        if checkpoint is not None:
+            check_resume(out, run, config, checkpoint)
         remove_orphaned_temporaries(out)
         saved_step = checkpoint["step"] if checkpoint else None
         try:

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -337,6 +338,28 @@ def test_orphaned_temporaries_are_removed_and_files_keep_the_umask_mode(tmp_path
     assert not orphan.exists()
     for name in ("config.yaml", "meta.json", "checkpoint.pt", "summary.json", "episodes.csv"):
         assert (out / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def _refused(cmd: list[str]) -> str:
+    """Run ``cmd``, which must be refused as bad input with one line: that line."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    return lines[0]
+
+
+def test_a_smaller_budget_on_a_finished_run_is_refused(tmp_path, longer_minatar_run):
+    """It would rewrite config.yaml to the smaller budget beside the larger run's summary."""
+    run = tmp_path / "run"
+    shutil.copytree(longer_minatar_run, run)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    line = _refused(_minatar_cli("ddqn", run, 1500))
+    assert line == (
+        f"error: --frames 1500 is less than the 3000 frames {run} has already trained; a budget "
+        "can only grow: use --frames 3000 or more, or a new --out"
+    )
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
 def test_a_full_disk_at_start_exits_1_and_leaves_nothing_behind(small_tmpfs):
