@@ -39,7 +39,7 @@ from agents.config import RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
 from agents.envs import check_game, env_spec, make_env, quiet_emulator
 from agents.errors import RunFailed, UsageError
-from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save, is_disk_full
+from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save, is_disk_full, read_complete_rows
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.replay import FrameReplay
@@ -471,8 +471,12 @@ def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[st
     """Refuse to resume from ``checkpoint`` what would contradict it. Reads only.
 
     A budget below the steps already trained would rewrite ``config.yaml`` to it beside a
-    ``summary.json`` of the longer run.
+    ``summary.json`` of the longer run. A log holding fewer complete rows than the checkpoint has
+    counted (deleted, or lost with the page cache on a power cut) would be continued from the
+    checkpoint's counters: a log starting at episode 390, or a finished run's summary beside an
+    empty log.
     """
+    checkpoint_path = out / "checkpoint.pt"
     step, frame_skip = int(checkpoint["step"]), config.frame_skip
     if run.frames // frame_skip < step:
         raise UsageError(
@@ -480,6 +484,24 @@ def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[st
             f"trained; a budget can only grow: use --frames {step * frame_skip} or more, or a new "
             "--out"
         )
+    episodes, updates = int(checkpoint["episode"]), int(checkpoint["updates"])
+    loss_header = ["frame", "update", *get_agent(run.agent).agent.log_columns]
+    # Each log: its header, its counter column, the counter's last value that the checkpoint has
+    # seen (Session keeps the rows up to it on resume) and how many rows that makes.
+    logs = {
+        "episodes.csv": (EPISODE_HEADER, "episode", episodes - 1, episodes),
+        "losses.csv": (loss_header, "update", updates, updates // config.log_loss_every_updates),
+    }
+    for name, (header, counter, last, expected) in logs.items():
+        path = out / name
+        rows = read_complete_rows(path, header) if path.is_file() else []
+        logged = sum(1 for row in rows if float(row[counter]) <= last)
+        if logged < expected:
+            raise UsageError(
+                f"{path} holds {logged} complete rows, but {checkpoint_path} (step {step}) has "
+                f"logged {expected}: the log was lost or damaged; restore it, or delete "
+                f"{checkpoint_path} to restart the run"
+            )
 
 
 def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent: Agent) -> None:

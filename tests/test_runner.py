@@ -349,6 +349,30 @@ def _refused(cmd: list[str]) -> str:
     return lines[0]
 
 
+@pytest.mark.parametrize(
+    "log,frames",
+    [("episodes.csv", 3000), ("episodes.csv", 3600), ("losses.csv", 3000)],
+    ids=["episodes-deleted-finished", "episodes-deleted-extended", "losses-halved-finished"],
+)
+def test_a_resume_whose_log_was_lost_is_refused(tmp_path, longer_minatar_run, log, frames):
+    """A log that lost rows would be continued from the checkpoint's counters: an episode log
+    starting at episode 390, or a finished run's summary beside an empty log."""
+    run = tmp_path / "run"
+    shutil.copytree(longer_minatar_run, run)
+    if log == "episodes.csv":
+        (run / log).unlink()
+    else:
+        lines = (run / log).read_text().splitlines(keepends=True)
+        (run / log).write_text("".join(lines[: len(lines) // 2]))
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    line = _refused(_minatar_cli("ddqn", run, frames))
+    checkpoint = run / "checkpoint.pt"
+    assert line.startswith(f"error: {run / log} holds ")
+    assert f"but {checkpoint} (step 3000) has logged " in line
+    assert line.endswith(f"restore it, or delete {checkpoint} to restart the run")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
 def test_a_smaller_budget_on_a_finished_run_is_refused(tmp_path, longer_minatar_run):
     """It would rewrite config.yaml to the smaller budget beside the larger run's summary."""
     run = tmp_path / "run"
