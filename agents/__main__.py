@@ -4,8 +4,9 @@
         [--preset NAME] [--set key=value ...]
     python -m agents evaluate --run DIR --episodes N
 
-Bad input ends with a one-line ``error: ...`` on stderr and exit status 2; a run that stops on
-its own (non-finite loss, full disk) ends with one such line and exit status 1.
+Bad input (a malformed option included) ends with a one-line ``error: ...`` on stderr and exit
+status 2; a run that stops on its own (non-finite loss, full disk) ends with one such line and
+exit status 1.
 """
 
 from __future__ import annotations
@@ -14,12 +15,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from agents.errors import RunFailed, UsageError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as the CLI's other bad input: one ``error: ...`` line, exit 2.
+
+    argparse would print its usage block (five lines for ``train``) before the error. Subcommand
+    parsers are made of this class too (``add_subparsers`` uses the parent's class).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{' '.join(message.split())} (see `{self.prog} --help`)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m agents", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m agents", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train (or resume) one run")
@@ -355,8 +368,8 @@ def _confirmatory(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         # Imported here so that `--help` stays fast.
         from agents import runner
         from agents.config import parse_overrides, preset_names

@@ -22,6 +22,9 @@ unclipped game score.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import ale_py
 import gymnasium as gym
 import numpy as np
@@ -63,6 +66,21 @@ ALE_GAMES = tuple(
 )
 
 GRAY_FRAME_SHAPE = (84, 84)
+
+
+@contextmanager
+def quiet_emulator() -> Iterator[None]:
+    """Keep ALE's start-up banner (two lines on stderr) out of the block; warnings still show.
+
+    For a check that makes an environment before it may refuse a run, whose refusal is one line.
+    ALE cannot say its log level, so the block ends at the default one (Info); the next emulator
+    made shows the banner as usual.
+    """
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Warning)
+    try:
+        yield
+    finally:
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Info)
 
 
 def check_game(game: str) -> str:

@@ -126,8 +126,10 @@ class RunLock:
     checks it locked the file that is still in place), so a finished run leaves nothing behind.
     """
 
+    LOCK_FILE = ".lock"
+
     def __init__(self, folder: Path):
-        self.path = Path(folder) / ".lock"
+        self.path = Path(folder) / self.LOCK_FILE
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -149,8 +151,17 @@ class RunLock:
             if current == os.fstat(fd).st_ino:
                 break
             os.close(fd)  # the previous holder removed this file as we locked it: try again
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:
+            # A full disk creates the empty file but cannot write the pid: remove the file (ours,
+            # as in release) so that a failed start leaves nothing behind.
+            self.path.unlink(missing_ok=True)
+            os.close(fd)
+            if is_disk_full(exc):
+                raise DiskFull(self.path) from exc
+            raise
         self._fd = fd
         return self
 

@@ -65,6 +65,16 @@ class FrameReplay:
     def __len__(self) -> int:
         return self.size
 
+    @staticmethod
+    def bytes_when_full(capacity: int, frame_shape: tuple[int, ...]) -> int:
+        """Bytes the arrays of ``__init__`` take once all ``capacity`` entries are written.
+
+        ``np.zeros`` maps pages lazily, so a replay costs this only as it fills, hours into a run:
+        :func:`agents.rundir.check_memory` asks it up front instead.
+        """
+        entry = sum(np.dtype(t).itemsize for t in (np.int64, np.float32, bool, bool, np.int64))
+        return capacity * (int(np.prod(frame_shape, dtype=np.int64)) + entry)
+
     def newest_frame(self, obs: np.ndarray) -> np.ndarray:
         """The most recent frame of a stacked observation (C * stack, H, W), as stored here."""
         channels = obs.shape[0] // self.frame_stack

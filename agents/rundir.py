@@ -27,6 +27,7 @@ import platform
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
@@ -38,11 +39,12 @@ import torch
 
 from agents.config import EVALUATION_KEYS, RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
-from agents.envs import check_game, env_spec, make_env
-from agents.errors import UsageError
-from agents.files import RunLock, atomic_torch_save
+from agents.envs import check_game, env_spec, make_env, quiet_emulator
+from agents.errors import RunFailed, UsageError
+from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save, is_disk_full, read_complete_rows
 from agents.networks import cpu_capability
 from agents.registry import get_agent
+from agents.replay import FrameReplay
 from agents.suites import MINATAR, suite_of
 
 CHECKPOINT_FORMAT = 1
@@ -51,6 +53,18 @@ MODEL_FILE = "model.pt"
 EPISODE_HEADER = ["frame", "episode", "return", "length", "seconds"]
 EVAL_HEADER = ["episode", "return", "length"]
 EVAL_PHASE_HEADER = ["frame", "episode", "return", "length"]
+#: Every file a run writes into its directory (the module docstring describes each).
+RUN_FILES = (
+    "config.yaml",
+    "meta.json",
+    "episodes.csv",
+    "losses.csv",
+    "checkpoint.pt",
+    MODEL_FILE,
+    "summary.json",
+    "evals.csv",
+    "eval.csv",
+)
 
 
 @dataclass(frozen=True)
@@ -100,12 +114,17 @@ def select_device(requested: str | None = None) -> torch.device:
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes up to 2^64 - 1; pandas and JSON readers int64
 
 
+def check_seed(seed: int) -> None:
+    """Refuse a seed that numpy, torch or a log reader would reject (or, for a bool, misread)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer in [0, 2^63 - 1], got {seed}")
+
+
 def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
     """Validate everything about a run before anything is written."""
     entry = get_agent(run.agent)
     check_game(run.game)
-    if isinstance(run.seed, bool) or not 0 <= run.seed <= MAX_SEED:
-        raise UsageError(f"--seed must be an integer in [0, 2^63 - 1], got {run.seed}")
+    check_seed(run.seed)
     if run.frames <= 0:
         raise UsageError(f"--frames must be positive, got {run.frames}")
     config = build_config(entry.config, run.agent, run.preset, overrides)
@@ -122,6 +141,96 @@ def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
             f"--frames {run.frames} is less than one agent step ({config.frame_skip} frames)"
         )
     return config
+
+
+def check_memory(run: RunSpec, config: RunConfig, device: torch.device) -> None:
+    """Refuse a run whose replay and networks cannot fit in this machine's memory. Writes nothing.
+
+    Without this, an impossible size (``replay_capacity`` or ``hidden_dim`` of 10^9 and up) fails
+    with a numpy or torch allocation traceback after ``config.yaml`` is written, and a replay that
+    fits when empty (``np.zeros`` maps pages lazily) fails hours later, once it has filled.
+
+    The estimate is a floor: the replay when full, twice when checkpoints carry it (writing one
+    copies it), and the networks' weights, target copies included, with a gradient and two
+    optimiser moments (Adam's) per trainable weight; activations are not counted.
+    """
+    with quiet_emulator():  # ALE's banner would come before a refusal's one line
+        env = make_run_env(run, config)
+        spec = env_spec(env, run.game, config.frame_stack)
+        env.close()
+    replay = 0
+    capacity = getattr(config, "replay_capacity", None)
+    if capacity is not None:
+        copies = 2 if getattr(config, "checkpoint_replay", False) else 1
+        replay = copies * FrameReplay.bytes_when_full(capacity, spec.frame_shape)
+    networks = _network_bytes(run, config, spec)
+    detail = f"replay {_in_units(replay)}, networks {_in_units(networks)}"
+    fix = "lower replay_capacity or the network sizes"
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        if networks > free:
+            raise UsageError(
+                f"this run's networks need about {_in_units(networks)} of GPU memory, but "
+                f"{device} has {_in_units(free)} free; {fix}"
+            )
+    host = replay + (networks if device.type == "cpu" else 0)
+    available = available_memory()
+    if available is not None and host > available:
+        raise UsageError(
+            f"this run needs about {_in_units(host)} of memory ({detail}), but this machine has "
+            f"{_in_units(available)} available; {fix}"
+        )
+
+
+def _network_bytes(run: RunSpec, config: RunConfig, spec: EnvSpec) -> int:
+    """Bytes of the agent's networks with their gradients and optimiser moments.
+
+    The agent is built on the meta device, which allocates nothing, so a huge size costs nothing
+    to measure; its replay is made tiny, as it is measured on its own.
+    """
+    if "replay_capacity" in type(config).model_fields:
+        config = config.model_copy(update={"replay_capacity": config.frame_stack + 2})
+    meta = torch.device("meta")
+    try:
+        with meta:
+            agent = get_agent(run.agent).agent(config, spec, meta)
+    except Exception:  # noqa: BLE001 (a safeguard, not a gate: building it for real will tell)
+        return 0
+    total = 0
+    for module in vars(agent).values():
+        if isinstance(module, torch.nn.Module):
+            for weight in module.parameters():
+                copies = 4 if weight.requires_grad else 1  # + gradient and two Adam moments
+                total += copies * weight.numel() * weight.element_size()
+            total += sum(buffer.numel() * buffer.element_size() for buffer in module.buffers())
+    return total
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can still give a process without swapping, or None where unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (Linux); the free pages where there is none.
+    """
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _in_units(size: int) -> str:
+    """``7.1 GiB``: a byte count for a message."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} PiB"
 
 
 def config_document(run: RunSpec, config: RunConfig) -> dict[str, Any]:
@@ -251,38 +360,81 @@ def _with_defaults(model: type[RunConfig], values: Any) -> Any:
         return values
 
 
+def _not_a_run(out: Path) -> list[str]:
+    """What makes ``out``, a folder without ``config.yaml``, something other than a new run.
+
+    A new run's folder may hold only what is there before its ``config.yaml``: nothing, the lock
+    and the temporary files of a run killed before it wrote one, and log files (the pipeline's
+    ``train.log``: the shell creates it before the run starts). A run never writes or deletes a
+    ``.log``. Anything else is the user's, which a run would overwrite or delete.
+    """
+    temporaries = tuple(f".{name}." for name in RUN_FILES)
+    return sorted(
+        entry.name
+        for entry in out.iterdir()
+        if not (
+            entry.name == RunLock.LOCK_FILE
+            or (entry.is_file() and entry.name.endswith(".log"))
+            or (entry.name.startswith(temporaries) and entry.name.endswith(TMP_SUFFIX))
+        )
+    )
+
+
+def _cannot(action: str, exc: OSError) -> Exception:
+    """A failure to create or lock the run directory: a full disk is a RunFailed, as everywhere
+    (exit 1); anything else (a read-only or missing parent) is a UsageError (exit 2)."""
+    if is_disk_full(exc):
+        return RunFailed(
+            f"disk full: cannot {action}; nothing was written: free space and rerun the same "
+            "command"
+        )
+    return UsageError(f"cannot {action}: {exc.strerror}")
+
+
 @contextmanager
 def locked_run_dir(out: Path) -> Iterator[None]:
     """Create ``out`` if needed and hold its :class:`RunLock` for the block.
 
-    A directory this call created is removed again if the block fails with a UsageError (bad
-    input found before anything was written).
+    A folder that holds files but no run (no ``config.yaml``) is refused before anything is
+    written. A directory this call created is removed again if the block fails with a UsageError
+    (bad input found before anything was written) or a RunFailed before anything was written in
+    it (a full disk at the start).
     """
     if str(out) == "":
         raise UsageError("--out must not be empty")
     if out.exists() and not out.is_dir():
         raise UsageError(f"output path {out} exists and is not a directory")
+    if out.is_dir() and not (out / "config.yaml").exists():
+        foreign = _not_a_run(out)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if foreign[3:] else ""
+            )
+            raise UsageError(
+                f"--out {out} is not empty and holds no run (no config.yaml): {shown}; "
+                "use a new or empty folder"
+            )
     created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output directory {out}: {exc.strerror}") from exc
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"output directory {out} is not writable")
     lock = RunLock(out)
     try:
-        lock.acquire()
-    except UsageError:
-        raise
-    except OSError as exc:
-        raise UsageError(f"cannot lock output directory {out}: {exc.strerror}") from exc
-    try:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _cannot(f"create output directory {out}", exc) from exc
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UsageError(f"output directory {out} is not writable")
+        try:
+            lock.acquire()
+        except UsageError:
+            raise
+        except OSError as exc:
+            raise _cannot(f"lock output directory {out}", exc) from exc
         yield
-    except UsageError:
+    except (UsageError, RunFailed):
         lock.release()
         if created:
             with suppress(OSError):
-                out.rmdir()
+                out.rmdir()  # only if empty: never what a run wrote
         raise
     finally:
         lock.release()
@@ -292,12 +444,35 @@ def load_checkpoint(path: Path, digest: str) -> dict[str, Any]:
     return _load_run_state(path, digest, "checkpoint", CHECKPOINT_FORMAT)
 
 
+def _damaged_entry(path: Path) -> str | None:
+    """The first entry of a torch zip archive whose bytes fail their CRC-32, or None.
+
+    ``torch.load`` never checks the CRC-32 that ``torch.save`` stores for every entry, so a
+    changed byte inside a tensor loads as a different weight, silently. Checking reads the file
+    once more (about a second per GB) and needs nothing new in it, so every checkpoint and model
+    file already written, the committed ones included, is checked. A file that is not a zip
+    archive at all is left to ``torch.load``, which says how it is unreadable.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return None
+    with archive:
+        try:
+            return archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            return f"the archive ({type(exc).__name__})"
+
+
 def _load_run_state(path: Path, digest: str, kind: str, fmt: int) -> dict[str, Any]:
-    """Read a checkpoint or model file of this run, checking its format and config digest."""
+    """Read a checkpoint or model file of this run, checking its bytes, format and digest."""
+    hint = "; delete it to restart the run" if kind == "checkpoint" else ""
+    damaged = _damaged_entry(path)
+    if damaged is not None:
+        raise UsageError(f"{kind} {path} is corrupt (CRC-32 mismatch in {damaged}){hint}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 (any failure to unpickle means corrupt)
-        hint = "; delete it to restart the run" if kind == "checkpoint" else ""
         raise UsageError(
             f"{kind} {path} is corrupt or unreadable ({type(exc).__name__}){hint}"
         ) from exc
@@ -308,6 +483,51 @@ def _load_run_state(path: Path, digest: str, kind: str, fmt: int) -> dict[str, A
             f"{kind} {path} does not match this run's config (digest {state.get('digest')} != {digest})"
         )
     return state
+
+
+def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[str, Any]) -> None:
+    """Refuse to resume from ``checkpoint`` what would contradict it. Reads only.
+
+    A budget below the steps already trained would rewrite ``config.yaml`` to it beside a
+    ``summary.json`` of the longer run. A log holding fewer complete rows than the checkpoint has
+    counted (deleted, or lost with the page cache on a power cut) would be continued from the
+    checkpoint's counters: a log starting at episode 390, or a finished run's summary beside an
+    empty log.
+    """
+    checkpoint_path = out / "checkpoint.pt"
+    step, frame_skip = int(checkpoint["step"]), config.frame_skip
+    if run.frames // frame_skip < step:
+        raise UsageError(
+            f"--frames {run.frames} is less than the {step * frame_skip} frames {out} has already "
+            f"trained; a budget can only grow: use --frames {step * frame_skip} or more, or a new "
+            "--out"
+        )
+    episodes, updates = int(checkpoint["episode"]), int(checkpoint["updates"])
+    loss_header = ["frame", "update", *get_agent(run.agent).agent.log_columns]
+    # Each log: its header, its counter column, the counter's last value that the checkpoint has
+    # seen (Session keeps the rows up to it on resume) and how many rows that makes.
+    logs = {
+        "episodes.csv": (EPISODE_HEADER, "episode", episodes - 1, episodes),
+        "losses.csv": (loss_header, "update", updates, updates // config.log_loss_every_updates),
+    }
+    if config.eval_every_steps:  # a phase is played once, when training passes it
+        phases = step // config.eval_every_steps
+        logs["evals.csv"] = (
+            EVAL_PHASE_HEADER,
+            "frame",
+            step * frame_skip,
+            phases * config.eval_episodes,
+        )
+    for name, (header, counter, last, expected) in logs.items():
+        path = out / name
+        rows = read_complete_rows(path, header) if path.is_file() else []
+        logged = sum(1 for row in rows if float(row[counter]) <= last)
+        if logged < expected:
+            raise UsageError(
+                f"{path} holds {logged} complete rows, but {checkpoint_path} (step {step}) has "
+                f"logged {expected}: the log was lost or damaged; restore it, or delete "
+                f"{checkpoint_path} to restart the run"
+            )
 
 
 def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent: Agent) -> None:

@@ -37,11 +37,11 @@ from agents.errors import RunFailed, UsageError
 from agents.files import (
     CsvLog,
     DiskFull,
+    RunLock,
     atomic_torch_save,
     atomic_write_csv,
     atomic_write_json,
     atomic_write_yaml,
-    read_complete_rows,
     remove_orphaned_temporaries,
     unpack_logs,
 )
@@ -66,11 +66,15 @@ from agents.rundir import (
     MODEL_FILE,
     RunSpec,
     check_existing_run,
+    check_memory,
+    check_resume,
+    check_seed,
     config_document,
     identity_digest,
     invocation_record,
     load_agent,
     load_checkpoint,
+    load_run,
     locked_run_dir,
     make_run_env,
     read_meta,
@@ -105,13 +109,16 @@ def train(
     config = resolve(run, overrides or {})
     torch_device = select_device(device)
     check_precision(config.precision, torch_device)
+    check_memory(run, config, torch_device)
     digest = identity_digest(run, config)
     checkpoint_path = out / "checkpoint.pt"
     with locked_run_dir(out):
         check_existing_run(out, run, config)
         checkpoint = load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
+        unpack_logs(out)  # packed (gzipped) logs, as committed, go back to the CSV a run appends to
+        if checkpoint is not None:
+            check_resume(out, run, config, checkpoint)
         remove_orphaned_temporaries(out)
-        unpack_logs(out)  # a committed run's logs are gzipped; training appends to plain CSV
         saved_step = checkpoint["step"] if checkpoint else None
         try:
             return _train_locked(run, out, config, torch_device, digest, checkpoint, progress)
@@ -164,7 +171,6 @@ class Session:
         self.phases_done = 0
         if config.eval_every_steps:
             self.phases_done = self.step // config.eval_every_steps
-            self._check_evaluations_kept(out)
         if self.step < self.total_steps:
             # The run is not complete until these are rewritten at the budget's end.
             (out / "summary.json").unlink(missing_ok=True)
@@ -207,23 +213,6 @@ class Session:
     @property
     def seconds(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.start
-
-    def _check_evaluations_kept(self, out: Path) -> None:
-        """A resumed run's evals.csv must hold every phase before the checkpoint: a phase is
-        played once, when training passes it, and never again."""
-        config = self.config
-        expected = self.phases_done * config.eval_episodes
-        path = out / "evals.csv"
-        frame = self.step * config.frame_skip
-        rows = read_complete_rows(path, EVAL_PHASE_HEADER) if path.exists() else []
-        kept = sum(int(float(r["frame"])) <= frame for r in rows)
-        if kept != expected:
-            raise UsageError(
-                f"{path} holds {kept} complete evaluation rows, but the checkpoint (step "
-                f"{self.step}) has passed {expected // config.eval_episodes} phases of "
-                f"{config.eval_episodes} episodes; the log was lost or edited: restore it, or "
-                "delete the run directory to train it again (nothing was changed)"
-            )
 
     def evaluate_if_due(self) -> None:
         """Play the evaluation phase whose step training has just reached (``eval_every_steps``),
@@ -492,17 +481,31 @@ def evaluate(
     device: str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Play ``episodes`` episodes with the run's evaluation policy; write ``eval.csv``."""
-    import os
+    """Play ``episodes`` episodes with the run's evaluation policy; write ``eval.csv``.
 
-    from agents.errors import UsageError
+    Holds the run's lock, as ``train`` does: a run being trained is refused (its checkpoint is an
+    intermediate one, and an ``eval.csv`` of it would look final), and so is a ``train`` started
+    on the run while it is being evaluated.
+    """
+    import os
 
     if episodes <= 0:
         raise UsageError(f"--episodes must be positive, got {episodes}")
+    if seed is not None:
+        check_seed(seed)
     run_dir = Path(run_dir)
-    run, config, agent = load_agent(run_dir, device)
+    load_run(run_dir)  # a folder that is not a run is refused before a lock file is made in it
     if not os.access(run_dir, os.W_OK):
         raise UsageError(f"run directory {run_dir} is not writable")
+    with RunLock(run_dir):
+        return _evaluate_locked(run_dir, episodes, seed, device, progress)
+
+
+def _evaluate_locked(
+    run_dir: Path, episodes: int, seed: int | None, device: str | None, progress: bool
+) -> dict[str, Any]:
+    """:func:`evaluate`'s work, under the run's lock: the checkpoint cannot change meanwhile."""
+    run, config, agent = load_agent(run_dir, device)
     seed = run.seed if seed is None else seed
     rng = np.random.default_rng([seed, 1])
     env = make_run_env(run, config)

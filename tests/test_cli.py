@@ -5,8 +5,10 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from agents.__main__ import main
+from agents.files import RunLock
 from agents.runner import RunSpec, train
 
 BASE = ["train", "--agent", "ddqn", "--game", "Pong", "--seed", "0", "--no-progress"]
@@ -186,3 +188,105 @@ def test_real_process_exit_code(tmp_path):
         "error: unknown game 'Zork'; valid games: Alien, Freeway, Frostbite, Gravitar, MsPacman, "
         "Qbert, SpaceInvaders, Venture, Pong, MinAtar-Breakout"
     )
+
+
+def _flip_bytes_of_a_weight(path):
+    """Invert 16 bytes in the middle of the online network's first linear weight, in place."""
+    weight = torch.load(path, weights_only=True)["agent"]["online"]["head.0.weight"]
+    data = path.read_bytes()
+    start = data.find(weight.numpy().tobytes())
+    assert start >= 0, "the weight's bytes should be stored as they are"
+    middle = start + weight.numel() * weight.element_size() // 2
+    with open(path, "r+b") as f:
+        f.seek(middle)
+        f.write(bytes(b ^ 0xFF for b in data[middle : middle + 16]))
+
+
+@pytest.mark.parametrize("name", ["checkpoint.pt", "model.pt"])
+def test_a_checkpoint_with_a_flipped_byte_is_refused(capsys, finished_run, name):
+    """torch.load reads a changed weight without complaint; the zip CRCs catch it."""
+    out, overrides = finished_run
+    if name == "model.pt":
+        (out / "checkpoint.pt").unlink()  # evaluate then loads the weights-only model.pt
+    _flip_bytes_of_a_weight(out / name)
+    before = _snapshot(out)
+    if name == "checkpoint.pt":
+        err = _fail(capsys, _argv(out, overrides, frames=800))
+        assert f"checkpoint {out / name} is corrupt (CRC-32 mismatch in " in err
+    err = _fail(capsys, ["evaluate", "--run", str(out), "--episodes", "1", "--no-progress"])
+    assert f"{out / name} is corrupt (CRC-32 mismatch in " in err
+    assert _snapshot(out) == before
+
+
+def test_a_folder_that_is_not_a_run_is_refused_and_left_untouched(tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "summary.json").write_text('{"mine": true}')
+    (out / "notes.txt").write_text("results of another project")
+    (out / ".draft.tmp").write_text("an editor's temporary file")
+    before = _snapshot(out)
+    err = _fail(capsys, BASE + ["--frames", "100", "--out", str(out)])
+    assert f"--out {out} is not empty and holds no run (no config.yaml): " in err
+    assert _snapshot(out) == before  # nothing deleted, overwritten or added (no .lock either)
+
+
+def test_a_folder_holding_only_a_job_log_is_a_new_run(tmp_path, capsys, tiny_overrides):
+    """The pipeline's shell creates ``train.log`` in the run folder before the run starts."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "train.log").write_text("")
+    assert main(_argv(out, tiny_overrides, frames=40)) == 0
+    assert (out / "summary.json").is_file() and (out / "train.log").is_file()
+
+
+@pytest.mark.parametrize("key,value", [("replay_capacity", 10**14), ("hidden_dim", 10**9)])
+def test_impossible_sizes_are_refused_before_anything_is_written(tmp_path, key, value):
+    """In a real process: the emulator made to measure the networks prints no banner."""
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "agents", *BASE, "--frames", "100", "--out", str(out)]
+        + ["--set", f"{key}={value}"],
+        capture_output=True,
+        text=True,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: this run needs about ")
+    assert "available; lower replay_capacity or the network sizes" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**64)])
+def test_evaluate_refuses_a_bad_seed(capsys, finished_run, seed):
+    out, _ = finished_run
+    err = _fail(capsys, ["evaluate", "--run", str(out), "--episodes", "1", "--seed", seed])
+    assert "--seed must be an integer in [0, 2^63 - 1]" in err
+    assert not (out / "eval.csv").exists()
+
+
+def test_evaluate_refuses_a_run_being_trained(capsys, finished_run):
+    """An eval.csv of a training run's intermediate checkpoint would look final."""
+    out, _ = finished_run
+    with RunLock(out):  # what a train process holds
+        err = _fail(capsys, ["evaluate", "--run", str(out), "--episodes", "1", "--no-progress"])
+    assert f"run directory {out} is in use by another process" in err
+    assert not (out / "eval.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (BASE + ["--frames", "100", "--out", "r", "--seed", "1.5"], "invalid int value: '1.5'"),
+        (BASE + ["--frames", "100", "--out", "r", "--seed", "0x10"], "invalid int value: '0x10'"),
+        (["train", "--agent", "ddqn"], "the following arguments are required: --game"),
+        (["evaluate", "--run", "r", "--episodes", "two"], "invalid int value: 'two'"),
+        (["report", "tabel1", "--out", "r"], "invalid choice: 'tabel1'"),
+        (["trian"], "invalid choice: 'trian'"),
+        ([], "the following arguments are required: command"),
+    ],
+)
+def test_a_malformed_option_is_one_error_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    err = _fail(capsys, argv)
+    assert message in err and "usage:" not in err
+    assert list(tmp_path.iterdir()) == []

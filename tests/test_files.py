@@ -110,3 +110,21 @@ def test_the_lock_refuses_a_second_holder_and_dies_with_its_process(tmp_path):
         holder.wait()
     with RunLock(tmp_path):  # released by the OS when the holder died
         pass
+
+
+def test_a_lock_on_a_full_disk_raises_disk_full_and_leaves_no_lock_file(tmp_path, monkeypatch):
+    """A full disk creates the empty lock file, then cannot write the pid into it."""
+    real_write = os.write
+
+    def no_space(fd, data):
+        if os.readlink(f"/proc/self/fd/{fd}") == str(tmp_path / ".lock"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", no_space)
+    with pytest.raises(DiskFull):
+        RunLock(tmp_path).acquire()
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+    with RunLock(tmp_path):  # and nothing blocks the next start
+        pass

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -394,7 +395,68 @@ def test_a_resume_without_its_evaluation_log_is_refused(tmp_path):
     out = tmp_path / "run"
     _train_minatar("ddqn", out, 600, EVALUATED)
     (out / "evals.csv").unlink()
-    with pytest.raises(UsageError, match=r"evals.csv holds 0 complete evaluation rows.*1 phases"):
+    with pytest.raises(UsageError, match=r"evals.csv holds 0 complete rows, but .* has logged 2"):
         _train_minatar("ddqn", out, 1200, EVALUATED)
     assert not (out / "evals.csv").exists()
     assert json.loads((out / "summary.json").read_text())["frames"] == 600  # still finished
+
+
+def _refused(cmd: list[str]) -> str:
+    """Run ``cmd``, which must be refused as bad input with one line: that line."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "log,frames",
+    [("episodes.csv", 3000), ("episodes.csv", 3600), ("losses.csv", 3000)],
+    ids=["episodes-deleted-finished", "episodes-deleted-extended", "losses-halved-finished"],
+)
+def test_a_resume_whose_log_was_lost_is_refused(tmp_path, longer_minatar_run, log, frames):
+    """A log that lost rows would be continued from the checkpoint's counters: an episode log
+    starting at episode 390, or a finished run's summary beside an empty log."""
+    run = tmp_path / "run"
+    shutil.copytree(longer_minatar_run, run)
+    if log == "episodes.csv":
+        (run / log).unlink()
+    else:
+        lines = (run / log).read_text().splitlines(keepends=True)
+        (run / log).write_text("".join(lines[: len(lines) // 2]))
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    line = _refused(_minatar_cli("ddqn", run, frames))
+    checkpoint = run / "checkpoint.pt"
+    assert line.startswith(f"error: {run / log} holds ")
+    assert f"but {checkpoint} (step 3000) has logged " in line
+    assert line.endswith(f"restore it, or delete {checkpoint} to restart the run")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_smaller_budget_on_a_finished_run_is_refused(tmp_path, longer_minatar_run):
+    """It would rewrite config.yaml to the smaller budget beside the larger run's summary."""
+    run = tmp_path / "run"
+    shutil.copytree(longer_minatar_run, run)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    line = _refused(_minatar_cli("ddqn", run, 1500))
+    assert line == (
+        f"error: --frames 1500 is less than the 3000 frames {run} has already trained; a budget "
+        "can only grow: use --frames 3000 or more, or a new --out"
+    )
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_full_disk_at_start_exits_1_and_leaves_nothing_behind(small_tmpfs):
+    disk = small_tmpfs(64)
+    with open(disk / "filler", "wb", buffering=0) as f, pytest.raises(OSError):
+        while True:
+            f.write(bytes(4096))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = disk / "run"
+    result = subprocess.run(_minatar_cli("ddqn", run, 100), env=env, capture_output=True, text=True)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: disk full: ")
+    assert lines[0].endswith("nothing was written: free space and rerun the same command")
+    assert sorted(p.name for p in disk.iterdir()) == ["filler"]
