@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE := $(VENV)/bin/snakemake
 CORES ?= 16
 
-.PHONY: setup run paper minatar slurm test lint benchmarks clean
+.PHONY: setup run paper minatar minatar-reports confirmatory slurm test lint benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ minatar: setup
 # Only the main grid's, Table 2's and the interpretability reports: from a clone, no training.
 minatar-reports: setup
 	$(SNAKEMAKE) reports --profile workflow/profiles/minatar
+
+# The pre-registered confirmatory MinAtar study (docs/preregistration.md): trains the runs not
+# committed yet (about 42 run-hours in all), then its tables, verdicts and figures.
+confirmatory: setup
+	$(SNAKEMAKE) confirmatory --profile workflow/profiles/confirmatory
 
 slurm: setup
 	$(SNAKEMAKE) all --profile workflow/profiles/slurm

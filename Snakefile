@@ -40,7 +40,7 @@ rule all:
         # The studies are i-DQN's: in `all` when the config trains i-DQN, as Table 2 is.
         study_reports()["ablations"] if INTERPRETED in config["agents"] else [],
         study_reports()["sensitivity"] if INTERPRETED in config["agents"] else [],
-        confirmatory_outputs(),
+        rules.confirmatory_report.output if CONFIRMATORY else [],
     default_target: True
 
 

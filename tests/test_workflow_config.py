@@ -275,10 +275,10 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     ]
     assert len(summaries) == 45 + 4, "the committed main grid and Table 2 variant runs"
 
-    def plan(target: str) -> dict[str, int]:
+    def plan(target: str, *configs: str) -> dict[str, int]:
         result = subprocess.run(
             [sys.executable, "-m", "snakemake", "-n", target, "--cores", "2"]
-            + ["--configfile", "config/minatar.yaml"],
+            + ["--configfile", *(configs or ["config/minatar.yaml"])],
             cwd=clone,
             capture_output=True,
             text=True,
@@ -296,6 +296,12 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
         p for folder in ("ablations", "sensitivity") for p in (runs / folder).rglob("summary.json")
     ]
     assert counts.get("train_setting", 0) == (5 * 3 + 7 * 3) - len(studies), counts
+    # The confirmatory study (config/confirmatory.yaml): 71 pre-registered runs, committed as
+    # they finish; a clone plans exactly the missing ones, and never the pilot's.
+    committed = list((clone / "results" / "confirmatory" / "runs").rglob("summary.json"))
+    study = plan("confirmatory", "config/minatar.yaml", "config/confirmatory.yaml")
+    assert study.get("confirmatory_train", 0) == 71 - len(committed), study
+    assert "train" not in study and "train_setting" not in study, study
 
 
 def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):

@@ -382,6 +382,7 @@ def study_reports():
 
 CONFIRMATORY = config.get("confirmatory")
 CONFIRMATORY_RUNS = CONFIRMATORY["runs_dir"] if CONFIRMATORY else "results/confirmatory/runs"
+CONFIRMATORY_REPORTS = CONFIRMATORY["reports_dir"] if CONFIRMATORY else "reports/confirmatory"
 
 
 def confirmatory_cells():
