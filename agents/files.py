@@ -186,6 +186,12 @@ def read_complete_rows(path: Path, header: list[str]) -> list[dict[str, str]]:
     ending, possibly cut inside a field (``-2`` of ``-21``): that line is dropped even when it
     happens to parse. Any row that does not parse completely is dropped too.
     """
+    return [dict(zip(header, r, strict=True)) for r in complete_row_fields(path, header)]
+
+
+def complete_row_fields(path: Path, header: list[str]) -> list[list[str]]:
+    """:func:`read_complete_rows` as lists of fields in ``header``'s order (no dict per row: the
+    reports hand them straight to pandas, a few hundred thousand rows per table)."""
     text = Path(path).read_bytes().decode("utf-8", errors="replace")
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
@@ -193,8 +199,7 @@ def read_complete_rows(path: Path, header: list[str]) -> list[dict[str, str]]:
     rows = list(csv.reader(lines))
     if not rows or rows[0] != header:
         return []
-    complete = [r for r in rows[1:] if _parses_completely(r, len(header))]
-    return [dict(zip(header, r, strict=True)) for r in complete]
+    return [r for r in rows[1:] if _parses_completely(r, len(header))]
 
 
 class CsvLog:

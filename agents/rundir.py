@@ -30,18 +30,22 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from agents.config import RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
 from agents.envs import check_game, env_spec, make_env
 from agents.errors import UsageError
-from agents.files import RunLock, atomic_torch_save
+from agents.files import RunLock, atomic_torch_save, complete_row_fields
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.suites import MINATAR, suite_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHECKPOINT_FORMAT = 1
 MODEL_FORMAT = 1
@@ -323,6 +327,53 @@ def load_run(run_dir: Path) -> tuple[RunSpec, RunConfig]:
         return run, entry.config(**document["config"])
     except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise UsageError(f"{config_path} is not a valid run config of this suite") from exc
+
+
+def read_episodes(run_dir: Path) -> pd.DataFrame:
+    """A run's ``episodes.csv`` as every report counts it: its complete rows, all finite numbers.
+
+    The one reader of episode logs for tables, figures and studies. Rows come through the
+    resume's reader (:func:`agents.files.read_complete_rows`, as lists of fields), so a torn
+    last row (a kill or a full disk mid-write) is left out here as the resume leaves it out;
+    pandas then makes numbers of them (integer columns stay integers, as ``pd.read_csv`` gives
+    them). Whatever a report would count wrongly or drop in silence is a one-line
+    :class:`UsageError` naming the run: no log, no episode, another file's header, an incomplete
+    row inside the log (only the last can be torn by a crash), and a value that is not finite:
+    a NaN return would drop out of every mean, or leave its seed without a statistic, and the
+    verdict would not show it.
+    """
+    import pandas as pd  # here, not at the top: the Snakefile imports this module at each start
+
+    path = Path(run_dir) / "episodes.csv"
+    if not path.is_file():
+        raise UsageError(f"missing episode log {path}; train that run first")
+    data = path.read_bytes()
+    if data.split(b"\n", 1)[0].decode(errors="replace").strip() != ",".join(EPISODE_HEADER):
+        raise UsageError(f"{path} is not an episode log (its header is not {EPISODE_HEADER})")
+    rows = complete_row_fields(path, EPISODE_HEADER)
+    lines = data.count(b"\n") - 1  # the rows ending with a line break, after the header
+    if len(rows) < lines:
+        raise UsageError(
+            f"corrupt data in run {run_dir}: {lines - len(rows)} row(s) of {path.name} are not "
+            "complete episodes (retrain the run or repair its log)"
+        )
+    if not rows:
+        raise UsageError(f"{path} has no finished episode; the budget is too small")
+    table = pd.DataFrame(rows, columns=EPISODE_HEADER)
+    for column in EPISODE_HEADER:
+        try:
+            table[column] = table[column].astype("int64")
+        except (ValueError, OverflowError):
+            table[column] = table[column].astype(float)
+    finite = np.isfinite(table.to_numpy(dtype=float))
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        name = EPISODE_HEADER[column]
+        raise UsageError(
+            f"corrupt data in run {run_dir}: {path.name} row {row + 1} has {name} "
+            f"{table[name].iloc[row]}, which no report counts (retrain the run or repair its log)"
+        )
+    return table
 
 
 def load_agent(run_dir: Path, device: str | None = None) -> tuple[RunSpec, RunConfig, Agent]:
