@@ -5,7 +5,7 @@
 #   snakemake --profile workflow/profiles/smoke all            tiny budgets, minutes on 2 cores
 #   snakemake --profile workflow/profiles/slurm all            a Slurm cluster
 #   add --sdm conda to run every job in workflow/envs/agents.yaml instead of the project's .venv
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("8.0")
 
@@ -16,7 +16,10 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+include: "workflow/rules/config.smk"
+
+
+check_config(config, "workflow/schemas/config.schema.yaml")  # --config coerced, then validated
 
 
 include: "workflow/rules/common.smk"

@@ -38,8 +38,8 @@ from agents.confirmatory import (
     welch_interval,
 )
 from agents.errors import UsageError
-from agents.files import atomic_write_text, read_log
-from agents.rundir import EPISODE_HEADER, EVAL_PHASE_HEADER
+from agents.files import atomic_write_text
+from agents.rundir import EVAL_PHASE_HEADER, read_episodes, read_log
 from agents.stats import best_and_final, step_window_mean
 
 ANCHORS = Path(__file__).resolve().parent.parent / "data" / "minatar" / "reference_dqn.csv"
@@ -98,7 +98,7 @@ def run_statistics(run_dir: Path, budget: int) -> dict[str, Any]:
     if not row["complete"]:
         row["failed"] = _failed(run_dir)
         return row
-    episodes = read_log(run_dir / "episodes.csv", EPISODE_HEADER)
+    episodes = read_episodes(run_dir)
     evals = read_log(run_dir / "evals.csv", EVAL_PHASE_HEADER)
     first, last = evals["frame"].min(), evals["frame"].max()
     if last != budget:

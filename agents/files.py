@@ -190,33 +190,14 @@ def _parses_completely(row: list[str], width: int) -> bool:
     return True
 
 
-def read_log(path: Path, header: list[str]):
-    """A numeric CSV log of a run as a DataFrame of its complete rows (:func:`read_complete_rows`).
-
-    ``path`` may also be stored compressed as ``path`` + ``.gz`` (committed runs' logs). A log
-    that is missing, or holds a NaN or infinite value, is a one-line :class:`UsageError` naming
-    the file: a report must never count corrupt data.
-    """
+def log_bytes(path: Path) -> bytes:
+    """The bytes of a log, or of its gzipped form ``path`` + ``.gz``; FileNotFoundError if neither."""
     import gzip
 
-    import numpy as np
-    import pandas as pd
-
-    path = Path(path)
     packed = path.with_name(path.name + ".gz")
-    if path.exists():
-        text = path.read_bytes()
-    elif packed.exists():
-        text, path = gzip.decompress(packed.read_bytes()), packed
-    else:
-        raise UsageError(f"{path} does not exist")
-    rows = _complete_rows(text, header)
-    # Every field parsed as a float already (_parses_completely): "nan" and "inf" included.
-    values = np.array(rows, dtype=float).reshape(len(rows), len(header))
-    frame = pd.DataFrame(values, columns=header)
-    if not np.isfinite(values).all():
-        raise UsageError(f"{path} holds a NaN or infinite value: corrupt data, not counted")
-    return frame
+    if not path.exists() and packed.exists():
+        return gzip.decompress(packed.read_bytes())
+    return path.read_bytes()
 
 
 def read_complete_rows(path: Path, header: list[str]) -> list[dict[str, str]]:
@@ -226,12 +207,14 @@ def read_complete_rows(path: Path, header: list[str]) -> list[dict[str, str]]:
     ending, possibly cut inside a field (``-2`` of ``-21``): that line is dropped even when it
     happens to parse. Any row that does not parse completely is dropped too.
     """
-    rows = _complete_rows(Path(path).read_bytes(), header)
-    return [dict(zip(header, r, strict=True)) for r in rows]
+    return [dict(zip(header, r, strict=True)) for r in complete_row_fields(path, header)]
 
 
-def _complete_rows(data: bytes, header: list[str]) -> list[list[str]]:
-    text = data.decode("utf-8", errors="replace")
+def complete_row_fields(path: Path, header: list[str]) -> list[list[str]]:
+    """:func:`read_complete_rows` as lists of fields in ``header``'s order (no dict per row: the
+    reports hand them straight to pandas, a few hundred thousand rows per table). ``path`` may
+    be stored gzipped as ``path`` + ``.gz`` (a packed run, :func:`pack_logs`)."""
+    text = log_bytes(Path(path)).decode("utf-8", errors="replace")
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines = lines[:-1]  # torn last row
@@ -287,7 +270,7 @@ PACKED_LOGS = ("episodes.csv", "losses.csv", "evals.csv")
 
 def pack_logs(run_dir: Path) -> list[Path]:
     """Gzip a run directory's logs in place (``episodes.csv`` -> ``episodes.csv.gz``), atomically
-    and reproducibly (no timestamp in the archive). Readers (:func:`read_log`) take either form;
+    and reproducibly (no timestamp in the archive). Readers (:func:`agents.rundir.read_log`) take either form;
     a resumed or extended run unpacks them first (:func:`unpack_logs`)."""
     import gzip
 

@@ -56,6 +56,7 @@ import seaborn as sns
 from agents.errors import UsageError
 from agents.files import atomic_write_text
 from agents.registry import get_agent
+from agents.rundir import read_episodes
 from agents.stats import WINDOW, best_and_final, moving_average, shortfall
 
 PAPER_COLUMNS = {
@@ -118,18 +119,15 @@ def load_episodes(
 ) -> pd.DataFrame:
     """All episode logs, with ``agent, game, seed`` columns and the 100-episode moving average.
 
-    ``return_100`` is NaN until a run has 100 episodes (:func:`agents.stats.moving_average`).
+    Each through :func:`agents.rundir.read_episodes`, so a missing or corrupt log stops the report
+    with one line naming the run before anything is written. ``return_100`` is NaN until a run
+    has 100 episodes (:func:`agents.stats.moving_average`).
     """
     frames = []
     for agent in agents:
         for game in games:
             for seed in seeds:
-                path = run_dir(runs_root, agent, game, seed) / "episodes.csv"
-                if not path.is_file():
-                    raise UsageError(f"missing episode log {path}; train that run first")
-                log = pd.read_csv(path)
-                if log.empty:
-                    raise UsageError(f"{path} has no finished episode; the budget is too small")
+                log = read_episodes(run_dir(runs_root, agent, game, seed))
                 log["return_100"] = moving_average(log["return"])
                 frames.append(log.assign(agent=agent, game=game, seed=seed))
     return pd.concat(frames, ignore_index=True)

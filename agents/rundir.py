@@ -33,19 +33,31 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from agents.config import EVALUATION_KEYS, RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
 from agents.envs import check_game, env_spec, make_env, quiet_emulator
 from agents.errors import RunFailed, UsageError
-from agents.files import TMP_SUFFIX, RunLock, atomic_torch_save, is_disk_full, read_complete_rows
+from agents.files import (
+    TMP_SUFFIX,
+    RunLock,
+    atomic_torch_save,
+    complete_row_fields,
+    is_disk_full,
+    log_bytes,
+    read_complete_rows,
+)
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.replay import FrameReplay
 from agents.suites import MINATAR, suite_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CHECKPOINT_FORMAT = 1
 MODEL_FORMAT = 1
@@ -560,6 +572,63 @@ def load_run(run_dir: Path) -> tuple[RunSpec, RunConfig]:
         return run, entry.config(**document["config"])
     except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise UsageError(f"{config_path} is not a valid run config of this suite") from exc
+
+
+def read_log(path: Path, header: list[str], run_dir: Path | None = None) -> pd.DataFrame:
+    """A run's numeric CSV log (``episodes.csv``, ``evals.csv``, ...) as every report counts it:
+    its complete rows, all finite numbers; plain or gzipped (``path`` + ``.gz``, a packed run).
+
+    The one reader of run logs for tables, figures and studies. Rows come through the resume's
+    reader (:func:`agents.files.complete_row_fields`), so a torn last row (a kill or a full disk
+    mid-write) is left out here as the resume leaves it out; pandas then makes numbers of them
+    (integer columns stay integers, as ``pd.read_csv`` gives them). Whatever a report would count
+    wrongly or drop in silence is a one-line :class:`UsageError` naming the run: no log, another
+    file's header, an incomplete row inside the log (only the last can be torn by a crash), and
+    a value that is not finite: a NaN return would drop out of every mean, or leave its seed
+    without a statistic, and the verdict would not show it.
+    """
+    import pandas as pd  # here, not at the top: the Snakefile imports this module at each start
+
+    path = Path(path)
+    run_dir = path.parent if run_dir is None else run_dir
+    try:
+        data = log_bytes(path)
+    except FileNotFoundError:
+        raise UsageError(f"missing log {path}; train that run first") from None
+    if data.split(b"\n", 1)[0].decode(errors="replace").strip() != ",".join(header):
+        raise UsageError(f"{path} is not a {path.name} log (its header is not {header})")
+    rows = complete_row_fields(path, header)
+    lines = data.count(b"\n") - 1  # the rows ending with a line break, after the header
+    if len(rows) < lines:
+        raise UsageError(
+            f"corrupt data in run {run_dir}: {lines - len(rows)} row(s) of {path.name} are not "
+            "complete (retrain the run or repair its log)"
+        )
+    table = pd.DataFrame(rows, columns=header)
+    for column in header:
+        try:
+            table[column] = table[column].astype("int64")
+        except (ValueError, OverflowError):
+            table[column] = table[column].astype(float)
+    finite = np.isfinite(table.to_numpy(dtype=float))
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        name = header[column]
+        raise UsageError(
+            f"corrupt data in run {run_dir}: {path.name} row {row + 1} has {name} "
+            f"{table[name].iloc[row]}, which no report counts (retrain the run or repair its log)"
+        )
+    return table
+
+
+def read_episodes(run_dir: Path) -> pd.DataFrame:
+    """A run's ``episodes.csv`` (:func:`read_log`), which must hold a finished episode."""
+    table = read_log(Path(run_dir) / "episodes.csv", EPISODE_HEADER, run_dir)
+    if table.empty:
+        raise UsageError(
+            f"{Path(run_dir) / 'episodes.csv'} has no finished episode; the budget is too small"
+        )
+    return table
 
 
 def load_agent(run_dir: Path, device: str | None = None) -> tuple[RunSpec, RunConfig, Agent]:

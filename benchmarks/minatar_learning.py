@@ -34,6 +34,7 @@ from common import print_machine
 from tqdm import tqdm
 
 from agents.files import atomic_write_csv
+from agents.rundir import read_episodes
 from agents.runner import random_policy_returns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +92,7 @@ def main() -> None:
     }
     rows, curves = [], []
     for (agent, game, seed), run_dir in run_dirs.items():
-        episodes = pd.read_csv(run_dir / "episodes.csv")
+        episodes = read_episodes(run_dir)  # the reports' reader: complete, finite rows only
         # Episodes that ended in the last 20% of the budget (Freeway has ~40 episodes in 100K steps).
         final = float(episodes[episodes["frame"] > 0.8 * args.frames]["return"].mean())
         rows.append(

@@ -18,3 +18,15 @@ def write_episode_log(folder: Path, returns, length: int = 100) -> None:
             "seconds": np.arange(n),
         }
     ).to_csv(folder / "episodes.csv", index=False)
+
+
+def set_field(folder: Path, row: int, column: str, text: str) -> None:
+    """Write ``text`` as ``column`` of data row ``row`` (0-based) of ``folder/episodes.csv``, as
+    a log would hold it: ``nan`` or ``inf`` as the runner's csv writer prints a float."""
+    path = folder / "episodes.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    fields = lines[row + 1].rstrip("\r\n").split(",")
+    fields[header.index(column)] = text
+    lines[row + 1] = ",".join(fields) + "\n"
+    path.write_text("".join(lines))

@@ -121,7 +121,7 @@ def test_a_nan_in_a_log_stops_the_report_naming_the_file(tmp_path, capsys):
 
     config.write_text(yaml.safe_dump(_config(tmp_path / "runs")))
     assert main(["confirmatory", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
-    assert f"{evals} holds a NaN" in capsys.readouterr().err
+    assert f"run {evals.parent}: evals.csv row 21 has return nan" in capsys.readouterr().err
     assert not (tmp_path / "out" / "verdicts.csv").exists()
 
 

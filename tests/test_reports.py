@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from episode_logs import write_episode_log
+from episode_logs import set_field, write_episode_log
 
 from agents import outputs
 from agents.__main__ import _parser, main
@@ -240,7 +240,7 @@ def test_missing_runs_are_a_clear_error(tmp_path, capsys):
             str(tmp_path / "t"),
         ]
     )
-    assert code == 2 and "missing episode log" in capsys.readouterr().err
+    assert code == 2 and "missing log" in capsys.readouterr().err
 
 
 def test_load_episodes_adds_the_moving_average(tmp_path):
@@ -578,3 +578,87 @@ def test_table2_gives_the_chance_rate_of_the_action_shares_beside_the_random_one
         33.33, abs=0.01
     )
     assert row["chance (action shares)"] == pytest.approx(37.0)
+
+
+# --- Corrupt data never reaches a report: every log is read by agents.rundir.read_episodes ---
+
+
+def _verdict_args(runs: Path, out: Path, seeds=(0, 1, 2)) -> list[str]:
+    args = ["report", "verdict", "--runs", str(runs), "--agents", "ddqn", "--games", "Freeway"]
+    return args + ["--seeds", *map(str, seeds), "--reference", str(REFERENCE), "--out", str(out)]
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_nan_return_stops_the_report_naming_the_run(tmp_path, capsys, value):
+    # Three seeds that reproduce DDQN on Freeway; one return of seed 1 is not a number. It was
+    # left out of seed 1's windows and the verdict still said "reproduced".
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0})
+    run = run_dir(tmp_path / "runs", "ddqn", "Freeway", 1)
+    set_field(run, 250, "return", value)
+    out = tmp_path / "reports" / "verdict"
+    assert main([*_verdict_args(tmp_path / "runs", out), "--tolerance", "0.2"]) == 2
+    error = _one_error_line(capsys)
+    assert error == (
+        f"error: corrupt data in run {run}: episodes.csv row 251 has return {float(value)}, "
+        "which no report counts (retrain the run or repair its log)"
+    )
+    assert not out.parent.exists()  # nothing written
+
+
+@pytest.mark.parametrize("kind", sorted(outputs.outputs_needing("runs")))
+def test_every_run_report_refuses_a_nan_return(tmp_path, capsys, kind):
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0, "idqn": 0.5})
+    set_field(run_dir(tmp_path / "runs", "idqn", "MsPacman", 2), 10, "return", "nan")
+    args = ["report", kind, "--runs", str(tmp_path / "runs"), "--games", *GAMES]
+    args += ["--seeds", "0", "1", "2", "--reference", str(REFERENCE), "--out", str(tmp_path / "r")]
+    assert main(args) == 2
+    assert "corrupt data in run" in _one_error_line(capsys)
+    assert not list(tmp_path.glob("r.*"))
+
+
+def test_a_seed_whose_returns_are_all_nan_is_corrupt_data_not_too_few_episodes(tmp_path, capsys):
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0})
+    run = run_dir(tmp_path / "runs", "ddqn", "Freeway", 2)
+    for row in range(300):
+        set_field(run, row, "return", "nan")
+    assert main(_verdict_args(tmp_path / "runs", tmp_path / "verdict")) == 2
+    error = _one_error_line(capsys)
+    assert error.startswith(f"error: corrupt data in run {run}: episodes.csv row 1 has return nan")
+    assert "too few episodes" not in error and not list(tmp_path.glob("verdict.*"))
+
+
+def test_a_torn_last_row_is_not_counted_as_an_episode(tmp_path):
+    # A kill mid-write leaves "301000,300,1" without its line ending: the resume drops it, and so
+    # must the reports (it was episode 301, with return 1, in the last 100-episode window).
+    returns = np.linspace(19_000, 21_000, 300)
+    _write_log(tmp_path / "runs", "ddqn", "Freeway", 0, returns)
+    with open(run_dir(tmp_path / "runs", "ddqn", "Freeway", 0) / "episodes.csv", "a") as log:
+        log.write("301000,300,1")
+    episodes = load_episodes(tmp_path / "runs", ["ddqn"], ["Freeway"], [0])
+    scores = per_seed_scores(episodes)
+    assert scores.loc[0, "episodes"] == 300 and scores.loc[0, "frames"] == 300_000
+    assert scores.loc[0, "final_100"] == pytest.approx(returns[-100:].mean())
+    _cli("table1", tmp_path / "runs", tmp_path / "table1", ["Freeway"], [0], agents=["ddqn"])
+    table = pd.read_csv(tmp_path / "table1.csv").iloc[0]
+    assert table["DDQN final mean"] == pytest.approx(returns[-100:].mean(), abs=0.01)
+
+
+def test_an_incomplete_row_inside_a_log_stops_the_report_naming_the_run(tmp_path, capsys):
+    # Only the last row can be torn by a crash: a row cut short inside the log is damage.
+    _fake_runs(tmp_path / "runs", {"ddqn": 1.0})
+    run = run_dir(tmp_path / "runs", "ddqn", "Freeway", 0)
+    lines = (run / "episodes.csv").read_text().splitlines(keepends=True)
+    lines[120] = "120000,119\n"
+    (run / "episodes.csv").write_text("".join(lines))
+    assert main(_verdict_args(tmp_path / "runs", tmp_path / "verdict")) == 2
+    assert _one_error_line(capsys) == (
+        f"error: corrupt data in run {run}: 1 row(s) of episodes.csv are not complete "
+        "(retrain the run or repair its log)"
+    )
+    assert not list(tmp_path.glob("verdict.*"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from episode_logs import write_episode_log
+from episode_logs import set_field, write_episode_log
 
 from agents.__main__ import main
 from agents.files import atomic_write_yaml
@@ -134,7 +134,7 @@ def test_study_cli_writes_the_ablation_table_and_figure(tmp_path):
         (["--settings", "a", "a"], "settings must be distinct"),
         (["--settings", "a", "--reuse", "b=/x"], "reused settings ['b'] are not among"),
         (["--settings", "a", "--reuse", "a"], "--reuse takes SETTING=FOLDER"),
-        (["--settings", "missing"], "missing episode log"),
+        (["--settings", "missing"], "missing log"),
     ],
 )
 def test_study_cli_rejects_bad_input_with_one_line(tmp_path, capsys, extra, message):
@@ -153,3 +153,22 @@ def test_sensitivity_needs_its_default_among_the_settings(tmp_path, capsys):
     assert "needs --default" in capsys.readouterr().err
     assert main([*args, "--settings", "a", "--default", "b", "--out", str(tmp_path / "s")]) == 2
     assert "the sensitivity default 'b' is not among the settings" in capsys.readouterr().err
+
+
+def test_a_nan_return_stops_the_study_naming_the_run(tmp_path, capsys):
+    # A study reads its runs as the reports do (agents.rundir.read_episodes): no silent NaN.
+    for setting in ("bellman-diversity", "all-losses"):
+        for seed in (0, 1):
+            _run(tmp_path / "runs", setting, seed, np.linspace(0, 5, 150))
+    run = tmp_path / "runs" / "all-losses" / GAME / "s1"
+    set_field(run, 140, "return", "nan")
+    out = tmp_path / "reports" / "ablation"
+    args = ["study", "ablation", "--runs", str(tmp_path / "runs"), "--game", GAME]
+    args += ["--seeds", "0", "1", "--settings", "bellman-diversity", "all-losses"]
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"error: corrupt data in run {run}: episodes.csv row 141 has return nan, which no report "
+        "counts (retrain the run or repair its log)"
+    ]
+    assert not out.parent.exists()

@@ -198,6 +198,19 @@ def attention_outputs():
     return strips + expand(f"{REPORTS}/interpret/{{game}}/attention-video.gif", game=config["games"])
 
 
+def report_when_built(path, files, **options):
+    """``path`` marked for the Snakemake report (``report(path, **options)``) when every one of
+    ``files`` exists, else unmarked.
+
+    For outputs git never holds (the attention GIFs, .gitignore): `snakemake --report` stops on a
+    marked file that does not exist, so on a clone of the committed runs the report is built
+    without them, and once they are built (`snakemake attention`) it shows them.
+    """
+    if files and all(os.path.exists(f) for f in files):
+        return report(path, **options)
+    return path
+
+
 def first_seed_run(agent, game):
     """The summary.json of ``agent``'s first-seed run of ``game``."""
     return f"{RUNS}/{agent}/{game}/s{min(config['seeds'])}/summary.json"

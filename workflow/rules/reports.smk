@@ -206,8 +206,9 @@ rule attention_video:
     input:
         run=lambda wildcards: first_seed_run(ATTENTION, wildcards.game),
     output:
-        report(
+        report_when_built(
             f"{REPORTS}/interpret/{{game}}/attention-video.gif",
+            [path for path in attention_outputs() if path.endswith(".gif")],  # never committed
             caption="../report/attention.rst",
             category="Attention agent",
             subcategory="{game}",
