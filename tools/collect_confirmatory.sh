@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Bring the finished confirmatory runs of a checkout that trains them (tools/run_confirmatory.sh,
+# run from a clean commit) into this one, as the pre-registration says they are committed: logs
+# gzipped (python -m agents pack), seed 0's weights only, never a checkpoint or a replay.
+#   bash tools/collect_confirmatory.sh /path/to/training/checkout     # then git add + commit
+# A run is finished when it has summary.json; runs already here are left as they are.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SOURCE=${1:?usage: tools/collect_confirmatory.sh TRAINING_CHECKOUT}
+RUNS=results/confirmatory/runs
+PY=${PY:-.venv/bin/python}
+
+collected=()
+for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
+  [ -e "$summary" ] || continue
+  run=$(dirname "${summary#"$SOURCE"/}")
+  [ -e "$run/summary.json" ] && continue
+  mkdir -p "$run.incoming"
+  for file in config.yaml meta.json episodes.csv losses.csv evals.csv train.log summary.json; do
+    cp "$SOURCE/$run/$file" "$run.incoming/"
+  done
+  if [ "$(basename "$run")" = s0 ]; then
+    cp "$SOURCE/$run/model.pt" "$run.incoming/"
+  fi
+  "$PY" -m agents pack "$run.incoming" > /dev/null
+  mv "$run.incoming" "$run"
+  collected+=("$run")
+done
+printf '%s\n' "${collected[@]}"
