@@ -64,7 +64,8 @@ benchmarks: setup
 	$(PY) benchmarks/minatar_learning.py
 	$(PY) benchmarks/attention_speed.py
 	$(PY) benchmarks/attention_learning.py
-	cd benchmarks && ../$(PY) evaluation_phase.py && ../$(PY) minatar_rewards.py
+	$(PY) benchmarks/evaluation_phase.py
+	$(PY) benchmarks/minatar_rewards.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
