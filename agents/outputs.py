@@ -202,11 +202,14 @@ diversity loss (lambda_4 = 0.01) and without it (lambda_4 = 0), on one fixed set
 states (those the first setting's seed-0 agent visits, evenly spaced; the same states for every
 run). Per setting, seed and action: the mean attention entropy in nats (0 for one key, ``entropy
 max`` = log N for uniform attention) and the mean number of keys holding at least 1% of the
-attention (1 to ``keys max`` = N); "mean over actions" rows average them, and the rows with seed
+attention (1 to ``keys max`` = N). The paper's loss ||A A^T - I|| works across the batch, so the
+construct it targets has two sides, also given: across states, the number of distinct argmax keys
+over the states and the entropy of the state-averaged attention (how many keys the states use
+between them); per state, the top weight and the effective number of keys exp(entropy) (how
+peaked each state's attention is). "mean over actions" rows average each, and the rows with seed
 "all" give their mean over seeds with its two-sided 95% Student-t interval (``low``, ``high``).
-The paper's claim:
-without the diversity loss the agent attends over a small set of keys, so both numbers should be
-lower at lambda_4 = 0. Figure: the attention heat-maps (actions x keys sorted by value) of the
+The paper's claim: without the diversity loss the agent attends over a small set of keys; with
+it, states spread over more keys while each state's attention stays peaked. Figure: the attention heat-maps (actions x keys sorted by value) of the
 same states under each setting, seed 0.
 """,
     "sensitivity": """\

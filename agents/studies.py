@@ -176,6 +176,18 @@ def write_sensitivity(
 
 
 # -- diversity (Figs 9b/c) ------------------------------------------------------------------------
+#: The diversity table's columns -> the key of :func:`agents.interpret.diversity.attention_spread`:
+#: per state (entropy, keys >= 1%), then the paper's construct across states and per state.
+DIVERSITY_COLUMNS = {
+    "entropy": "entropy",
+    "keys": "keys",
+    "distinct argmax keys": "distinct_keys",
+    "state-averaged entropy": "averaged_entropy",
+    "top weight": "top_weight",
+    "effective keys": "effective_keys",
+}
+
+
 def diversity_table(study: Study, states: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Attention entropy and keys holding >= 1% per (setting, seed, action), over one fixed set
     of evaluation states: those the first setting's first seed visits under its evaluation
@@ -194,13 +206,15 @@ def diversity_table(study: Study, states: int, seed: int = 0) -> tuple[pd.DataFr
             spread = attention_spread(agent, observations, DEFAULT_MASS)
             bounds = {"entropy max": spread["entropy_max"], "keys max": spread["keys_max"]}
             names = [*agent.spec.action_meanings, "mean over actions"]
-            entropies = [*spread["entropy"], spread["entropy"].mean()]
-            counts = [*spread["keys"], spread["keys"].mean()]
-            for name, entropy, count in zip(names, entropies, counts, strict=True):
+            for index, name in enumerate(names):
+                values = {
+                    column: float(
+                        spread[key].mean() if index == len(names) - 1 else spread[key][index]
+                    )
+                    for column, key in DIVERSITY_COLUMNS.items()
+                }
                 rows.append(
-                    {"setting": setting, "seed": run_seed, "action": name}
-                    | {"entropy": float(entropy), "keys": float(count)}
-                    | bounds
+                    {"setting": setting, "seed": run_seed, "action": name} | values | bounds
                 )
     table = pd.DataFrame(rows)
     # Per setting, over seeds: the mean over actions with its two-sided 95% Student-t interval.
@@ -208,7 +222,7 @@ def diversity_table(study: Study, states: int, seed: int = 0) -> tuple[pd.DataFr
     for setting in settings:
         mine = table[(table["setting"] == setting) & (table["action"] == "mean over actions")]
         row = {"setting": setting, "seed": "all", "action": "mean over actions"}
-        for column in ("entropy", "keys"):
+        for column in DIVERSITY_COLUMNS:
             mean, low, high = t_interval(mine[column], 0.975)
             row |= {column: mean, f"{column} low": low, f"{column} high": high}
         summary.append(

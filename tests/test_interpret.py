@@ -683,3 +683,25 @@ def test_agreeing_examples_are_spread_over_the_agreeing_steps_with_bounded_memor
     assert len(times) == 4 and all(t % 2 == 0 for t in times)
     assert times[0] == 0 and times[-1] >= 600  # spread over the run, not its start
     assert all(key == t % 5 for (_, _, key), t in zip(examples, times, strict=True))
+
+
+def test_across_state_diversity_tells_spread_keys_from_uniform_attention():
+    """The paper's construct: states peaking on different keys are diverse across states and
+    peaked per state; uniform attention is neither."""
+    import torch
+
+    from agents.interpret.diversity import across_states
+
+    peaked = torch.zeros(4, 1, 20)
+    peaked[torch.arange(4), 0, torch.tensor([0, 5, 5, 9])] = 1.0  # 3 distinct keys over 4 states
+    measures = across_states(peaked)
+    assert measures["distinct_keys"] == pytest.approx([3.0])
+    averaged = np.array([0.25, 0.5, 0.25])
+    assert measures["averaged_entropy"] == pytest.approx([-(averaged * np.log(averaged)).sum()])
+    assert measures["top_weight"] == pytest.approx([1.0])
+    assert measures["effective_keys"] == pytest.approx([1.0])
+    uniform = across_states(torch.full((4, 1, 20), 1 / 20))
+    assert uniform["distinct_keys"] == pytest.approx([1.0])
+    assert uniform["averaged_entropy"] == pytest.approx([np.log(20)])
+    assert uniform["top_weight"] == pytest.approx([1 / 20])
+    assert uniform["effective_keys"] == pytest.approx([20.0])
