@@ -49,6 +49,10 @@ ARM_LABELS = {
     "idqn": "i-DQN",
     "sb3-dqn": "SB3 DQN",
     "idqn-original-code": "i-DQN (original code)",
+    "idqn-vae-beta0": "i-DQN VAE beta=0",
+    "idqn-vae-beta0.01": "i-DQN VAE beta=0.01",
+    "idqn-dense-vae": "i-DQN Dense VAE",
+    "idqn-no-diversity": "i-DQN lambda_4=0",
 }
 
 

@@ -5,7 +5,8 @@
 #           Seaquest, then seed 1, ...);
 #   lane 2: the DDQN runs in the same order (about twice as fast, so each cell's DDQN starts
 #           with or before its i-DQN, on the same machine), then the idqn-original-code runs,
-#           then the SB3 runs.
+#           then the SB3 runs;
+# then amendment 1's arms (docs/preregistration-amendments.md), split between the lanes.
 # Each run is one `snakemake <its summary.json>` call through the confirmatory profile, so a
 # finished run is never redone and a killed one resumes from its checkpoint. Run it from a clean
 # checkout (the runs record its commit):
@@ -48,6 +49,19 @@ for seed in 0 1 2; do
   done
 done
 lane2+=($(cells sb3-dqn 0 1 2))
+amended() {  # arm games... -> seeds 0-2, game by game
+  local arm=$1
+  shift
+  for game in "$@"; do
+    for seed in 0 1 2; do
+      echo "$RUNS/$arm/$game/s$seed/summary.json"
+    done
+  done
+}
+lane1+=($(amended idqn-vae-beta0 MinAtar-Breakout MinAtar-SpaceInvaders))
+lane1+=($(amended idqn-dense-vae MinAtar-Breakout MinAtar-SpaceInvaders))
+lane2+=($(amended idqn-vae-beta0.01 MinAtar-Breakout MinAtar-SpaceInvaders))
+lane2+=($(amended idqn-no-diversity MinAtar-Breakout))
 
 lane "${lane1[@]}" &
 lane "${lane2[@]}" &

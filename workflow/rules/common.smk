@@ -416,6 +416,12 @@ def confirmatory_outputs():
     return [f"{CONFIRMATORY_RUNS}/{arm}/{game}/s{seed}/summary.json" for arm, game, seed in confirmatory_cells()]
 
 
+def arm_items(arm, game):
+    """The --set items of one arm's runs on ``game``: the arm's overrides, then the evaluation
+    protocol for the game's budget."""
+    return CONFIRMATORY["arms"][arm].get("overrides", []) + evaluation_items(game)
+
+
 def evaluation_items(game):
     """The --set items of the study's evaluation protocol for ``game``'s budget."""
     evaluation = CONFIRMATORY["evaluation"]
@@ -438,7 +444,7 @@ def check_confirmatory():
             if budget % CONFIRMATORY["evaluation"]["phases"]:
                 sys.exit(f"error: config confirmatory.budgets.{game}: {budget} is not a multiple of the evaluation phases")
             try:
-                parsed = parse_overrides(evaluation_items(game))
+                parsed = parse_overrides(arm_items(arm, game))
                 suite_of(game)
                 if spec["agent"] in PEER_LABELS:
                     if spec["preset"] != suite_of(game).preset:
@@ -453,7 +459,7 @@ def check_confirmatory():
 def confirmatory_command(wildcards):
     """The CLI call of one run: `agents train` for our agents, `agents peer` for a peer."""
     spec = CONFIRMATORY["arms"][wildcards.arm]
-    sets = " ".join(f"--set {item}" for item in evaluation_items(wildcards.game))
+    sets = " ".join(f"--set {item}" for item in arm_items(wildcards.arm, wildcards.game))
     budget = CONFIRMATORY["budgets"][wildcards.game]
     out = f"{CONFIRMATORY_RUNS}/{wildcards.arm}/{wildcards.game}/s{wildcards.seed}"
     if spec["agent"] in PEER_LABELS:
