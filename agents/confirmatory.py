@@ -163,3 +163,27 @@ def change_verdict(lower: float, upper: float, margin: float) -> Verdict:
     if verdict(lower, upper, margin, "equivalence") == "holds":
         return "does not hold"
     return "inconclusive"
+
+
+def hierarchical_bootstrap(
+    runs: dict[tuple[str, int], np.ndarray],
+    reps: int = BOOTSTRAP_REPS,
+    seed: int = BOOTSTRAP_SEED,
+) -> np.ndarray:
+    """The grand mean of per-episode values resampled in two levels (amendment 1, A1.3): seeds
+    within each game, then episodes within each resampled run. ``runs`` maps (game, seed) to that
+    run's per-episode values; the grand mean is the mean over runs of each run's episode mean.
+    Returns ``reps`` resampled grand means."""
+    rng = np.random.default_rng(seed)
+    games: dict[str, list[np.ndarray]] = {}
+    for (game, _), values in sorted(runs.items()):
+        games.setdefault(game, []).append(np.asarray(values, dtype=float))
+    means = np.zeros(reps)
+    count = sum(len(seeds) for seeds in games.values())
+    for seeds in games.values():
+        picked = rng.integers(0, len(seeds), size=(reps, len(seeds)))
+        for column in range(len(seeds)):
+            for rep in range(reps):
+                values = seeds[picked[rep, column]]
+                means[rep] += values[rng.integers(0, len(values), len(values))].mean()
+    return means / count

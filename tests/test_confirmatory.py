@@ -76,3 +76,21 @@ def test_detectable_margin_has_the_stated_power_by_simulation():
     lower = a.mean(axis=1) - b.mean(axis=1) - stats.t.ppf(0.975, df) * np.sqrt(va + vb)
     assert np.mean(lower > -margin) == pytest.approx(0.8, abs=0.03)
     assert detectable_margin(sd_a, sd_b, 10, 10) < margin  # more seeds, a finer test
+
+
+def test_hierarchical_bootstrap_centres_on_the_grand_mean_and_widens_with_seed_spread():
+    from agents.confirmatory import hierarchical_bootstrap
+
+    rng = np.random.default_rng(1)
+    tight = {(g, s): rng.normal(0.5, 0.05, 10) for g in ("A", "B") for s in range(3)}
+    spread = {
+        (g, s): rng.normal(0.5 + 0.3 * (s - 1), 0.05, 10) for g in ("A", "B") for s in range(3)
+    }
+    means = {
+        name: hierarchical_bootstrap(runs, reps=2000)
+        for name, runs in (("tight", tight), ("spread", spread))
+    }
+    grand = np.mean([v.mean() for v in tight.values()])
+    assert means["tight"].mean() == pytest.approx(grand, abs=0.01)
+    width = {name: np.subtract(*np.quantile(m, [0.975, 0.025])) for name, m in means.items()}
+    assert width["spread"] > 3 * width["tight"]

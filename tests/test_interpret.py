@@ -705,3 +705,25 @@ def test_across_state_diversity_tells_spread_keys_from_uniform_attention():
     assert uniform["averaged_entropy"] == pytest.approx([np.log(20)])
     assert uniform["top_weight"] == pytest.approx([1 / 20])
     assert uniform["effective_keys"] == pytest.approx([20.0])
+
+
+def test_claim_3_statistic_is_near_0_for_keys_among_the_states_and_large_for_keys_away():
+    from agents.interpret.embedding import gaussian_null_ratio
+
+    rng = np.random.default_rng(0)
+    states = rng.normal(0, 1, (500, 8))
+    among = rng.normal(0, 1, (40, 8))
+    away = rng.normal(0, 1, (40, 8)) + 10.0
+    assert abs(gaussian_null_ratio(states, among, draws=50)) < 0.2
+    assert gaussian_null_ratio(states, away, draws=50) > np.log(3)
+
+
+def test_claim_4_statistic_is_0_for_random_labels_and_positive_for_clustered_ones():
+    from agents.interpret.embedding import excess_purity
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 10, (4, 5))
+    labels = np.repeat(np.arange(4), 50)
+    clustered = centres[labels] + rng.normal(0, 1, (200, 5))
+    assert excess_purity(clustered, labels, permutations=100) > 0.5
+    assert abs(excess_purity(rng.normal(0, 1, (200, 5)), labels, permutations=100)) < 0.05
