@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
 
     pack = sub.add_parser("pack", help="gzip finished runs' logs in place, for committing")
     pack.add_argument("runs", type=Path, nargs="+", help="run directories (with summary.json)")
+    pack.add_argument(
+        "--half-weights", action="store_true", help="also store model.pt's weights as float16"
+    )
 
     confirmatory = sub.add_parser(
         "confirmatory", help="the confirmatory study's tables, verdicts and figures"
@@ -337,9 +340,11 @@ def _report(args: argparse.Namespace) -> dict:
     return {"wrote": [str(p) for p in paths]} | summary
 
 
-def _pack(run_dirs: list[Path]) -> dict:
-    """Gzip each finished run's logs, holding its lock (never a run that is still training)."""
+def _pack(run_dirs: list[Path], half_weights: bool = False) -> dict:
+    """Gzip each finished run's logs (and halve its weights), holding its lock (never a run that
+    is still training)."""
     from agents.files import RunLock, pack_logs
+    from agents.rundir import MODEL_FILE, halve_model
 
     for run_dir in run_dirs:  # all checked before any is packed
         if not (run_dir / "summary.json").is_file():
@@ -348,6 +353,8 @@ def _pack(run_dirs: list[Path]) -> dict:
     for run_dir in run_dirs:
         with RunLock(run_dir):
             packed += [str(p) for p in pack_logs(run_dir)]
+            if half_weights and (run_dir / MODEL_FILE).is_file():
+                packed.append(str(halve_model(run_dir)))
     return {"packed": packed}
 
 
@@ -412,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                 device=args.device,
             )
         elif args.command == "pack":
-            summary = _pack(args.runs)
+            summary = _pack(args.runs, args.half_weights)
         elif args.command == "confirmatory":
             summary = _confirmatory(args)
         elif args.command == "report":

@@ -554,6 +554,25 @@ def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent:
     atomic_torch_save(model, Path(out) / MODEL_FILE)
 
 
+def halve_model(out: Path) -> Path:
+    """Store ``out/model.pt``'s float32 weights as float16, atomically: half the bytes, for
+    committing many seeds' weights (docs/preregistration-amendments.md, amendment 2). Loading
+    casts them back to the agent's dtype (``load_state_dict`` copies across dtypes), so the
+    analyses see the weights rounded to float16's 11 significant bits."""
+
+    def half(value: Any) -> Any:
+        if isinstance(value, torch.Tensor) and value.dtype == torch.float32:
+            return value.half()
+        if isinstance(value, dict):
+            return {key: half(item) for key, item in value.items()}
+        return value
+
+    path = Path(out) / MODEL_FILE
+    model = torch.load(path, map_location="cpu", weights_only=True)
+    atomic_torch_save({**model, "agent": half(model["agent"]), "stored_as": "float16"}, path)
+    return path
+
+
 def load_model(path: Path, digest: str) -> dict[str, Any]:
     """Read a ``model.pt`` of this run (checked like a checkpoint: format and config digest)."""
     return _load_run_state(path, digest, "model", MODEL_FORMAT)

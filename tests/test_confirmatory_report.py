@@ -136,3 +136,30 @@ def test_packed_logs_read_the_same(tmp_path):
     build(_config(tmp_path / "runs"), tmp_path / "packed")
     for name in ("runs.csv", "main.csv", "verdicts.csv"):
         assert (tmp_path / "plain" / name).read_text() == (tmp_path / "packed" / name).read_text()
+
+
+def test_halved_weights_load_and_act_like_the_originals(tmp_path):
+    """A model.pt stored as float16 loads into the float32 agent; its Q-values are the
+    original's to float16's precision."""
+    import torch
+
+    from agents.rundir import load_agent
+    from agents.runner import RunSpec, train
+
+    out = tmp_path / "run"
+    train(
+        RunSpec("ddqn", "MinAtar-Breakout", 0, 600, "minatar"),
+        out,
+        {"learning_starts": 300, "checkpoint_every_steps": 400},
+        device="cpu",
+        progress=False,
+    )
+    (out / "checkpoint.pt").unlink()  # as committed: weights only
+    size = (out / "model.pt").stat().st_size
+    _, _, full = load_agent(out, "cpu")
+    assert main(["pack", "--half-weights", str(out)]) == 0
+    assert (out / "model.pt").stat().st_size < 0.6 * size
+    _, _, halved = load_agent(out, "cpu")
+    obs = torch.randint(0, 2, (8, *full.spec.obs_shape), dtype=torch.uint8) * 255
+    assert torch.allclose(halved.q_values(obs), full.q_values(obs), rtol=1e-2, atol=1e-3)
+    assert next(halved.online.parameters()).dtype == torch.float32

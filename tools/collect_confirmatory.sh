@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bring the finished confirmatory runs of a checkout that trains them (tools/run_confirmatory.sh,
 # run from a clean commit) into this one, as the pre-registration says they are committed: logs
-# gzipped (python -m agents pack), never a checkpoint or a replay; weights-only model.pt of seed 0,
-# and (amendment 1) of seeds 1 and 2 of every arm but idqn-original-code and SB3.
+# gzipped (python -m agents pack), never a checkpoint or a replay; the weights-only model.pt of
+# seed 0 (float32), and of seeds 1 and 2 of ddqn and idqn in float16 (amendments 1 and 2); the
+# arms of amendment 1 bring their interpret.json instead of weights, and are refused without it.
 #   bash tools/collect_confirmatory.sh /path/to/training/checkout     # then git add + commit
 # A run is finished when it has summary.json; runs already here are left as they are.
 set -euo pipefail
@@ -21,14 +22,28 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
     cp "$SOURCE/$run/$file" "$run.incoming/"
   done
   arm=$(basename "$(dirname "$(dirname "$run")")")
-  case "$(basename "$run"),$arm" in
-    s0,* | s1,ddqn | s2,ddqn | s1,idqn* | s2,idqn*)
-      if [ "$arm" != idqn-original-code ] || [ "$(basename "$run")" = s0 ]; then
-        cp "$SOURCE/$run/model.pt" "$run.incoming/" 2>/dev/null || true  # SB3 writes none
+  seed=$(basename "$run")
+  half=()
+  case "$arm" in
+    idqn-vae-* | idqn-dense-vae | idqn-no-diversity)
+      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
+        echo "refused $run: no interpret.json (amendment 2: measure it before collecting)" >&2
+        rm -rf "$run.incoming"
+        continue
       fi
+      cp "$SOURCE/$run/interpret.json" "$run.incoming/"
+      ;;
+    ddqn | idqn)
+      case "$seed" in
+        s0) cp "$SOURCE/$run/model.pt" "$run.incoming/" ;;
+        s1 | s2) cp "$SOURCE/$run/model.pt" "$run.incoming/" && half=(--half-weights) ;;
+      esac
+      ;;
+    idqn-original-code)
+      if [ "$seed" = s0 ]; then cp "$SOURCE/$run/model.pt" "$run.incoming/"; fi
       ;;
   esac
-  "$PY" -m agents pack "$run.incoming" > /dev/null
+  "$PY" -m agents pack "${half[@]}" "$run.incoming" > /dev/null
   mv "$run.incoming" "$run"
   collected+=("$run")
 done
