@@ -163,6 +163,25 @@ def test_members_follow_their_single_runs(tmp_path, monkeypatch):
     print(f"worst relative loss difference over the first 50 updates: {worst:.2e}")
 
 
+def test_evaluation_phases_play_each_members_current_weights(tmp_path):
+    """With evaluation phases, each member writes the evals.csv its single run writes: the
+    phases play the member's weights of that step (written back from the stack), not stale
+    ones, and training is left as it was."""
+    evaluated = {**FAST, "eval_every_steps": 400, "eval_episodes": 2, "eval_max_steps": 300}
+    seeds = (0, 1)
+    for seed in seeds:
+        train(_run(seed, 1200), tmp_path / "single" / f"s{seed}", evaluated, progress=False)
+    summaries = train_lockstep(
+        [_run(seed, 1200) for seed in seeds], tmp_path / "lockstep", evaluated, progress=False
+    )
+    for seed in seeds:
+        alone, member = tmp_path / "single" / f"s{seed}", tmp_path / "lockstep" / f"s{seed}"
+        evals = _rows(member / "evals.csv")
+        assert [int(r["frame"]) for r in evals] == [400, 400, 800, 800, 1200, 1200]
+        assert evals == _rows(alone / "evals.csv")
+        assert summaries[f"s{seed}"]["eval_phases"] == 3
+
+
 # Independence of the members ---------------------------------------------------------------------
 
 
