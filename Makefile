@@ -64,6 +64,7 @@ benchmarks: setup
 	$(PY) benchmarks/minatar_learning.py
 	$(PY) benchmarks/attention_speed.py
 	$(PY) benchmarks/attention_learning.py
+	$(PY) benchmarks/lockstep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
