@@ -202,9 +202,12 @@ class LockstepDDQN:
         loss = td_loss(q, target, self.config.loss)
         return loss, (loss, q.mean())
 
-    def _stack(self, tensors: dict[int, torch.Tensor], template: torch.Tensor) -> torch.Tensor:
+    def _stack(self, tensors: dict[int, torch.Tensor]) -> torch.Tensor:
         """(S, ...) with every member's tensor in its slot, zeros in the slots of the others."""
-        return torch.stack([tensors.get(i, template) for i in range(self.size)])
+        if len(tensors) < self.size:
+            zeros = torch.zeros_like(next(iter(tensors.values())))
+            tensors = {i: tensors.get(i, zeros) for i in range(self.size)}
+        return torch.stack([tensors[i] for i in range(self.size)])
 
     @torch.no_grad()
     def greedy_actions(self, obs: dict[int, np.ndarray]) -> dict[int, int]:
@@ -221,11 +224,9 @@ class LockstepDDQN:
         """One gradient step for every member in ``batches`` (member index -> its minibatch):
         Double-DQN targets, TD loss, gradient, per-member clipping, Adam. Returns each updated
         member's ``loss`` and ``q_mean``."""
-        template = next(iter(batches.values()))
 
         def field(name: str) -> torch.Tensor:
-            values = {i: getattr(batch, name) for i, batch in batches.items()}
-            return self._stack(values, torch.zeros_like(getattr(template, name)))
+            return self._stack({i: getattr(batch, name) for i, batch in batches.items()})
 
         pixels = field("obs").float().div_(255.0)
         next_pixels = field("next_obs").float().div_(255.0)
