@@ -66,6 +66,7 @@ benchmarks: setup
 	$(PY) benchmarks/attention_learning.py
 	$(PY) benchmarks/evaluation_phase.py
 	$(PY) benchmarks/minatar_rewards.py
+	$(PY) benchmarks/lockstep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

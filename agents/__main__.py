@@ -2,6 +2,8 @@
 
     python -m agents train --agent ddqn --game Pong --seed 0 --frames 10000000 --out DIR \\
         [--preset NAME] [--set key=value ...]
+    python -m agents train --agent ddqn --game Pong --seeds 0 1 2 --frames N --out DIR
+        (several seeds in lockstep, one process: DIR/s0, DIR/s1, DIR/s2; agents/lockstep.py)
     python -m agents evaluate --run DIR --episodes N
 
 Bad input (a malformed option included) ends with a one-line ``error: ...`` on stderr and exit
@@ -35,10 +37,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m agents", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train (or resume) one run")
+    train = sub.add_parser("train", help="train (or resume) one run, or several seeds in lockstep")
     train.add_argument("--agent", required=True, help="agent name, e.g. ddqn")
     train.add_argument("--game", required=True, help="Atari game, e.g. Pong")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=None, help="the run's seed (default 0)")
+    train.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="train these seeds in lockstep in one process, into OUT/s<seed> (ddqn)",
+    )
     train.add_argument(
         "--frames", type=int, required=True, help="emulator frames (4 per agent step)"
     )
@@ -387,14 +396,32 @@ def main(argv: list[str] | None = None) -> int:
             if not args.out.strip():
                 raise UsageError("--out must not be empty")
             preset = args.preset or get_agent(args.agent).default_preset
-            spec = runner.RunSpec(args.agent, args.game, args.seed, args.frames, preset)
-            summary = runner.train(
-                spec,
-                Path(args.out),
-                parse_overrides(args.overrides),
-                device=args.device,
-                progress=not args.no_progress,
-            )
+            if args.seeds is not None:
+                if args.seed is not None:
+                    raise UsageError("give --seed (one run) or --seeds (lockstep), not both")
+                from agents.lockstep import train_lockstep
+
+                specs = [
+                    runner.RunSpec(args.agent, args.game, seed, args.frames, preset)
+                    for seed in args.seeds
+                ]
+                summary = train_lockstep(
+                    specs,
+                    Path(args.out),
+                    parse_overrides(args.overrides),
+                    device=args.device,
+                    progress=not args.no_progress,
+                )
+            else:
+                seed = 0 if args.seed is None else args.seed
+                spec = runner.RunSpec(args.agent, args.game, seed, args.frames, preset)
+                summary = runner.train(
+                    spec,
+                    Path(args.out),
+                    parse_overrides(args.overrides),
+                    device=args.device,
+                    progress=not args.no_progress,
+                )
         elif args.command == "evaluate":
             summary = runner.evaluate(
                 args.run,

@@ -65,8 +65,13 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """uint8 observations (B, C, H, W) -> Q-values (B, A)."""
-        with bf16_autocast(obs.device, self.bf16):
-            q = self.head(self.trunk(pixels_to_float(obs)))
+        return self.q_of_pixels(pixels_to_float(obs))
+
+    def q_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Float pixels (B, C, H, W) in [0, 1] -> Q-values (B, A), in whatever memory layout they
+        come: ``torch.func.vmap`` (:mod:`agents.lockstep`) cannot make a tensor channels-last."""
+        with bf16_autocast(pixels.device, self.bf16):
+            q = self.head(self.trunk(pixels))
         return q.float()
 
     def features(self, obs: torch.Tensor) -> torch.Tensor:
@@ -91,6 +96,11 @@ def double_dqn_target(
     next_actions = next_q_online.argmax(dim=1, keepdim=True)
     next_values = next_q_target.gather(1, next_actions).squeeze(1)
     return rewards + gamma * (1.0 - terminated) * next_values
+
+
+def td_loss(q: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """The mean TD loss of a minibatch: Huber (the paper) or squared error."""
+    return F.smooth_l1_loss(q, target) if kind == "huber" else F.mse_loss(q, target)
 
 
 def linear_epsilon(step: int, start: float, end: float, decay_steps: int) -> float:
@@ -132,9 +142,18 @@ class DDQNAgent(ValueBasedAgent):
 
     def act(self, obs: np.ndarray, step: int, rng: np.random.Generator) -> int:
         """Epsilon-greedy action during training; skips the forward pass when exploring."""
+        action = self.explore(step, rng)
+        return self.greedy_action(obs) if action is None else action
+
+    def explore(self, step: int, rng: np.random.Generator) -> int | None:
+        """:meth:`act`'s random draws: the exploring action, or None where it acts greedily.
+
+        Apart from the forward pass so that a loop of several agents can batch theirs
+        (:mod:`agents.lockstep`) and still draw exactly what :meth:`act` draws.
+        """
         if rng.random() < self.epsilon(step):
             return int(rng.integers(self.spec.num_actions))
-        return self.greedy_action(obs)
+        return None
 
     def act_eval(self, obs: np.ndarray, rng: np.random.Generator) -> int:
         """Evaluation policy: greedy with a small ``eval_epsilon``."""
@@ -155,7 +174,7 @@ class DDQNAgent(ValueBasedAgent):
                 next_q_online=self.online(batch.next_obs),
                 next_q_target=self.target(batch.next_obs),
             )
-        loss = F.smooth_l1_loss(q, target) if c.loss == "huber" else F.mse_loss(q, target)
+        loss = td_loss(q, target, c.loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         clip_gradients(self.online, c.grad_clip_norm, c.grad_clip_per_layer)

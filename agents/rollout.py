@@ -72,6 +72,92 @@ class Resume:
     digest: str
 
 
+class Episodes:
+    """The episodes of one environment, a step at a time: :func:`rollout` without its policy.
+
+    :meth:`observation` gives the observation the next action is taken from (resetting the
+    environment at an episode's start), :meth:`step` takes that action. A loop that must see the
+    observations of several environments before it picks their actions (one batched forward pass
+    for several agents, :mod:`agents.lockstep`) drives it directly; everything else uses
+    :func:`rollout`, which is this class with a policy. The arguments are :func:`rollout`'s.
+    """
+
+    def __init__(
+        self,
+        env,
+        seed_of: Callable[[int], int],
+        *,
+        first_episode: int = 0,
+        max_steps_per_episode: int | None = None,
+        begin_episode: Callable[[np.ndarray], None] | None = None,
+        after_step: Callable[[Step], None] | None = None,
+        resume: Resume | None = None,
+    ):
+        self.env, self.seed_of = env, seed_of
+        self.max_steps_per_episode = max_steps_per_episode
+        self.begin_episode, self.after_step = begin_episode, after_step
+        self.episode = resume.episode if resume is not None else first_episode
+        self.t = 0  # steps of the current episode so far
+        self.played = 0  # episodes finished
+        self._obs: np.ndarray | None = None  # None: the next step starts an episode
+        self._resume = resume
+
+    def observation(self) -> np.ndarray:
+        """The observation the next action is taken from.
+
+        At an episode's start this resets the environment with the episode's seed and calls
+        ``begin_episode``; a resumed episode is instead reset and its saved actions replayed
+        without the policy (checking the observation they reach), once, on the first call.
+        """
+        if self._obs is not None:
+            return self._obs
+        obs, _ = self.env.reset(seed=self.seed_of(self.episode))
+        self.t = 0
+        resume, self._resume = self._resume, None
+        if resume is None:
+            if self.begin_episode is not None:
+                self.begin_episode(obs)
+        else:
+            replaying = [int(a) for a in resume.actions]
+            _check_resumed(obs, resume, replaying)
+            while replaying:
+                obs, *_ = self._env_step(replaying.pop(0))
+                self.t += 1
+                _check_resumed(obs, resume, replaying)
+        self._obs = obs
+        return obs
+
+    def _env_step(self, action: int) -> tuple:
+        """The one place the environment is stepped (replayed actions and chosen ones alike)."""
+        env = self.env
+        return env.step(action)
+
+    def step(self, action: int) -> Step:
+        """Take ``action`` from :meth:`observation`'s observation; the step it made."""
+        obs = self.observation()
+        next_obs, reward, terminated, truncated, info = self._env_step(action)
+        limit = self.max_steps_per_episode
+        if limit is not None and self.t + 1 >= limit:
+            truncated = True
+        step = Step(
+            self.episode,
+            self.t,
+            obs,
+            action,
+            float(reward),
+            next_obs,
+            bool(terminated),
+            bool(truncated),
+            info,
+        )
+        if self.after_step is not None:
+            self.after_step(step)
+        self._obs, self.t = next_obs, self.t + 1
+        if step.done:
+            self._obs, self.episode, self.played = None, self.episode + 1, self.played + 1
+        return step
+
+
 def rollout(
     env,
     act: Callable[[np.ndarray], int],
@@ -101,46 +187,17 @@ def rollout(
         resume: continue an unfinished episode: reset with its seed, replay its actions without
             calling the policy, check the observation reached, then go on from there.
     """
-    episode, t, obs = first_episode, 0, None
-    replaying: list[int] = []  # a resumed episode's actions, stepped again without the policy
-    if resume is not None:
-        episode = resume.episode
-        obs, _ = env.reset(seed=seed_of(episode))
-        replaying = [int(a) for a in resume.actions]
-        _check_resumed(obs, resume, replaying)
-    played = 0
-    while episodes is None or played < episodes:
-        if obs is None:
-            obs, _ = env.reset(seed=seed_of(episode))
-            t = 0
-            if begin_episode is not None:
-                begin_episode(obs)
-        action = replaying.pop(0) if replaying else act(obs)
-        next_obs, reward, terminated, truncated, info = env.step(action)
-        if resume is not None and t < len(resume.actions):
-            obs, t = next_obs, t + 1
-            _check_resumed(obs, resume, replaying)
-            continue
-        if max_steps_per_episode is not None and t + 1 >= max_steps_per_episode:
-            truncated = True
-        step = Step(
-            episode,
-            t,
-            obs,
-            action,
-            float(reward),
-            next_obs,
-            bool(terminated),
-            bool(truncated),
-            info,
-        )
-        if after_step is not None:
-            after_step(step)
-        yield step
-        obs, t = next_obs, t + 1
-        if terminated or truncated:
-            obs, episode, played = None, episode + 1, played + 1
-            resume = None
+    stepper = Episodes(
+        env,
+        seed_of,
+        first_episode=first_episode,
+        max_steps_per_episode=max_steps_per_episode,
+        begin_episode=begin_episode,
+        after_step=after_step,
+        resume=resume,
+    )
+    while episodes is None or stepper.played < episodes:
+        yield stepper.step(act(stepper.observation()))
 
 
 def _check_resumed(obs: np.ndarray, resume: Resume, still_to_replay: list[int]) -> None:

@@ -155,8 +155,11 @@ def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
     return config
 
 
-def check_memory(run: RunSpec, config: RunConfig, device: torch.device) -> None:
+def check_memory(run: RunSpec, config: RunConfig, device: torch.device, members: int = 1) -> None:
     """Refuse a run whose replay and networks cannot fit in this machine's memory. Writes nothing.
+
+    ``members`` runs like it train together in one process (lockstep, :mod:`agents.lockstep`):
+    each has its own replay and networks.
 
     Without this, an impossible size (``replay_capacity`` or ``hidden_dim`` of 10^9 and up) fails
     with a numpy or torch allocation traceback after ``config.yaml`` is written, and a replay that
@@ -175,23 +178,32 @@ def check_memory(run: RunSpec, config: RunConfig, device: torch.device) -> None:
     if capacity is not None:
         copies = 2 if getattr(config, "checkpoint_replay", False) else 1
         replay = copies * FrameReplay.bytes_when_full(capacity, spec.frame_shape)
-    networks = _network_bytes(run, config, spec)
+    replay *= members
+    networks = members * _network_bytes(run, config, spec)
     detail = f"replay {_in_units(replay)}, networks {_in_units(networks)}"
     fix = "lower replay_capacity or the network sizes"
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         if networks > free:
             raise UsageError(
-                f"this run's networks need about {_in_units(networks)} of GPU memory, but "
-                f"{device} has {_in_units(free)} free; {fix}"
+                f"{_these_runs(members, 's')} networks need about {_in_units(networks)} of GPU "
+                f"memory, but {device} has {_in_units(free)} free; {fix}"
             )
     host = replay + (networks if device.type == "cpu" else 0)
     available = available_memory()
     if available is not None and host > available:
         raise UsageError(
-            f"this run needs about {_in_units(host)} of memory ({detail}), but this machine has "
-            f"{_in_units(available)} available; {fix}"
+            f"{_these_runs(members, 'needs')} about {_in_units(host)} of memory ({detail}), but "
+            f"this machine has {_in_units(available)} available; {fix}"
         )
+
+
+def _these_runs(members: int, then: str) -> str:
+    """``this run's`` / ``these 3 runs'`` (``then="s"``), ``this run needs`` / ``these 3 runs
+    need`` (``then="needs"``): the subject of a memory refusal."""
+    if then == "s":
+        return "this run's" if members == 1 else f"these {members} runs'"
+    return "this run needs" if members == 1 else f"these {members} runs need"
 
 
 def _network_bytes(run: RunSpec, config: RunConfig, spec: EnvSpec) -> int:

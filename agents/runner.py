@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ from agents.rollout import (
     RANDOM_POLICY_STREAM,
     TRAIN_STREAM,
     Resume,
+    Step,
     episode_returns,
     episode_seed,
     evaluation_phase,
@@ -111,28 +113,43 @@ def train(
     check_precision(config.precision, torch_device)
     check_memory(run, config, torch_device)
     digest = identity_digest(run, config)
-    checkpoint_path = out / "checkpoint.pt"
     with locked_run_dir(out):
-        check_existing_run(out, run, config)
-        checkpoint = load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
-        unpack_logs(out)  # packed (gzipped) logs, as committed, go back to the CSV a run appends to
-        if checkpoint is not None:
-            check_resume(out, run, config, checkpoint)
-        remove_orphaned_temporaries(out)
+        checkpoint = prepare_run_dir(out, run, config, digest)
         saved_step = checkpoint["step"] if checkpoint else None
         try:
             return _train_locked(run, out, config, torch_device, digest, checkpoint, progress)
         except DiskFull as exc:
-            kept = (
-                f"the last checkpoint ({checkpoint_path}, step {_saved_step(out, saved_step)}) "
-                "is intact"
-                if checkpoint_path.is_file()
-                else "no checkpoint had been written yet"
-            )
-            raise RunFailed(
-                f"disk full while writing {exc.path}; {kept}: free space and rerun the same "
-                "command to resume"
-            ) from exc
+            raise disk_full(exc, out, saved_step) from exc
+
+
+def prepare_run_dir(
+    out: Path, run: RunSpec, config: RunConfig, digest: str
+) -> dict[str, Any] | None:
+    """Under ``out``'s lock: refuse what cannot be trained or resumed there, and return the
+    checkpoint to resume from (None for a new run). Writes only what a resume needs first:
+    packed logs unpacked, a crash's temporaries removed."""
+    checkpoint_path = out / "checkpoint.pt"
+    check_existing_run(out, run, config)
+    checkpoint = load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
+    unpack_logs(out)  # packed (gzipped) logs, as committed, go back to the CSV a run appends to
+    if checkpoint is not None:
+        check_resume(out, run, config, checkpoint)
+    remove_orphaned_temporaries(out)
+    return checkpoint
+
+
+def disk_full(exc: DiskFull, out: Path, saved_step: int | None) -> RunFailed:
+    """The one line a full disk stops a run with, saying which checkpoint is intact."""
+    checkpoint_path = out / "checkpoint.pt"
+    kept = (
+        f"the last checkpoint ({checkpoint_path}, step {_saved_step(out, saved_step)}) is intact"
+        if checkpoint_path.is_file()
+        else "no checkpoint had been written yet"
+    )
+    return RunFailed(
+        f"disk full while writing {exc.path}; {kept}: free space and rerun the same command to "
+        "resume"
+    )
 
 
 def _saved_step(out: Path, fallback: int | None) -> int | None:
@@ -214,14 +231,19 @@ class Session:
     def seconds(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.start
 
+    @property
+    def evaluation_due(self) -> bool:
+        """Whether training has just reached an evaluation phase that is not played yet."""
+        every = self.config.eval_every_steps
+        return bool(every) and self.step // every != self.phases_done
+
     def evaluate_if_due(self) -> None:
         """Play the evaluation phase whose step training has just reached (``eval_every_steps``),
         and append it to evals.csv. Called before any checkpoint of the same step, so that a
         checkpoint's step says which phases are done."""
-        every = self.config.eval_every_steps
-        if not every or self.step // every == self.phases_done:
+        if not self.evaluation_due:
             return
-        phase = self.step // every
+        phase = self.step // self.config.eval_every_steps
         if self.eval_env is None:
             self.eval_env = make_run_env(self.run, self.config)
         rows = evaluation_phase(
@@ -334,64 +356,142 @@ def _train_locked(
     checkpoint: dict[str, Any] | None,
     progress: bool,
 ) -> dict[str, Any]:
-    atomic_write_yaml(out / "config.yaml", config_document(run, config))
-    meta = read_meta(out)
-    meta["invocations"].append(
-        invocation_record(torch_device, checkpoint["step"] if checkpoint else None)
-    )
-    atomic_write_json(out / "meta.json", meta)
-
-    # Build the pieces.
-    torch.manual_seed(run.seed)
-    rng = np.random.default_rng(run.seed)
-    env = make_run_env(run, config)
-    spec = env_spec(env, run.game, config.frame_stack)
-    agent: Agent = get_agent(run.agent).agent(config, spec, torch_device)
-    session = Session(run, out, config, agent, spec, digest, rng, checkpoint, progress)
+    record_invocation(out, run, config, torch_device, checkpoint)
+    env, session = start_session(run, out, config, torch_device, digest, checkpoint, progress)
     try:
-        if isinstance(agent, VectorAgent):
+        if isinstance(session.agent, VectorAgent):
             env.close()
             from agents.vector_runner import train_vector
 
             train_vector(session, checkpoint)
         else:
             _train_serial(session, env, checkpoint)
-        save_model(out, run, config, spec, agent)
+        save_model(out, run, config, session.spec, session.agent)
     finally:
         session.close()
         env.close()
+    return write_summary(session)
+
+
+def record_invocation(
+    out: Path,
+    run: RunSpec,
+    config: RunConfig,
+    torch_device: torch.device,
+    checkpoint: dict[str, Any] | None,
+    **extra: Any,
+) -> None:
+    """Write the run's ``config.yaml`` and append this invocation (with ``extra``) to its
+    ``meta.json``: the first writes in a run directory, after every check has passed."""
+    atomic_write_yaml(out / "config.yaml", config_document(run, config))
+    meta = read_meta(out)
+    record = invocation_record(torch_device, checkpoint["step"] if checkpoint else None)
+    meta["invocations"].append({**record, **extra})
+    atomic_write_json(out / "meta.json", meta)
+
+
+def start_session(
+    run: RunSpec,
+    out: Path,
+    config: RunConfig,
+    torch_device: torch.device,
+    digest: str,
+    checkpoint: dict[str, Any] | None,
+    progress: bool,
+) -> tuple[Any, Session]:
+    """The run's environment and its :class:`Session`, the agent built from the run seed's
+    streams (torch's global generator seeded with it first) and restored from ``checkpoint``."""
+    torch.manual_seed(run.seed)
+    rng = np.random.default_rng(run.seed)
+    env = make_run_env(run, config)
+    spec = env_spec(env, run.game, config.frame_stack)
+    agent: Agent = get_agent(run.agent).agent(config, spec, torch_device)
+    try:
+        session = Session(run, out, config, agent, spec, digest, rng, checkpoint, progress)
+    except BaseException:
+        env.close()
+        raise
+    return env, session
+
+
+def write_summary(session: Session) -> dict[str, Any]:
+    """Write ``summary.json``, the mark of a finished run, and return it."""
     summary = _summarise(
-        out, run, config, session.step, session.episode, agent.updates, session.seconds
+        session.out,
+        session.run,
+        session.config,
+        session.step,
+        session.episode,
+        session.agent.updates,
+        session.seconds,
     )
-    atomic_write_json(out / "summary.json", summary)
+    atomic_write_json(session.out / "summary.json", summary)
     return summary
+
+
+class EpisodeTrack:
+    """The training episode under way: its actions, its return and the observation it stands
+    at, which a checkpoint records so that a resume (or a budget extension) continues it."""
+
+    def __init__(self, checkpoint: dict[str, Any] | None) -> None:
+        self.actions: list[int] = []
+        self.episode_return = 0.0
+        self.obs: np.ndarray | None = None  # None between episodes
+        unfinished = checkpoint.get("episode_actions") if checkpoint is not None else None
+        self.resume_digest: str | None = None
+        if unfinished is not None:  # taken mid-episode, when a budget ran out: continue it
+            self.actions = [int(a) for a in unfinished.tolist()]
+            self.episode_return = float(checkpoint["episode_return"])
+            self.resume_digest = checkpoint["obs_digest"]
+
+    def resume(self, episode: int) -> Resume | None:
+        """What :func:`agents.rollout.rollout` replays first (None: start a new episode)."""
+        if self.resume_digest is None:
+            return None
+        return Resume(episode, list(self.actions), self.resume_digest)
+
+    def add(self, transition: Step) -> None:
+        if transition.t == 0:
+            self.actions, self.episode_return = [], 0.0
+        self.actions.append(transition.action)
+        self.episode_return += transition.reward
+        self.obs = None if transition.done else transition.next_obs
+        self.resume_digest = None  # the replayed episode has moved on (or ended)
+
+    def checkpoint_fields(self) -> dict[str, Any]:
+        """The unfinished episode, for :meth:`Session.save_checkpoint`. A resumed one that has
+        not taken a step yet (a finished run run again) keeps the digest it was saved with."""
+        digest = obs_digest(self.obs) if self.obs is not None else self.resume_digest
+        mid_episode = digest is not None
+        return {
+            "episode_actions": torch.tensor(self.actions, dtype=torch.int64)
+            if mid_episode
+            else None,
+            "episode_return": self.episode_return,
+            "obs_digest": digest,
+        }
+
+
+def finish_step(
+    session: Session, track: EpisodeTrack, transition: Step, save_checkpoint: Callable[[], None]
+) -> None:
+    """What the serial loop does after the agent has observed a step (and its update is
+    logged): the evaluation phase due, the episode's log row, a checkpoint at an episode's end."""
+    track.add(transition)
+    session.evaluate_if_due()
+    if transition.done:
+        session.log_episode(track.episode_return, transition.t + 1)
+        if session.checkpoint_due():
+            save_checkpoint()
 
 
 def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> None:
     """The loop of an agent that acts in one environment: a step, :meth:`Agent.observe`, logs."""
     run, agent, rng = session.run, session.agent, session.rng
-    resume = None
-    episode_actions: list[int] = []
-    episode_return = 0.0
-    unfinished = checkpoint.get("episode_actions") if checkpoint is not None else None
-    if unfinished is not None:  # taken mid-episode, when a budget ran out: continue it
-        episode_actions = [int(a) for a in unfinished.tolist()]
-        episode_return = float(checkpoint["episode_return"])
-        resume = Resume(session.episode, episode_actions, checkpoint["obs_digest"])
-    current_obs = None  # the observation an unfinished episode stands at
+    track = EpisodeTrack(checkpoint)
 
     def save_checkpoint() -> None:
-        mid_episode = current_obs is not None
-        session.save_checkpoint(
-            {
-                # The unfinished episode, so that extending the budget continues it exactly.
-                "episode_actions": torch.tensor(episode_actions, dtype=torch.int64)
-                if mid_episode
-                else None,
-                "episode_return": episode_return,
-                "obs_digest": obs_digest(current_obs) if mid_episode else None,
-            }
-        )
+        session.save_checkpoint(track.checkpoint_fields())
 
     bar_pending = 0
     steps = rollout(
@@ -400,26 +500,16 @@ def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> N
         lambda index: episode_seed(run.seed, index, TRAIN_STREAM),
         first_episode=session.episode,
         begin_episode=agent.begin_episode,
-        resume=resume,
+        resume=track.resume(session.episode),
     )
     try:
         while session.step < session.total_steps:
             transition = next(steps)
             session.step += 1
-            if transition.t == 0:
-                episode_actions, episode_return = [], 0.0
             stats = agent.observe(transition, session.step, rng)
-            episode_actions.append(transition.action)
-            episode_return += transition.reward
-            current_obs = transition.next_obs
             if stats is not None:
                 session.log_update(stats)
-            session.evaluate_if_due()
-            if transition.done:
-                session.log_episode(episode_return, transition.t + 1)
-                current_obs = None
-                if session.checkpoint_due():
-                    save_checkpoint()
+            finish_step(session, track, transition, save_checkpoint)
             bar_pending += 1
             if bar_pending >= 200:
                 session.bar.update(bar_pending)

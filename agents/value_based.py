@@ -38,6 +38,21 @@ class ValueBasedAgent(Agent):
         """Copy the online network into the target network."""
 
     def observe(self, step: Step, global_step: int, rng: np.random.Generator) -> dict | None:
+        self.store(step)
+        stats = None
+        if self.update_due(global_step):
+            stats = self.update(
+                self.replay.sample(self.config.batch_size, rng, self.device), global_step
+            )
+            self.updates += 1
+        if self.target_sync_due(global_step):
+            self.sync_target()
+        return stats
+
+    # observe's three parts, apart, for a loop that batches the update of several agents
+    # (agents.lockstep): store, then sample and update when due, then sync the target when due.
+    def store(self, step: Step) -> None:
+        """Put one training step into the replay (its reward clipped if the config says so)."""
         c = self.config
         if step.t == 0 or len(self.replay) == 0:  # an episode's first frame (or a fresh replay)
             self.replay.start_episode(self.replay.newest_frame(step.obs))
@@ -45,15 +60,17 @@ class ValueBasedAgent(Agent):
         self.replay.add(
             step.action, reward, step.terminated, self.replay.newest_frame(step.next_obs)
         )
-        stats = None
-        if global_step % c.train_freq == 0 and self.replay.transitions_added >= max(
+
+    def update_due(self, global_step: int) -> bool:
+        """Whether the step just stored is followed by a learning update."""
+        c = self.config
+        return global_step % c.train_freq == 0 and self.replay.transitions_added >= max(
             c.learning_starts, 1
-        ):
-            stats = self.update(self.replay.sample(c.batch_size, rng, self.device), global_step)
-            self.updates += 1
-        if global_step % c.target_sync_steps == 0:
-            self.sync_target()
-        return stats
+        )
+
+    def target_sync_due(self, global_step: int) -> bool:
+        """Whether the target network is synced after this step (and its update, if any)."""
+        return global_step % self.config.target_sync_steps == 0
 
     def memory_state_dict(self) -> dict[str, Any] | None:
         return self.replay.state_dict() if self.config.checkpoint_replay else None

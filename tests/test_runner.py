@@ -460,3 +460,19 @@ def test_a_full_disk_at_start_exits_1_and_leaves_nothing_behind(small_tmpfs):
     assert lines[0].startswith("error: disk full: ")
     assert lines[0].endswith("nothing was written: free space and rerun the same command")
     assert sorted(p.name for p in disk.iterdir()) == ["filler"]
+
+
+def test_a_finished_run_run_again_keeps_its_unfinished_episode(tmp_path, longer_minatar_run):
+    """Running a finished run again rewrites its checkpoint: the episode its budget cut short
+    must stay in it, or a later extension would start a new episode where one longer run
+    continues the cut one."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    extended = tmp_path / "extended"
+    for _ in range(2):
+        subprocess.run(
+            _minatar_cli("ddqn", extended, 1497), check=True, env=env, capture_output=True
+        )
+        unfinished = torch.load(extended / "checkpoint.pt", weights_only=True)["episode_actions"]
+        assert unfinished is not None and len(unfinished) > 0
+    subprocess.run(_minatar_cli("ddqn", extended, 3000), check=True, env=env, capture_output=True)
+    _same_run(longer_minatar_run, extended)

@@ -1,0 +1,436 @@
+"""Lockstep training (agents/lockstep.py): several seeds of DDQN in one process.
+
+Equivalence with the single runs, independence of the members, exact resume after a kill (the
+members' checkpoints at different steps included), budget extension, a non-finite loss in one
+member, and the CLI's refusals.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.lockstep import LockstepDDQN, train_lockstep
+from agents.runner import RunSpec, Session, train
+
+FAST = {"learning_starts": 300, "checkpoint_every_steps": 400, "log_loss_every_updates": 10}
+SEEDS = (0, 1, 2)
+#: Relative difference allowed between a member's loss and its single run's, over the first 50
+#: updates. Measured on an AVX-512 CPU: at most 5.4e-7 (1 thread) and 1.2e-6 (2 threads) for
+#: seeds 0-2; the forward passes agree bit for bit, the batched conv's weight gradient rounds
+#: differently (~1e-7 relative per update) and training carries that on. 2e-5 leaves room for
+#: other CPUs' kernels, while a wrong update (a target, clipping or Adam step that differs in
+#: kind) moves the loss by far more within a few updates.
+LOSS_RTOL = 2e-5
+
+
+def _rows(path: Path, drop: str | None = None) -> list[dict]:
+    with open(path, newline="") as f:
+        return [{k: v for k, v in row.items() if k != drop} for row in csv.DictReader(f)]
+
+
+def _run(seed: int, frames: int) -> RunSpec:
+    return RunSpec("ddqn", "MinAtar-Breakout", seed, frames, "minatar")
+
+
+def _cli(out: Path, frames: int, seeds=SEEDS, overrides: dict = FAST) -> list[str]:
+    cmd = [sys.executable, "-m", "agents", "train", "--agent", "ddqn"]
+    cmd += ["--game", "MinAtar-Breakout", "--preset", "minatar", "--seeds", *map(str, seeds)]
+    cmd += ["--frames", str(frames), "--out", str(out), "--no-progress"]
+    for key, value in overrides.items():
+        cmd += ["--set", f"{key}={value}"]
+    return cmd
+
+
+def _env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def _same_run(a: Path, b: Path) -> None:
+    """Bit-identical histories and final states, optimiser and replay included."""
+    assert _rows(a / "episodes.csv", drop="seconds") == _rows(b / "episodes.csv", drop="seconds")
+    assert _rows(a / "losses.csv") == _rows(b / "losses.csv")
+    first = torch.load(a / "checkpoint.pt", weights_only=True)
+    second = torch.load(b / "checkpoint.pt", weights_only=True)
+    for key in ("step", "episode", "updates", "episode_return"):
+        assert first[key] == second[key], key
+    for net in ("online", "target"):
+        for key, tensor in first["agent"][net].items():
+            assert torch.equal(tensor, second["agent"][net][key]), f"{a}: {net}.{key} differs"
+    for index, state in first["agent"]["optimizer"]["state"].items():
+        for key, tensor in state.items():
+            other = second["agent"]["optimizer"]["state"][index][key]
+            assert torch.equal(tensor, other), f"{a}: Adam {index}.{key} differs"
+    assert first["rng"]["numpy"] == second["rng"]["numpy"]
+    assert torch.equal(first["rng"]["torch"], second["rng"]["torch"])
+    for key in ("frames", "actions", "rewards"):
+        assert torch.equal(first["replay"][key], second["replay"][key]), key
+
+
+# Equivalence with the single runs ---------------------------------------------------------------
+
+
+class _Recorder:
+    """Full-precision losses, replay indices and epsilon draws, per seed, of every run trained
+    in this process. A replay and an agent learn their run's seed from torch's generator, which
+    every run seeds with its seed just before it builds its agent."""
+
+    def __init__(self, monkeypatch) -> None:
+        from agents.ddqn import DDQNAgent
+        from agents.replay import FrameReplay
+
+        self.losses: dict[int, list[float]] = {}
+        self.indices: dict[int, list[np.ndarray]] = {}
+        self.draws: dict[int, list[tuple[int, int | None]]] = {}
+        real_init, real_sample = FrameReplay.__init__, FrameReplay.sample_indices
+        real_explore, real_log = DDQNAgent.explore, Session.log_update
+
+        def init(replay, *args, **kwargs):
+            real_init(replay, *args, **kwargs)
+            replay.seed = torch.initial_seed()
+
+        def sample_indices(replay, batch_size, rng):
+            idx = real_sample(replay, batch_size, rng)
+            self.indices.setdefault(replay.seed, []).append(idx.copy())
+            return idx
+
+        def explore(agent, step, rng):
+            action = real_explore(agent, step, rng)
+            self.draws.setdefault(agent.replay.seed, []).append((step, action))
+            return action
+
+        def log_update(session, stats):
+            self.losses.setdefault(session.run.seed, []).append(float(stats["loss"]))
+            return real_log(session, stats)
+
+        monkeypatch.setattr(FrameReplay, "__init__", init)
+        monkeypatch.setattr(FrameReplay, "sample_indices", sample_indices)
+        monkeypatch.setattr(DDQNAgent, "explore", explore)
+        monkeypatch.setattr(Session, "log_update", log_update)
+
+    def take(self) -> tuple[dict, dict, dict]:
+        taken = (self.losses, self.indices, self.draws)
+        self.losses, self.indices, self.draws = {}, {}, {}
+        return taken
+
+
+def test_members_follow_their_single_runs(tmp_path, monkeypatch):
+    """Three members against the three seeds trained alone, 1,500 steps (300 updates): the same
+    episodes before the first update, the same epsilon draws and replay indices, and the first
+    50 updates' losses within LOSS_RTOL."""
+    recorder = _Recorder(monkeypatch)
+    frames = 1500
+    for seed in SEEDS:
+        train(_run(seed, frames), tmp_path / "single" / f"s{seed}", FAST, progress=False)
+    single = recorder.take()
+    summaries = train_lockstep(
+        [_run(seed, frames) for seed in SEEDS], tmp_path / "lockstep", FAST, progress=False
+    )
+    lockstep = recorder.take()
+    assert sorted(summaries) == [f"s{seed}" for seed in SEEDS]
+
+    worst = 0.0
+    for seed in SEEDS:
+        alone, member = tmp_path / "single" / f"s{seed}", tmp_path / "lockstep" / f"s{seed}"
+        before = [r for r in _rows(alone / "episodes.csv", "seconds") if int(r["frame"]) <= 300]
+        assert before and before == _rows(member / "episodes.csv", "seconds")[: len(before)]
+        losses_alone, losses_member = np.array(single[0][seed]), np.array(lockstep[0][seed])
+        assert len(losses_alone) == len(losses_member) == (frames - 300) // 4 + 1
+        relative = np.abs(losses_member[:50] - losses_alone[:50]) / np.abs(losses_alone[:50])
+        worst = max(worst, float(relative.max()))
+        assert relative.max() <= LOSS_RTOL, (seed, relative.max())
+        indices_alone, indices_member = single[1][seed][:50], lockstep[1][seed][:50]
+        assert len(indices_member) == 50
+        assert all(np.array_equal(a, b) for a, b in zip(indices_alone, indices_member, strict=True))
+        draws = single[2][seed]
+        assert len(draws) == frames and lockstep[2][seed][: 300 + 50 * 4] == draws[: 300 + 50 * 4]
+        # The members are ordinary runs: the same summary keys, and a meta.json that says with
+        # whom they ran.
+        assert (
+            json.loads((member / "summary.json").read_text()).keys()
+            == json.loads((alone / "summary.json").read_text()).keys()
+        )
+        record = json.loads((member / "meta.json").read_text())["invocations"][-1]
+        assert record["lockstep"] == {"seeds": list(SEEDS), "member": seed}
+    print(f"worst relative loss difference over the first 50 updates: {worst:.2e}")
+
+
+def test_evaluation_phases_play_each_members_current_weights(tmp_path):
+    """With evaluation phases, each member writes the evals.csv its single run writes: the
+    phases play the member's weights of that step (written back from the stack), not stale
+    ones, and training is left as it was."""
+    evaluated = {**FAST, "eval_every_steps": 400, "eval_episodes": 2, "eval_max_steps": 300}
+    seeds = (0, 1)
+    for seed in seeds:
+        train(_run(seed, 1200), tmp_path / "single" / f"s{seed}", evaluated, progress=False)
+    summaries = train_lockstep(
+        [_run(seed, 1200) for seed in seeds], tmp_path / "lockstep", evaluated, progress=False
+    )
+    for seed in seeds:
+        alone, member = tmp_path / "single" / f"s{seed}", tmp_path / "lockstep" / f"s{seed}"
+        evals = _rows(member / "evals.csv")
+        assert [int(r["frame"]) for r in evals] == [400, 400, 800, 800, 1200, 1200]
+        assert evals == _rows(alone / "evals.csv")
+        assert summaries[f"s{seed}"]["eval_phases"] == 3
+
+
+# Independence of the members ---------------------------------------------------------------------
+
+
+def _learner(clip: float = 1.0) -> LockstepDDQN:
+    """Three fresh DDQN members (seeds 0-2) on MinAtar-Breakout, gradient clipping at ``clip``
+    (low, so that it acts)."""
+    from agents.ddqn import DDQNAgent
+    from agents.envs import env_spec
+    from agents.rundir import make_run_env, resolve
+
+    run = _run(0, 1000)
+    config = resolve(run, {**FAST, "grad_clip_norm": clip})
+    env = make_run_env(run, config)
+    spec = env_spec(env, run.game, config.frame_stack)
+    env.close()
+    agents = []
+    for seed in SEEDS:
+        torch.manual_seed(seed)
+        agents.append(DDQNAgent(config, spec, torch.device("cpu")))
+    return LockstepDDQN(agents)
+
+
+def _batches(learner: LockstepDDQN, draw: int) -> dict:
+    """A random minibatch for each member (binary frames, as MinAtar's)."""
+    from agents.replay import Batch
+
+    generator = torch.Generator().manual_seed(draw)
+    batch_size, shape = learner.config.batch_size, learner.obs_shape
+
+    def frames() -> torch.Tensor:
+        return torch.randint(0, 2, (batch_size, *shape), generator=generator).to(torch.uint8)
+
+    return {
+        i: Batch(
+            obs=frames(),
+            actions=torch.randint(0, 3, (batch_size,), generator=generator),
+            rewards=torch.randint(-1, 2, (batch_size,), generator=generator).float(),
+            terminated=(torch.rand(batch_size, generator=generator) < 0.1).float(),
+            next_obs=frames(),
+        )
+        for i in range(learner.size)
+    }
+
+
+def _member_state(learner: LockstepDDQN, i: int) -> list[torch.Tensor]:
+    """Everything of member ``i`` an update changes: networks, Adam moments and step counts."""
+    stacks = [learner.online, learner.target, learner.exp_avg, learner.exp_avg_sq]
+    return [stack[name][i].clone() for stack in stacks for name in learner.names] + [
+        step.clone() for step in learner.steps[i]
+    ]
+
+
+def _equal(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("perturbation", ["scaled", "nan"])
+def test_perturbing_one_member_leaves_the_others_bit_identical(perturbation):
+    """Member 1's weights scaled by 1,000 (gradients far above the clipping norm: a norm clipped
+    over all members would shrink the others' steps) or made NaN: members 0 and 2 update, act
+    and sync exactly as when member 1 is left alone."""
+    plain, perturbed = _learner(), _learner()
+    for draw in range(3):  # some Adam history first
+        for learner in (plain, perturbed):
+            learner.update(_batches(learner, draw))
+    with torch.no_grad():
+        for name in perturbed.names:
+            member = perturbed.online[name][1]
+            member.mul_(1000.0) if perturbation == "scaled" else member.fill_(float("nan"))
+    for draw in (3, 4):
+        stats = [learner.update(_batches(learner, draw)) for learner in (plain, perturbed)]
+        assert stats[0][0] == stats[1][0] and stats[0][2] == stats[1][2]
+        assert stats[0][1] != stats[1][1]
+    for learner in (plain, perturbed):
+        learner.sync_target(0)
+        learner.sync_target(1)
+    for i in (0, 2):
+        assert _equal(_member_state(plain, i), _member_state(perturbed, i)), f"member {i}"
+    assert not _equal(_member_state(plain, 1), _member_state(perturbed, 1))
+    frames = _batches(plain, 5)
+    obs = {i: frames[i].obs[0].numpy() for i in range(3)}
+    acted = [learner.greedy_actions(obs) for learner in (plain, perturbed)]
+    assert acted[0][0] == acted[1][0] and acted[0][2] == acted[1][2]
+
+
+def test_a_member_left_out_of_an_update_keeps_its_state_and_the_others_update_as_in_full():
+    """After a resume the members behind update alone (the others' slots computed on zeros and
+    discarded): they must get exactly the update they get beside everyone, and the members left
+    out must not move, Adam's step count included."""
+    full, partial = _learner(), _learner()
+    for draw in range(2):
+        for learner in (full, partial):
+            learner.update(_batches(learner, draw))
+    left_out = _member_state(partial, 1)
+    batches = _batches(full, 2)
+    full.update(batches)
+    stats = partial.update({0: batches[0], 2: batches[2]})
+    assert sorted(stats) == [0, 2]
+    for i in (0, 2):
+        assert _equal(_member_state(full, i), _member_state(partial, i)), f"member {i}"
+    assert _equal(_member_state(partial, 1), left_out)
+    assert not _equal(_member_state(full, 1), left_out)
+
+
+def test_write_back_gives_the_agents_a_single_runs_state():
+    """A member's agent after write_back holds the stacked slices, its Adam state in the
+    parameter's own memory layout (the fused kernel steps element by element in memory), so
+    that its checkpoint is a single run's and a single run resumes it."""
+    learner = _learner()
+    agent = learner.agents[1]
+    learner.write_back(1)
+    assert not agent.optimizer.state  # no update yet: no Adam state, as in a single run
+    learner.update(_batches(learner, 0))
+    learner.write_back(1)
+    for name, param in agent.online.named_parameters():
+        assert torch.equal(param, learner.online[name][1])
+        state = agent.optimizer.state[param]
+        assert state["exp_avg"].stride() == param.stride()
+        assert torch.equal(state["exp_avg"], learner.exp_avg[name][1])
+        assert float(state["step"]) == 1.0
+
+
+# Kill, resume, extend ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def whole_job(tmp_path_factory) -> Path:
+    """One uninterrupted 2,400-step lockstep job of seeds 0-2."""
+    out = tmp_path_factory.mktemp("whole") / "job"
+    subprocess.run(_cli(out, 2400), check=True, env=_env(), capture_output=True)
+    return out
+
+
+def test_a_killed_job_resumes_to_the_uninterrupted_jobs_state(tmp_path, whole_job):
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(killed, 2400), env=_env(), stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not any((killed / f"s{seed}" / "checkpoint.pt").exists() for seed in SEEDS):
+        assert proc.poll() is None, "job ended before its first checkpoint"
+        assert time.time() < deadline
+        time.sleep(0.02)
+    time.sleep(0.5)  # past the checkpoint, so that resuming must discard work
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if any((killed / f"s{seed}" / "summary.json").exists() for seed in SEEDS):
+        pytest.fail("a member finished before the job could be killed; raise the budget")
+    steps = {}
+    for seed in SEEDS:
+        path = killed / f"s{seed}" / "checkpoint.pt"
+        steps[seed] = torch.load(path, weights_only=True)["step"] if path.exists() else None
+    subprocess.run(_cli(killed, 2400), check=True, env=_env(), capture_output=True)
+    for seed in SEEDS:
+        _same_run(whole_job / f"s{seed}", killed / f"s{seed}")
+        invocations = json.loads((killed / f"s{seed}" / "meta.json").read_text())["invocations"]
+        assert [i["resumed_from_step"] for i in invocations] == [None, steps[seed]]
+
+
+def test_members_at_different_steps_catch_up_exactly_and_a_member_is_an_ordinary_run(
+    tmp_path, whole_job
+):
+    """A job to 1,200 steps, its member s1 extended alone to 1,800 (a single run resumes a
+    member), then the job extended to 2,400: s0 and s2 step from 1,200 to 1,800 alone, s1's slot
+    idle, then all together, and end bit-identical to the uninterrupted job."""
+    job = tmp_path / "job"
+    subprocess.run(_cli(job, 1200), check=True, env=_env(), capture_output=True)
+    single = [sys.executable, "-m", "agents", "train", "--agent", "ddqn", "--game"]
+    single += ["MinAtar-Breakout", "--preset", "minatar", "--seed", "1", "--frames", "1800"]
+    single += ["--out", str(job / "s1"), "--no-progress"]
+    single += [x for key, value in FAST.items() for x in ("--set", f"{key}={value}")]
+    subprocess.run(single, check=True, env=_env(), capture_output=True)
+    assert json.loads((job / "s1" / "summary.json").read_text())["frames"] == 1800
+    subprocess.run(_cli(job, 2400), check=True, env=_env(), capture_output=True)
+    for seed in (0, 2):
+        _same_run(whole_job / f"s{seed}", job / f"s{seed}")
+    invocations = json.loads((job / "s1" / "meta.json").read_text())["invocations"]
+    assert [i["resumed_from_step"] for i in invocations] == [None, 1200, 1800]
+    assert ["lockstep" in i for i in invocations] == [True, False, True]
+    # s1 trained 600 of its steps alone, so it matches the whole job's s1 up to rounding.
+    summary = json.loads((job / "s1" / "summary.json").read_text())
+    assert summary["frames"] == 2400 and summary["updates"] == (2400 - 300) // 4 + 1
+
+
+# Failures and refusals -----------------------------------------------------------------------------
+
+
+def test_a_non_finite_loss_in_one_member_stops_the_job_naming_it(tmp_path, monkeypatch, capsys):
+    from agents.__main__ import main
+
+    real_update = LockstepDDQN.update
+    calls = {"n": 0}
+
+    def update(self, batches):
+        calls["n"] += 1
+        if calls["n"] == 100:  # member s1's weights blow up before its 100th update
+            with torch.no_grad():
+                self.online[self.names[-1]][1].fill_(float("inf"))
+        return real_update(self, batches)
+
+    monkeypatch.setattr(LockstepDDQN, "update", update)
+    out = tmp_path / "job"
+    argv = _cli(out, 1600)[3:]
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith(
+        "error: lockstep member seed 1: non-finite loss, q_mean loss at update 100 ("
+    )
+    assert err[0].endswith("every member's last checkpoint is intact")
+    for seed in SEEDS:
+        checkpoint = out / f"s{seed}" / "checkpoint.pt"
+        kept = torch.load(checkpoint, weights_only=True)
+        assert 0 < kept["updates"] < 100
+        assert all(torch.isfinite(t).all() for t in kept["agent"]["online"].values())
+        assert not (out / f"s{seed}" / "summary.json").exists()
+        if seed == 1:
+            assert f"the last good checkpoint ({checkpoint}, step {kept['step']}) is kept" in err[0]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["--seed", "0", "--seeds", "1", "2"],
+            "give --seed (one run) or --seeds (lockstep), not both",
+        ),
+        (["--seeds", "1", "1"], "--seeds lists a seed twice: 1 1"),
+        (["--seeds", "0", "-1"], "--seed must be an integer in [0, 2^63 - 1], got -1"),
+    ],
+)
+def test_bad_seeds_are_refused_with_one_line_and_nothing_written(tmp_path, capsys, args, message):
+    from agents.__main__ import main
+
+    out = tmp_path / "job"
+    argv = ["train", "--agent", "ddqn", "--game", "MinAtar-Breakout", "--preset", "minatar"]
+    code = main([*argv, *args, "--frames", "100", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [f"error: {message}"]
+    assert not out.exists()
+
+
+def test_an_agent_without_a_batched_learner_is_refused(tmp_path, capsys):
+    from agents.__main__ import main
+
+    out = tmp_path / "job"
+    argv = ["train", "--agent", "idqn", "--game", "MinAtar-Breakout", "--preset", "minatar"]
+    code = main([*argv, "--seeds", "0", "1", "--frames", "100", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [
+        "error: lockstep training (--seeds) supports ddqn, not idqn; train it one seed at a "
+        "time (--seed)"
+    ]
+    assert not out.exists()
