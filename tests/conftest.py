@@ -18,3 +18,19 @@ def tiny_overrides() -> dict:
         "checkpoint_every_steps": 300,
         "log_loss_every_updates": 20,
     }
+
+
+@pytest.fixture
+def tiny_minatar_run(tmp_path):
+    """A finished 600-step DDQN run on MinAtar-Breakout (seconds), for tests of what reads runs."""
+    from agents.runner import RunSpec, train
+
+    out = tmp_path / "tiny-run"
+    train(
+        RunSpec("ddqn", "MinAtar-Breakout", 0, 600, "minatar"),
+        out,
+        {"learning_starts": 300, "checkpoint_every_steps": 400},
+        device="cpu",
+        progress=False,
+    )
+    return out

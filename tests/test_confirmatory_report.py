@@ -138,22 +138,14 @@ def test_packed_logs_read_the_same(tmp_path):
         assert (tmp_path / "plain" / name).read_text() == (tmp_path / "packed" / name).read_text()
 
 
-def test_halved_weights_load_and_act_like_the_originals(tmp_path):
+def test_halved_weights_load_and_act_like_the_originals(tiny_minatar_run):
     """A model.pt stored as float16 loads into the float32 agent; its Q-values are the
     original's to float16's precision."""
     import torch
 
     from agents.rundir import load_agent
-    from agents.runner import RunSpec, train
 
-    out = tmp_path / "run"
-    train(
-        RunSpec("ddqn", "MinAtar-Breakout", 0, 600, "minatar"),
-        out,
-        {"learning_starts": 300, "checkpoint_every_steps": 400},
-        device="cpu",
-        progress=False,
-    )
+    out = tiny_minatar_run
     (out / "checkpoint.pt").unlink()  # as committed: weights only
     size = (out / "model.pt").stat().st_size
     _, _, full = load_agent(out, "cpu")

@@ -53,19 +53,10 @@ def test_every_games_relevant_channels_exist_and_mark_objects(game):
         object_mask(obs, names, ("unicorn",))
 
 
-def test_a_runs_shares_are_measured_on_its_visited_states(tmp_path):
+def test_a_runs_shares_are_measured_on_its_visited_states(tiny_minatar_run):
     from agents.interpret.grounding import run_shares
-    from agents.runner import RunSpec, train
 
-    out = tmp_path / "run"
-    train(
-        RunSpec("ddqn", "MinAtar-Breakout", 0, 600, "minatar"),
-        out,
-        {"learning_starts": 300, "checkpoint_every_steps": 400},
-        device="cpu",
-        progress=False,
-    )
-    result = run_shares(out, count=12)
+    result = run_shares(tiny_minatar_run, count=12)
     assert result["states"] == 12
     assert 0.0 <= result["share_on_objects"] <= 1.0
     assert 0.0 < result["occupancy"] < 0.2  # a paddle and a ball on 100 cells
