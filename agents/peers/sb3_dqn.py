@@ -33,12 +33,11 @@ from agents.envs import make_env
 from agents.errors import UsageError
 from agents.files import atomic_write_csv, atomic_write_json, atomic_write_yaml
 from agents.networks import conv_torso
-from agents.rundir import EVAL_PHASE_HEADER
+from agents.rundir import EPISODE_HEADER, EVAL_PHASE_HEADER
 from agents.stats import best_and_final, final_evaluation, step_window_mean
 
 NAME = "sb3-dqn"
 LABEL = "SB3 DQN"
-EPISODE_COLUMNS = ["frame", "episode", "return", "length", "seconds"]
 
 
 class _EpisodeLog(gym.Wrapper):
@@ -199,7 +198,7 @@ def train_peer(
         "sb3": {"policy": "CnnPolicy + suite torso", "net_arch": [config.hidden_dim]},
     }
     atomic_write_yaml(out / "config.yaml", document)
-    atomic_write_csv(out / "episodes.csv", EPISODE_COLUMNS, logged.rows)
+    atomic_write_csv(out / "episodes.csv", EPISODE_HEADER, logged.rows)
     best, final = best_and_final(np.array([row[2] for row in logged.rows]))
     evaluation = {}
     if config.eval_every_steps:
