@@ -67,3 +67,5 @@ def test_the_peers_evaluation_phases_leave_its_training_untouched(peer_run, tmp_
     pd.testing.assert_frame_equal(pd.read_csv(out / "episodes.csv").drop(columns="seconds"), plain)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_eval_return"] == pytest.approx(evals["return"].iloc[-2:].mean())
+    [invocation] = json.loads((out / "meta.json").read_text())["invocations"]
+    assert invocation["git_commit"] and invocation["cpu_model"] and invocation["device"] == "cpu"

@@ -33,7 +33,7 @@ from agents.envs import make_env
 from agents.errors import UsageError
 from agents.files import atomic_write_csv, atomic_write_json, atomic_write_yaml
 from agents.networks import conv_torso
-from agents.rundir import EPISODE_HEADER, EVAL_PHASE_HEADER
+from agents.rundir import EPISODE_HEADER, EVAL_PHASE_HEADER, invocation_record
 from agents.stats import best_and_final, final_evaluation, step_window_mean
 
 NAME = "sb3-dqn"
@@ -198,6 +198,10 @@ def train_peer(
         "sb3": {"policy": "CnnPolicy + suite torso", "net_arch": [config.hidden_dim]},
     }
     atomic_write_yaml(out / "config.yaml", document)
+    # Provenance as our runs record it (commit, CPU model, versions): the confirmatory study
+    # checks every run's commit (tests/test_preregistration.py).
+    record = invocation_record(torch.device(device), None)
+    atomic_write_json(out / "meta.json", {"invocations": [record]})
     atomic_write_csv(out / "episodes.csv", EPISODE_HEADER, logged.rows)
     best, final = best_and_final(np.array([row[2] for row in logged.rows]))
     evaluation = {}
