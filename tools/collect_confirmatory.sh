@@ -18,9 +18,12 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   run=$(dirname "${summary#"$SOURCE"/}")
   [ -e "$run/summary.json" ] && continue
   mkdir -p "$run.incoming"
-  for file in config.yaml meta.json episodes.csv losses.csv evals.csv train.log summary.json; do
+  for file in config.yaml meta.json episodes.csv evals.csv train.log summary.json; do
     cp "$SOURCE/$run/$file" "$run.incoming/"
   done
+  if [ -e "$SOURCE/$run/losses.csv" ]; then  # the SB3 peer logs no losses
+    cp "$SOURCE/$run/losses.csv" "$run.incoming/"
+  fi
   arm=$(basename "$(dirname "$(dirname "$run")")")
   seed=$(basename "$run")
   half=()
