@@ -11,6 +11,7 @@
 # finished run is never redone and a killed one resumes from its checkpoint. Run it from a clean
 # checkout (the runs record its commit):
 #   bash tools/run_confirmatory.sh            # both lanes, in the background of this shell
+#   touch .stop-lanes                         # each lane stops after its current run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SNAKEMAKE=${SNAKEMAKE:-.venv/bin/snakemake}
@@ -34,6 +35,10 @@ cells() {  # arm seeds... -> one summary.json per (seed, game), seed-major
 
 lane() {  # run each target in turn; a failed run is reported and the lane goes on
   for target in "$@"; do
+    if [ -e .stop-lanes ]; then
+      echo "lane: .stop-lanes exists; stopping before $target" >&2
+      return
+    fi
     # One core each; --nolock because the two lanes share the working directory, and never
     # build the same file.
     "$SNAKEMAKE" "$target" --profile workflow/profiles/confirmatory --cores 1 --nolock \
