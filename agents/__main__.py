@@ -1,4 +1,4 @@
-"""Command line: ``python -m agents train|evaluate|peer|pack|confirmatory|report|interpret|study|list``.
+"""Command line: ``python -m agents train|evaluate|peer|pack|confirmatory|interpret-run|report|interpret|study|list``.
 
     python -m agents train --agent ddqn --game Pong --seed 0 --frames 10000000 --out DIR \\
         [--preset NAME] [--set key=value ...]
@@ -88,6 +88,15 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, nargs="+", required=True, help="config files, later ones on top"
     )
     confirmatory.add_argument("--out", type=Path, required=True, help="report folder")
+
+    measure = sub.add_parser(
+        "interpret-run",
+        help="a confirmatory run's interpretability measures (amendment 1) -> RUN/interpret.json",
+    )
+    measure.add_argument("run", type=Path, help="RUNS/<arm>/<game>/s<seed>")
+    measure.add_argument("--ddqn-run", type=Path, default=None, help="claim 4's DDQN run")
+    measure.add_argument("--reference-run", type=Path, default=None, help="claim 9's states' run")
+    measure.add_argument("--out", type=Path, default=None, help="default RUN/interpret.json")
 
     from agents.outputs import OUTPUTS  # light: no matplotlib until a builder runs
 
@@ -383,6 +392,14 @@ def _confirmatory(args: argparse.Namespace) -> dict:
     return {"wrote": [str(p) for p in paths]}
 
 
+def _interpret_run(args: argparse.Namespace) -> dict:
+    from agents.interpret import run_measures
+
+    result = run_measures.compute(args.run, args.ddqn_run, args.reference_run)
+    out = run_measures.write(args.out or args.run / run_measures.INTERPRET_FILE, result)
+    return {"wrote": [str(out)], "measures": sorted(result["measures"])}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -449,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = _pack(args.runs, args.half_weights)
         elif args.command == "confirmatory":
             summary = _confirmatory(args)
+        elif args.command == "interpret-run":
+            summary = _interpret_run(args)
         elif args.command == "report":
             summary = _report(args)
         elif args.command == "interpret":
