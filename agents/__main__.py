@@ -389,6 +389,12 @@ def _confirmatory(args: argparse.Namespace) -> dict:
             raise UsageError(f"config file {path} is not a mapping")
         config |= document
     paths = confirmatory_report.build(config, args.out)
+    # Amendment 1's tests, from the same runs; the attention agent's maps from the pilot's runs.
+    from agents import confirmatory_interpret
+
+    pilot = Path(config["runs_dir"]) if "runs_dir" in config else None
+    study = confirmatory_report.Study.from_config(config)
+    paths += confirmatory_interpret.build(study, pilot, args.out / "interpret")
     return {"wrote": [str(p) for p in paths]}
 
 

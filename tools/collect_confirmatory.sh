@@ -3,7 +3,8 @@
 # run from a clean commit) into this one, as the pre-registration says they are committed: logs
 # gzipped (python -m agents pack), never a checkpoint or a replay; the weights-only model.pt of
 # seed 0 (float32), and of seeds 1 and 2 of ddqn and idqn in float16 (amendments 1 and 2); the
-# arms of amendment 1 bring their interpret.json instead of weights, and are refused without it.
+# arms of amendment 1 bring their interpret.json instead of weights (measured here from the
+# source's weights when it has none yet: python -m agents interpret-run), and are refused without it.
 #   bash tools/collect_confirmatory.sh /path/to/training/checkout     # then git add + commit
 # A run is finished when it has summary.json; runs already here are left as they are.
 set -euo pipefail
@@ -29,6 +30,11 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   half=()
   case "$arm" in
     idqn-vae-* | idqn-dense-vae | idqn-no-diversity)
+      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
+        # Measured here, from the weights on the machine that trained the run (amendment 2).
+        "$PY" -m agents interpret-run "$SOURCE/$run" > /dev/null \
+          || echo "could not measure $run (see the error above)" >&2
+      fi
       if [ ! -e "$SOURCE/$run/interpret.json" ]; then
         echo "refused $run: no interpret.json (amendment 2: measure it before collecting)" >&2
         rm -rf "$run.incoming"

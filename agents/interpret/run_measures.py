@@ -82,6 +82,10 @@ class Settings:
     grounding_states: int = 200
 
 
+#: The sizes amendment 1 pre-registers.
+PREREGISTERED = Settings()
+
+
 def measures_of(arm: str, game: str) -> tuple[str, ...]:
     """The measures a run of ``arm`` on ``game`` carries (empty for an arm with none)."""
     chosen = []
@@ -387,7 +391,7 @@ def compute(
     run_dir: Path,
     ddqn_run: Path | None = None,
     reference_run: Path | None = None,
-    settings: Settings = Settings(),
+    settings: Settings = PREREGISTERED,
     arm: str | None = None,
 ) -> dict[str, Any]:
     """Every measure that applies to the run's arm (:func:`measures_of`), as ``interpret.json``

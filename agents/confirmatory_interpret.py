@@ -1,0 +1,603 @@
+"""The confirmatory study's interpretability report: claims 3, 4, 5, 7, 9 and where agents look.
+
+Applies amendment 1 (docs/preregistration-amendments.md, A1.3 and A1.4), and nothing else, to
+the per-run measures of :mod:`agents.interpret.run_measures`. Built by ``python -m agents
+confirmatory`` into ``OUT/interpret/``:
+
+* ``verdicts.{csv,md}``: every test of A1.3, its estimate, 95% interval, threshold and verdict;
+  "not yet" while any of its runs is missing (nothing is judged on part of the data);
+* ``table2.{csv,md}``: claim 5 per variant (agreement, chance, excess, 1/|A|, permutation null);
+* ``runs.{csv,md}``: every run's measures, one row per run;
+* ``grounding.{csv,md}``: A1.4's table, per agent's map and game: the mean share over seeds with
+  its 95% t-interval, the objects' occupancy, and share / occupancy;
+* ``verdicts.png`` (each test's interval against its threshold) and ``grounding.png``.
+
+Where the measures come from: the arms amendment 2 keeps no weights of bring ``RUN/interpret.json``
+(computed when collected); the ``idqn`` and ``ddqn`` runs' measures are computed here from their
+committed weights and kept under ``OUT/interpret/runs/`` (recomputed when the weights, the DDQN
+run claim 4 reads or the reference run of claim 9's states change); the attention agent's from
+the pilot's committed attention runs (``<runs_dir>/attention``, config/minatar.yaml).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from agents.confirmatory import hierarchical_bootstrap, verdict, welch_interval
+from agents.errors import UsageError
+from agents.interpret import run_measures as rm
+
+#: Table 2's variants in the paper's order (claim 7: AE > VAE beta=0 > Dense VAE > VAE beta=0.01).
+VARIANTS = {
+    "AE": "idqn",
+    "VAE beta=0": "idqn-vae-beta0",
+    "Dense VAE": "idqn-dense-vae",
+    "VAE beta=0.01": "idqn-vae-beta0.01",
+}
+#: Claim 3's threshold: keys no farther from the states than 1.5 times Gaussian points.
+CLAIM3_THRESHOLD = math.log(1.5)
+#: Claim 9 (b): "a few keys", at most 5 of the 20 keys per action.
+FEW_KEYS = 5.0
+EMBEDDING_GAMES = (
+    "MinAtar-Breakout",
+    "MinAtar-Freeway",
+    "MinAtar-SpaceInvaders",
+    "MinAtar-Asterix",
+    "MinAtar-Seaquest",
+)
+#: A1.4's maps: (row label, arm or "attention", key under the run's measures).
+MAPS = (
+    ("i-DQN, saliency of Q(s, a*)", "idqn", ("grounding", "q_saliency")),
+    ("i-DQN, saliency of w_a*(s)", "idqn", ("grounding", "attention_saliency")),
+    ("DDQN, saliency of Q(s, a*)", "ddqn", ("grounding", "q_saliency")),
+    ("attention agent, spatial attention", "attention", ("spatial_attention",)),
+)
+
+Units = dict[tuple[str, int], Any]  # (game, seed) -> a run's value(s)
+
+
+# -- the tests (pure functions of per-run values) --------------------------------------------
+
+
+def bootstrap_interval(units: Units) -> tuple[float, float, float]:
+    """``(estimate, lower, upper)`` of the mean over runs of each run's mean (A1.3): 10,000
+    resamples (numpy seed 0) of seeds within each game, and of the values within each resampled
+    run where a run has several (per-episode values)."""
+    runs = {key: np.atleast_1d(np.asarray(value, dtype=float)) for key, value in units.items()}
+    estimate = float(np.mean([values.mean() for values in runs.values()]))
+    draws = hierarchical_bootstrap(runs)
+    lower, upper = (float(q) for q in np.quantile(draws, [0.025, 0.975]))
+    return estimate, lower, upper
+
+
+def t_interval(values) -> tuple[float, float, float]:
+    """Mean and two-sided 95% Student-t interval over seeds (NaN bounds under 2 values)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        mean = float(values.mean()) if len(values) else float("nan")
+        return mean, float("nan"), float("nan")
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean()), float(values.mean() - half), float(values.mean() + half)
+
+
+def below(lower: float, upper: float, threshold: float) -> str:
+    """Holds when the interval lies wholly below ``threshold``, does not hold when wholly above
+    (:func:`verdict`'s superiority at 0 of ``threshold - x``)."""
+    return verdict(threshold - upper, threshold - lower, 0.0, "superiority")
+
+
+def claim5(rollout_excess: Units) -> dict[str, Any]:
+    """Claim 5 for one variant: the mean excess agreement, hierarchical over seeds and rollouts;
+    superiority at 0."""
+    estimate, lower, upper = bootstrap_interval(rollout_excess)
+    return {"estimate": estimate, "lower": lower, "upper": upper, "threshold": 0.0} | {
+        "verdict": verdict(lower, upper, 0.0, "superiority")
+    }
+
+
+def spearman_with_paper(excess: dict[str, float]) -> float:
+    """Spearman correlation between the paper's order of the variants (:data:`VARIANTS`, first
+    highest) and their excess agreement in one (game, seed) unit; NaN when all tie."""
+    paper = np.arange(len(VARIANTS), 0, -1, dtype=float)
+    observed = np.array([excess[name] for name in VARIANTS], dtype=float)
+    if np.ptp(observed) == 0:
+        return float("nan")
+    return float(stats.spearmanr(paper, observed).statistic)
+
+
+def claim7(units: dict[tuple[str, int], dict[str, float]]) -> dict[str, Any]:
+    """Claim 7: the mean Spearman correlation over (game, seed) units, resampled over seeds within
+    each game; superiority at 0. A unit whose four variants all tie has no order: inconclusive."""
+    rhos = {key: spearman_with_paper(excess) for key, excess in units.items()}
+    if any(math.isnan(rho) for rho in rhos.values()):
+        return {"estimate": float("nan"), "lower": float("nan"), "upper": float("nan")} | {
+            "threshold": 0.0,
+            "verdict": "inconclusive",
+        }
+    estimate, lower, upper = bootstrap_interval(rhos)
+    return {"estimate": estimate, "lower": lower, "upper": upper, "threshold": 0.0} | {
+        "verdict": verdict(lower, upper, 0.0, "superiority")
+    }
+
+
+def claim3(log_ratios: Units) -> dict[str, Any]:
+    """Claim 3: the mean of log(key statistic / Gaussian null) over the runs; holds when its
+    interval lies wholly below log 1.5, does not hold when wholly above."""
+    estimate, lower, upper = bootstrap_interval(log_ratios)
+    return {"estimate": estimate, "lower": lower, "upper": upper} | {
+        "threshold": CLAIM3_THRESHOLD,
+        "verdict": below(lower, upper, CLAIM3_THRESHOLD),
+    }
+
+
+def claim4(idqn: Units, ddqn: Units) -> list[dict[str, Any]]:
+    """Claim 4's two parts and its verdict: (a) i-DQN's excess purity above 0, (b) i-DQN's
+    minus DDQN's above 0 (both superiority at 0); holds if both hold, does not hold if either
+    does not. Also DDQN's excess purity with its interval, no verdict."""
+    rows = []
+    for part, units in (
+        ("4a: i-DQN excess purity", idqn),
+        ("4b: i-DQN minus DDQN excess purity", {key: idqn[key] - ddqn[key] for key in idqn}),
+    ):
+        estimate, lower, upper = bootstrap_interval(units)
+        rows.append(
+            {"test": part, "estimate": estimate, "lower": lower, "upper": upper}
+            | {"threshold": 0.0, "verdict": verdict(lower, upper, 0.0, "superiority")}
+        )
+    parts = [row["verdict"] for row in rows]
+    combined = (
+        "holds"
+        if all(v == "holds" for v in parts)
+        else "does not hold"
+        if "does not hold" in parts
+        else "inconclusive"
+    )
+    estimate, lower, upper = bootstrap_interval(ddqn)
+    rows.append(
+        {"test": "DDQN excess purity (no verdict)", "estimate": estimate, "lower": lower}
+        | {"upper": upper, "threshold": float("nan"), "verdict": ""}
+    )
+    return [
+        {"test": "4: i-DQN's states cluster by top key, unlike DDQN's", "verdict": combined},
+        *rows,
+    ]
+
+
+def claim9(
+    all_losses_entropy, no_diversity_entropy, all_losses_effective_keys
+) -> list[dict[str, Any]]:
+    """Claim 9: (a) the state-averaged entropy, all-losses minus no-diversity, Welch interval
+    over seeds, superiority at 0; (b) the effective number of keys under the loss, t-interval over
+    seeds, below :data:`FEW_KEYS`. Holds if both hold; does not hold if (a) does not hold or (b)'s
+    interval lies wholly above 5; otherwise inconclusive."""
+    diff, low_a, high_a = welch_interval(all_losses_entropy, no_diversity_entropy)
+    part_a = verdict(low_a, high_a, 0.0, "superiority")
+    mean_b, low_b, high_b = t_interval(all_losses_effective_keys)
+    part_b = below(low_b, high_b, FEW_KEYS)
+    if part_a == "holds" and part_b == "holds":
+        combined = "holds"
+    elif part_a == "does not hold" or (math.isfinite(low_b) and low_b > FEW_KEYS):
+        combined = "does not hold"
+    else:
+        combined = "inconclusive"
+    return [
+        {"test": "9: attention spreads across states over few keys per state", "verdict": combined},
+        {"test": "9a: state-averaged entropy, all losses minus lambda_4=0 (Welch)"}
+        | {"estimate": diff, "lower": low_a, "upper": high_a, "threshold": 0.0, "verdict": part_a},
+        {"test": "9b: effective keys exp(entropy) under the loss (t), below 5"}
+        | {"estimate": mean_b, "lower": low_b, "upper": high_b}
+        | {"threshold": FEW_KEYS, "verdict": part_b},
+    ]
+
+
+# -- the measures of the study's runs --------------------------------------------------------
+
+
+def _current_inputs(result: dict[str, Any], run_dir: Path) -> bool:
+    """Whether a kept result was computed from the inputs on disk now."""
+    inputs = result.get("inputs", {})
+    if inputs.get("weights_sha256") != rm.weights_digest(run_dir):
+        return False
+    for key, arm, game, seed in (
+        ("ddqn", "ddqn", result["game"], result["seed"]),
+        ("reference", "idqn", rm.BREAKOUT, 0),
+    ):
+        if f"{key}_run" not in inputs:
+            continue
+        other = rm._sibling(run_dir, arm, game, seed)
+        present = rm.weights_digest(other) if _has_weights(other) else None
+        if inputs.get(f"{key}_weights_sha256") != present:
+            return False
+    return True
+
+
+def _has_weights(run_dir: Path) -> bool:
+    from agents.rundir import MODEL_FILE
+
+    return (run_dir / "summary.json").is_file() and any(
+        (run_dir / name).is_file() for name in ("checkpoint.pt", MODEL_FILE)
+    )
+
+
+def run_result(
+    runs_dir: Path, arm: str, game: str, seed: int, cache: Path, settings: rm.Settings
+) -> dict[str, Any] | None:
+    """One run's measures, or None while the run (or its weights) is not there."""
+    run_dir = runs_dir / arm / game / f"s{seed}"
+    if not (run_dir / "summary.json").is_file():
+        return None
+    if arm in rm.MEASURED_AT_COLLECTION:
+        path = run_dir / rm.INTERPRET_FILE
+        return rm.read(path) if path.is_file() else None
+    if not _has_weights(run_dir):
+        return None
+    kept = cache / arm / game / f"s{seed}.json"
+    if kept.is_file():
+        result = rm.read(kept)
+        if result.get("settings") == _settings_dict(settings) and _current_inputs(result, run_dir):
+            return result
+    result = rm.compute(run_dir, settings=settings)
+    rm.write(kept, result)
+    return result
+
+
+def _settings_dict(settings: rm.Settings) -> dict[str, int]:
+    from dataclasses import asdict
+
+    return asdict(settings)
+
+
+def attention_result(
+    pilot_runs: Path, game: str, seed: int, cache: Path, settings: rm.Settings
+) -> dict[str, Any] | None:
+    """The attention agent's share on a pilot run with committed weights, or None."""
+    from agents.rundir import MODEL_FILE
+
+    run_dir = pilot_runs / "attention" / game / f"s{seed}"
+    if not (run_dir / MODEL_FILE).is_file():
+        return None
+    kept = cache / "attention" / game / f"s{seed}.json"
+    digest = rm.weights_digest(run_dir)
+    if kept.is_file():
+        result = rm.read(kept)
+        if result.get("inputs", {}).get("weights_sha256") == digest and result.get(
+            "settings"
+        ) == _settings_dict(settings):
+            return result
+    from agents.rundir import _git_commit
+
+    found = rm.attention_agent_grounding(run_dir, settings.grounding_states)
+    result = (
+        {
+            "schema_version": rm.SCHEMA_VERSION,
+            "arm": "attention",
+            "code_commit": _git_commit(),
+            "settings": _settings_dict(settings),
+            "streams": {
+                "visited_states": {"stream": "STATES_STREAM", "run_seed": found["states_seed"]}
+            },
+            "inputs": {"weights_sha256": digest, "run": str(run_dir)},
+        }
+        | {key: found[key] for key in ("agent", "game", "seed")}
+        | {"measures": {"spatial_attention": found["spatial_attention"]}}
+    )
+    rm.write(kept, result)
+    return result
+
+
+def _measure(result: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+    value: Any = None if result is None else result.get("measures")
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _not_yet(test: str, have: int, expected: int) -> dict[str, Any]:
+    return {
+        "test": test,
+        "runs": f"{have}/{expected}",
+        "verdict": f"not yet ({have} of {expected} runs)",
+    }
+
+
+def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list[dict], list[dict]]:
+    """Every A1.3 test (``verdicts``) and claim 5's per-variant table (``table2``)."""
+    rows, table2 = [], []
+
+    def gather(arm: str, games, path) -> Units:
+        found = {}
+        for game in games:
+            for seed in rm.SEEDS:
+                value = _measure(results.get((arm, game, seed)), path)
+                if value is not None:
+                    found[(game, seed)] = value
+        return found
+
+    units_expected = len(rm.AGREEMENT_GAMES) * len(rm.SEEDS)
+    per_variant = {}
+    for name, arm in VARIANTS.items():
+        runs = gather(arm, rm.AGREEMENT_GAMES, ("claim5",))
+        per_variant[name] = runs
+        test = f"5: agreement above chance, {name}"
+        row = {"runs": f"{len(runs)}/{units_expected}"}
+        if len(runs) < units_expected:
+            rows.append(_not_yet(test, len(runs), units_expected))
+        else:
+            rows.append(
+                {"test": test} | row | claim5({k: v["rollout_excess"] for k, v in runs.items()})
+            )
+        table2.append({"variant": name, "arm": arm} | row | _variant_means(runs))
+    test = "7: order AE > VAE beta=0 > Dense VAE > VAE beta=0.01 (Spearman)"
+    complete = set.intersection(*(set(runs) for runs in per_variant.values()))
+    if len(complete) < units_expected:
+        rows.append(
+            _not_yet(test, len(complete), units_expected)
+            | {"runs": f"{len(complete)}/{units_expected} units"}
+        )
+    else:
+        units = {
+            key: {name: per_variant[name][key]["excess_agreement"] for name in VARIANTS}
+            for key in complete
+        }
+        rows.append({"test": test, "runs": f"{len(units)}/{units_expected} units"} | claim7(units))
+
+    embedding_expected = len(EMBEDDING_GAMES) * len(rm.SEEDS)
+    ratios = gather("idqn", EMBEDDING_GAMES, ("claim3", "log_key_over_null"))
+    test = "3: keys lie among the state embeddings (log key / Gaussian null < log 1.5)"
+    if len(ratios) < embedding_expected:
+        rows.append(_not_yet(test, len(ratios), embedding_expected))
+    else:
+        rows.append({"test": test, "runs": f"{len(ratios)}/{embedding_expected}"} | claim3(ratios))
+
+    idqn = gather("idqn", EMBEDDING_GAMES, ("claim4", "excess_purity_idqn"))
+    ddqn = gather("idqn", EMBEDDING_GAMES, ("claim4", "excess_purity_ddqn"))
+    test = "4: i-DQN's states cluster by top key, unlike DDQN's"
+    have = len(set(idqn) & set(ddqn))
+    if have < embedding_expected:
+        rows.append(_not_yet(test, have, embedding_expected))
+    else:
+        rows += [row | {"runs": f"{have}/{embedding_expected}"} for row in claim4(idqn, ddqn)]
+
+    diversity = {
+        arm: gather(arm, (rm.DIVERSITY_GAME,), ("claim9",)) for arm in ("idqn", "idqn-no-diversity")
+    }
+    test = "9: attention spreads across states over few keys per state"
+    have = sum(len(found) for found in diversity.values())
+    if have < 2 * len(rm.SEEDS):
+        rows.append(_not_yet(test, have, 2 * len(rm.SEEDS)))
+    else:
+        digests = {
+            results[(arm, rm.DIVERSITY_GAME, seed)]["inputs"]["fixed_states_sha256"]
+            for arm in diversity
+            for seed in rm.SEEDS
+        }
+        if len(digests) != 1:
+            raise UsageError("claim 9's runs were measured on different fixed states")
+        on, off = diversity["idqn"], diversity["idqn-no-diversity"]
+        rows += [
+            row | {"runs": f"{have}/{2 * len(rm.SEEDS)}"}
+            for row in claim9(
+                [on[k]["averaged_entropy"] for k in sorted(on)],
+                [off[k]["averaged_entropy"] for k in sorted(off)],
+                [on[k]["effective_keys"] for k in sorted(on)],
+            )
+        ]
+    return rows, table2
+
+
+def _variant_means(runs: Units) -> dict[str, float]:
+    """Claim 5's numbers for one variant, each the mean over its runs; no verdict but the test's."""
+    names = {
+        "agreement": "agreement",
+        "chance": "chance (action marginals)",
+        "excess_agreement": "excess agreement",
+        "random": "1/|A|",
+        "permutation_null_mean": "permutation null",
+    }
+    if not runs:
+        return {label: float("nan") for label in names.values()}
+    return {
+        label: float(np.mean([run[key] for run in runs.values()])) for key, label in names.items()
+    }
+
+
+def grounding_table(
+    results: dict[tuple[str, str, int], dict | None],
+    attention: dict[tuple[str, int], dict | None],
+) -> pd.DataFrame:
+    """A1.4's table: per map and game, the seeds measured, the mean share with its 95%
+    t-interval over seeds, the mean occupancy, and share / occupancy."""
+    rows = []
+    for label, arm, path in MAPS:
+        for game in EMBEDDING_GAMES:
+            found = [
+                _measure(
+                    attention.get((game, seed))
+                    if arm == "attention"
+                    else results.get((arm, game, seed)),
+                    path,
+                )
+                for seed in rm.SEEDS
+            ]
+            found = [value for value in found if value is not None]
+            shares = [value["share_on_objects"] for value in found]
+            fill = [value["occupancy"] for value in found]
+            mean, low, high = t_interval(shares)
+            occupancy = float(np.mean(fill)) if fill else float("nan")
+            rows.append(
+                {"map": label, "game": game, "seeds": len(found), "share": mean}
+                | {"share_low": low, "share_high": high, "occupancy": occupancy}
+                | {"share_over_occupancy": mean / occupancy if occupancy > 0 else float("nan")}
+            )
+    return pd.DataFrame(rows)
+
+
+def runs_table(results: dict[tuple[str, str, int], dict | None]) -> pd.DataFrame:
+    """One row per run with a measure: its scalar measures, flattened."""
+    rows = []
+    for (arm, game, seed), result in sorted(results.items()):
+        row: dict[str, Any] = {
+            "arm": arm,
+            "game": game,
+            "seed": seed,
+            "measured": result is not None,
+        }
+        for name, values in (result or {}).get("measures", {}).items():
+            for key, value in _flat(values):
+                row[f"{name}.{key}"] = value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _flat(values: dict[str, Any], prefix: str = ""):
+    for key, value in values.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield f"{prefix}{key}", value
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
+    """Each test with an interval: its estimate and interval against its threshold."""
+    plt = _plt()
+    shown = verdicts.dropna(subset=["lower", "upper"]) if "lower" in verdicts else verdicts.iloc[:0]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(shown), 2) + 1))
+    for y, row in enumerate(shown.itertuples()):
+        ax.errorbar(
+            row.estimate,
+            y,
+            xerr=[[row.estimate - row.lower], [row.upper - row.estimate]],
+            fmt="o",
+            capsize=3,
+        )
+        if math.isfinite(row.threshold):
+            ax.plot([row.threshold] * 2, [y - 0.35, y + 0.35], color="red", linewidth=1.5)
+        ax.annotate(
+            row.verdict, (1.01, y), xycoords=("axes fraction", "data"), fontsize=7, va="center"
+        )
+    ax.set_yticks(
+        range(len(shown)), [t[:60] for t in shown["test"]] if len(shown) else [], fontsize=7
+    )
+    ax.invert_yaxis()
+    ax.set(title="Amendment 1 tests: estimate, 95% interval, threshold (red)", xlabel="statistic")
+    if shown.empty:
+        ax.text(0.5, 0.5, "not yet: no test has all its runs", ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def grounding_figure(table: pd.DataFrame, path: Path) -> Path:
+    """Per game: each map's mean share on the objects (95% t-interval over seeds), and the
+    objects' occupancy (what uniform mass gives) as a dashed line."""
+    plt = _plt()
+    games = list(dict.fromkeys(table["game"]))
+    fig, axes = plt.subplots(
+        1, len(games), figsize=(3.3 * len(games), 3.4), sharey=True, squeeze=False
+    )
+    for ax, game in zip(axes[0], games, strict=True):
+        mine = table[table["game"] == game].reset_index(drop=True)
+        for x, row in mine.iterrows():
+            if row["seeds"] == 0:
+                continue
+            err = (
+                [[row["share"] - row["share_low"]], [row["share_high"] - row["share"]]]
+                if math.isfinite(row["share_low"])
+                else None
+            )
+            ax.bar(x, row["share"], yerr=err, capsize=3, color=f"C{x}", label=row["map"])
+        occupancy = mine["occupancy"].dropna()
+        if len(occupancy):
+            ax.axhline(occupancy.mean(), color="gray", linestyle="--", linewidth=1)
+        ax.set_xticks([])
+        ax.set_title(game.removeprefix("MinAtar-"), fontsize=9)
+    axes[0][0].set_ylabel("share of the map's mass on the objects")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0][1:]:
+        more = ax.get_legend_handles_labels()
+        for handle, label in zip(*more, strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7)
+    fig.suptitle("Where agents look: mass on the relevant objects (dashed: occupancy)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    import os
+
+    plt = _plt()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def build(
+    study,
+    pilot_runs: Path | None,
+    out: Path,
+    settings: rm.Settings = rm.PREREGISTERED,
+    write_table: Callable[[pd.DataFrame, Path], list[Path]] | None = None,
+) -> list[Path]:
+    """Everything of the interpretability report into ``out`` (``OUT/interpret``), from the runs
+    of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not."""
+    from agents.confirmatory_report import _write_table
+
+    write_table = write_table or _write_table
+    cache = out / "runs"
+    results: dict[tuple[str, str, int], dict | None] = {}
+    for arm, game, seed in study.cells():
+        if seed in rm.SEEDS and rm.measures_of(arm, game):
+            results[(arm, game, seed)] = run_result(
+                study.runs_dir, arm, game, seed, cache, settings
+            )
+    attention = {
+        (game, seed): attention_result(pilot_runs, game, seed, cache, settings)
+        if pilot_runs is not None
+        else None
+        for game in EMBEDDING_GAMES
+        for seed in rm.SEEDS
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    rows, table2 = verdict_rows(results)
+    verdicts = pd.DataFrame(rows)
+    for column in ("estimate", "lower", "upper", "threshold"):
+        if column not in verdicts:
+            verdicts[column] = float("nan")
+    grounding = grounding_table(results, attention)
+    paths = write_table(verdicts, out / "verdicts")
+    paths += write_table(pd.DataFrame(table2), out / "table2")
+    paths += write_table(runs_table(results), out / "runs")
+    paths += write_table(grounding, out / "grounding")
+    paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
+    paths.append(grounding_figure(grounding, out / "grounding.png"))
+    return paths

@@ -1,0 +1,176 @@
+"""Amendment 1's tests on constructed per-run measures (agents.confirmatory_interpret)."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agents import confirmatory_interpret as ci
+from agents.confirmatory_report import Study
+from agents.interpret import run_measures as rm
+
+GAMES = rm.AGREEMENT_GAMES
+
+
+def _rollouts(centre: float, spread: float = 0.01) -> dict:
+    """(game, seed) -> 10 per-rollout excess agreements around ``centre``."""
+    rng = np.random.default_rng(1)
+    return {
+        (game, seed): list(centre + spread * rng.standard_normal(10))
+        for game in GAMES
+        for seed in rm.SEEDS
+    }
+
+
+@pytest.mark.parametrize(
+    ("centre", "spread", "expected"),
+    [(0.2, 0.01, "holds"), (-0.2, 0.01, "does not hold"), (0.0, 0.3, "inconclusive")],
+)
+def test_claim5_verdicts(centre, spread, expected):
+    result = ci.claim5(_rollouts(centre, spread))
+    assert result["verdict"] == expected
+    assert result["lower"] <= result["estimate"] <= result["upper"]
+
+
+def test_claim7_follows_the_order_of_the_variants():
+    names = list(ci.VARIANTS)
+    units = [(game, seed) for game in GAMES for seed in rm.SEEDS]
+    in_order = {key: {name: 4.0 - i for i, name in enumerate(names)} for key in units}
+    reversed_ = {key: {name: float(i) for i, name in enumerate(names)} for key in units}
+    assert ci.claim7(in_order)["verdict"] == "holds"
+    assert ci.claim7(in_order)["estimate"] == pytest.approx(1.0)
+    assert ci.claim7(reversed_)["verdict"] == "does not hold"
+    rng = np.random.default_rng(0)
+    mixed = {key: dict(zip(names, rng.permutation(4).astype(float), strict=True)) for key in units}
+    assert ci.claim7(mixed)["verdict"] == "inconclusive"
+    tied = {key: dict.fromkeys(names, 0.1) for key in units}
+    assert ci.claim7(tied)["verdict"] == "inconclusive"
+
+
+def _units(values) -> dict:
+    games = ci.EMBEDDING_GAMES
+    return {
+        (g, s): float(v)
+        for (g, s), v in zip([(g, s) for g in games for s in rm.SEEDS], values, strict=True)
+    }
+
+
+def test_claim3_compares_with_log_1_5():
+    rng = np.random.default_rng(0)
+    near = _units(0.05 + 0.02 * rng.standard_normal(15))
+    far = _units(1.0 + 0.02 * rng.standard_normal(15))
+    around = _units(math.log(1.5) + 0.5 * rng.standard_normal(15))
+    assert ci.claim3(near)["verdict"] == "holds"
+    assert ci.claim3(far)["verdict"] == "does not hold"
+    assert ci.claim3(around)["verdict"] == "inconclusive"
+
+
+def test_claim4_needs_both_parts():
+    rng = np.random.default_rng(0)
+    high, low = _units(0.3 + 0.01 * rng.random(15)), _units(0.05 + 0.01 * rng.random(15))
+    assert ci.claim4(high, low)[0]["verdict"] == "holds"
+    assert ci.claim4(low, high)[0]["verdict"] == "does not hold"  # (b) does not hold
+    noisy = _units(0.3 * rng.standard_normal(15))
+    parts = ci.claim4(noisy, _units(np.zeros(15)))
+    assert parts[0]["verdict"] == "inconclusive"
+    assert parts[3]["verdict"] == ""  # DDQN's excess purity: no verdict
+
+
+def test_claim9_needs_spread_across_states_and_few_keys():
+    spread, flat = [2.7, 2.8, 2.75], [1.5, 1.7, 1.6]
+    assert ci.claim9(spread, flat, [3.0, 3.2, 3.1])[0]["verdict"] == "holds"
+    assert ci.claim9(flat, spread, [3.0, 3.2, 3.1])[0]["verdict"] == "does not hold"  # (a)
+    assert ci.claim9(spread, flat, [11.0, 11.3, 11.2])[0]["verdict"] == "does not hold"  # (b)
+    assert ci.claim9(spread, flat, [2.0, 8.0, 5.0])[0]["verdict"] == "inconclusive"
+
+
+def _run(root, arm, game, seed, measures: dict, weights: bool) -> None:
+    """A finished run with (fake) weights and its measures kept where the report keeps them, or
+    an interpret.json for the arms without weights."""
+    folder = root / "runs" / arm / game / f"s{seed}"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text("{}")
+    result = {
+        "schema_version": rm.SCHEMA_VERSION,
+        "arm": arm,
+        "game": game,
+        "seed": seed,
+        "settings": ci._settings_dict(rm.PREREGISTERED),
+        "inputs": {},
+        "measures": measures,
+    }
+    if weights:
+        (folder / "model.pt").write_bytes(f"{arm}{game}{seed}".encode())
+        result["inputs"]["weights_sha256"] = rm.weights_digest(folder)
+        kept = root / "out" / "runs" / arm / game / f"s{seed}.json"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(json.dumps(result))
+    else:
+        (folder / rm.INTERPRET_FILE).write_text(json.dumps(result))
+
+
+def _agreement(excess: float) -> dict:
+    rollouts = [excess + 0.01 * i for i in range(-2, 3)]
+    return {
+        "claim5": {
+            "rollout_excess": rollouts,
+            "excess_agreement": float(np.mean(rollouts)),
+            "agreement": 0.5 + excess,
+            "chance": 0.5,
+            "random": 1 / 3,
+            "permutation_null_mean": 0.5,
+        }
+    }
+
+
+def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
+    arms = {
+        arm: {"agent": "idqn", "preset": "minatar", "seeds": [0, 1, 2]} for arm in rm.ARM_MEASURES
+    }
+    arms["idqn-no-diversity"]["games"] = [rm.DIVERSITY_GAME]
+    for arm in ci.VARIANTS.values():
+        if arm != "idqn":
+            arms[arm]["games"] = list(GAMES)
+    study = Study(tmp_path / "runs", dict.fromkeys(ci.EMBEDDING_GAMES, 1000), arms)
+    # Table 2: every variant's runs, in the paper's order; grounding on one game only.
+    for rank, arm in enumerate(ci.VARIANTS.values()):
+        for game in GAMES:
+            for seed in rm.SEEDS:
+                measures = _agreement(0.4 - 0.1 * rank)
+                if arm == "idqn" and game == rm.BREAKOUT:
+                    measures["grounding"] = {
+                        "q_saliency": {"share_on_objects": 0.3 + 0.01 * seed, "occupancy": 0.03}
+                    }
+                _run(tmp_path, arm, game, seed, measures, weights=arm == "idqn")
+    paths = ci.build(study, None, tmp_path / "out")
+    assert {p.name for p in paths} >= {
+        "verdicts.csv",
+        "grounding.md",
+        "verdicts.png",
+        "grounding.png",
+    }
+    verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv").set_index("test")
+    for name in ci.VARIANTS:
+        assert verdicts.loc[f"5: agreement above chance, {name}", "verdict"] == "holds"
+    assert verdicts.filter(like="7: order", axis=0)["verdict"].item() == "holds"
+    assert verdicts.filter(like="3: keys", axis=0)["verdict"].item().startswith("not yet (0 of 15")
+    assert verdicts.filter(like="9: attention", axis=0)["verdict"].item().startswith("not yet")
+    grounding = pd.read_csv(tmp_path / "out" / "grounding.csv")
+    row = grounding[
+        (grounding["game"] == rm.BREAKOUT) & grounding["map"].str.startswith("i-DQN, saliency of Q")
+    ]
+    assert row["seeds"].item() == 3
+    assert row["share"].item() == pytest.approx(0.31)
+    assert row["share_over_occupancy"].item() == pytest.approx(0.31 / 0.03, rel=1e-3)
+    assert row["share_low"].item() < 0.31 < row["share_high"].item()
+
+
+def test_a_kept_result_of_other_weights_is_not_reused(tmp_path):
+    _run(tmp_path, "ddqn", rm.BREAKOUT, 0, {"grounding": {}}, weights=True)
+    folder = tmp_path / "runs" / "ddqn" / rm.BREAKOUT / "s0"
+    kept = json.loads((tmp_path / "out" / "runs" / "ddqn" / rm.BREAKOUT / "s0.json").read_text())
+    assert ci._current_inputs(kept | {"game": rm.BREAKOUT, "seed": 0}, folder)
+    (folder / "model.pt").write_bytes(b"retrained")
+    assert not ci._current_inputs(kept | {"game": rm.BREAKOUT, "seed": 0}, folder)
