@@ -1,0 +1,111 @@
+"""A run's interpretability measures (agents.interpret.run_measures) and their collection."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents.errors import UsageError
+from agents.interpret import run_measures as rm
+
+ROOT = Path(__file__).resolve().parent.parent
+PILOT_IDQN = ROOT / "results/minatar/runs/idqn/MinAtar-Breakout/s0"
+TINY = rm.Settings(
+    rollouts=2,
+    max_steps=40,
+    permutations=20,
+    embedding_states=30,
+    gaussian_draws=5,
+    purity_permutations=10,
+    fixed_states=6,
+    grounding_states=4,
+)
+
+
+def test_each_arm_carries_the_measures_of_amendment_1():
+    assert rm.measures_of("idqn", "MinAtar-Breakout") == (
+        "claim3",
+        "claim4",
+        "claim5",
+        "claim9",
+        "grounding",
+    )
+    assert rm.measures_of("idqn", "MinAtar-Freeway") == ("claim3", "claim4", "grounding")
+    assert rm.measures_of("idqn-vae-beta0", "MinAtar-SpaceInvaders") == ("claim5",)
+    assert rm.measures_of("idqn-no-diversity", "MinAtar-Breakout") == ("claim9",)
+    assert rm.measures_of("sb3-dqn", "MinAtar-Breakout") == ()
+
+
+def test_the_permutation_null_matches_other_rollouts_only():
+    actions = [np.zeros(50, int), np.ones(40, int), np.full(60, 2)]
+    # Each rollout's suggestions equal its own actions: the observed agreement is 1, and any
+    # other rollout's actions never agree.
+    null = rm.permutation_null(actions, actions, permutations=200, seed=0)
+    assert null.shape == (200,) and (null == 0).all()
+    same = [np.zeros(50, int)] * 3
+    assert (rm.permutation_null(same, same, 10, 0) == 1).all()
+    with pytest.raises(ValueError, match="2 rollouts"):
+        rm.permutation_null(actions[:1], actions[:1], 10, 0)
+
+
+def test_interpret_json_round_trips_and_records_its_provenance(tmp_path):
+    result = rm.compute(PILOT_IDQN, settings=TINY, arm="idqn-vae-beta0")
+    path = rm.write(tmp_path / rm.INTERPRET_FILE, result)
+    again = rm.read(path)
+    assert again == json.loads(json.dumps(result))
+    assert again["schema_version"] == rm.SCHEMA_VERSION and again["code_commit"]
+    assert again["streams"]["agreement"] == {"stream": "AGREEMENT_STREAM", "run_seed": 0}
+    claim5 = again["measures"]["claim5"]
+    assert len(claim5["rollout_excess"]) == 2
+    assert max(claim5["rollout_steps"]) <= 40
+    assert claim5["excess_agreement"] == pytest.approx(claim5["agreement"] - claim5["chance"])
+    assert set(again["measures"]) == {"claim5"}
+    path.write_text(json.dumps(again | {"schema_version": 0}))
+    with pytest.raises(UsageError, match="schema version"):
+        rm.read(path)
+
+
+def test_claim9_is_measured_on_the_reference_runs_fixed_states():
+    first = rm.compute(PILOT_IDQN, settings=TINY, arm="idqn-no-diversity")
+    second = rm.compute(PILOT_IDQN, settings=TINY, arm="idqn-no-diversity")
+    assert first["inputs"]["fixed_states_sha256"] == second["inputs"]["fixed_states_sha256"]
+    claim9 = first["measures"]["claim9"]
+    assert claim9["states"] == 6 and 1 <= claim9["effective_keys"] <= claim9["keys"]
+
+
+def _fake_run(folder: Path, interpret: bool) -> None:
+    folder.mkdir(parents=True)
+    for name in ("config.yaml", "meta.json", "train.log", "summary.json"):
+        (folder / name).write_text("{}\n")
+    (folder / "episodes.csv").write_text("frame,episode,return,length,seconds\n")
+    (folder / "evals.csv").write_text("frame,episode,return,length\n")
+    if interpret:
+        (folder / rm.INTERPRET_FILE).write_text('{"schema_version": 1}\n')
+
+
+def test_collect_refuses_a_variant_run_without_interpret_json(tmp_path):
+    repo, source = tmp_path / "repo", tmp_path / "training"
+    (repo / "tools").mkdir(parents=True)
+    shutil.copy(ROOT / "tools" / "collect_confirmatory.sh", repo / "tools")
+    runs = source / "results/confirmatory/runs"
+    _fake_run(runs / "idqn-vae-beta0/MinAtar-Breakout/s0", interpret=False)  # no weights either
+    _fake_run(runs / "idqn-dense-vae/MinAtar-Breakout/s0", interpret=True)
+    env = os.environ | {"PY": sys.executable, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        ["bash", str(repo / "tools/collect_confirmatory.sh"), str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert "refused results/confirmatory/runs/idqn-vae-beta0/MinAtar-Breakout/s0" in done.stderr
+    refused = repo / "results/confirmatory/runs/idqn-vae-beta0/MinAtar-Breakout"
+    assert not list(refused.glob("s0*"))  # neither the run nor its incoming folder
+    collected = repo / "results/confirmatory/runs/idqn-dense-vae/MinAtar-Breakout/s0"
+    assert (collected / rm.INTERPRET_FILE).is_file() and not (collected / "model.pt").exists()
+    assert (collected / "episodes.csv.gz").is_file()
