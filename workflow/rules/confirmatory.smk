@@ -43,6 +43,11 @@ rule confirmatory_report:
         f"{CONFIRMATORY_REPORTS}/verdicts.md",
         report(f"{CONFIRMATORY_REPORTS}/curves.png", category="Confirmatory study"),
         report(f"{CONFIRMATORY_REPORTS}/aggregate.png", category="Confirmatory study"),
+        # Amendment 1's tests and where agents look (agents/confirmatory_interpret.py).
+        multiext(f"{CONFIRMATORY_REPORTS}/interpret/verdicts", ".csv", ".md", ".png"),
+        multiext(f"{CONFIRMATORY_REPORTS}/interpret/table2", ".csv", ".md"),
+        multiext(f"{CONFIRMATORY_REPORTS}/interpret/runs", ".csv", ".md"),
+        multiext(f"{CONFIRMATORY_REPORTS}/interpret/grounding", ".csv", ".md", ".png"),
     log:
         f"{CONFIRMATORY_REPORTS}/logs/report.log",
     params:
