@@ -193,12 +193,12 @@ def diversity_table(study: Study, states: int, seed: int = 0) -> tuple[pd.DataFr
     of evaluation states: those the first setting's first seed visits under its evaluation
     policy (seed ``seed``), so every run is measured on the same states. Also returns them."""
     from agents.interpret.diversity import DEFAULT_MASS, attention_spread
-    from agents.interpret.figures import _idqn, collect_states, evenly_spaced
+    from agents.interpret.figures import _idqn
+    from agents.interpret.run_measures import fixed_states
 
     settings, seeds = study.settings, study.seeds
     run, config, agent = _idqn(study.run(settings[0], seeds[0]))
-    observations, _ = collect_states(run, config, agent, 20 * states, seed)
-    observations = evenly_spaced(observations, states)
+    observations = fixed_states(run, config, agent, states, seed)
     rows = []
     for setting in settings:
         for run_seed in seeds:

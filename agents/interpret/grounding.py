@@ -56,39 +56,11 @@ def run_shares(run_dir, count: int = 200, seed: int = 0) -> dict:
     """Where a DDQN or i-DQN run looks (amendment 1, A1.4): over ``count`` states its greedy
     policy visits (the states stream of ``seed``), the mean share of the greedy action's
     perturbation saliency on the game's relevant objects, and the objects' mean occupancy (what
-    uniform mass gives). The saliency is the suite's (:mod:`agents.interpret.saliency`), the
-    same for every agent."""
-    import torch
-
-    from agents.envs import minatar_channel_names
-    from agents.interpret.figures import spread_states
-    from agents.interpret.saliency import perturbation_saliency, q_function
-    from agents.rundir import load_agent, make_run_env
-    from agents.suites import suite_of
+    uniform mass gives); :func:`agents.interpret.run_measures.grounding_measures`."""
+    from agents.interpret.run_measures import Settings, grounding_measures
+    from agents.rundir import load_agent
 
     run, config, agent = load_agent(run_dir, device="cpu")
-    if run.game not in RELEVANT_CHANNELS:
-        raise ValueError(f"{run.game} has no object channels (MinAtar games only)")
-    env = make_run_env(run, config)
-    names = minatar_channel_names(env)
-    env.close()
-    states = spread_states(run, config, agent, count, seed)
-    channels = len(names)
-    masks, maps = [], []
-    for obs in states:
-        newest = obs[-channels:]  # the newest frame of a stack
-        masks.append(object_mask(newest > 0, names, RELEVANT_CHANNELS[run.game]))
-        greedy = int(agent.q_values(torch.as_tensor(obs[None])).argmax(dim=1)[0])
-        saliency = perturbation_saliency(q_function(agent), obs, **suite_of(run.game).saliency)
-        maps.append(saliency[greedy].numpy())
-    shares = mass_on_objects(np.stack(maps), np.stack(masks))
-    fill = occupancy(np.stack(masks))
-    return {
-        "agent": run.agent,
-        "game": run.game,
-        "seed": run.seed,
-        "states": len(states),
-        "share_on_objects": float(np.nanmean(shares)),
-        "occupancy": float(fill.mean()),
-        "share_over_occupancy": float(np.nanmean(shares) / fill.mean()),
-    }
+    settings = Settings(grounding_states=count)
+    found = grounding_measures(run, config, agent, seed, settings, attention=False)
+    return {"agent": run.agent, "game": run.game, "seed": run.seed} | found["q_saliency"]

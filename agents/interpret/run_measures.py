@@ -318,10 +318,13 @@ def attention_saliency_maps(agent, states: np.ndarray, settings: dict) -> np.nda
     return np.stack(maps)
 
 
-def grounding_measures(run, config, agent, seed: int, settings: Settings) -> dict[str, Any]:
+def grounding_measures(
+    run, config, agent, seed: int, settings: Settings, attention: bool = True
+) -> dict[str, Any]:
     """A1.4 for a DDQN or i-DQN run: shares of the greedy action's Q saliency (both agents) and,
     for i-DQN, of its attention's saliency, over ``grounding_states`` visited states spread over
-    the first 60 times as many steps (:func:`agents.interpret.figures.spread_states`)."""
+    the first 60 times as many steps (:func:`agents.interpret.figures.spread_states`).
+    ``attention=False`` leaves i-DQN's attention saliency out."""
     from agents.interpret.figures import spread_states
     from agents.suites import suite_of
 
@@ -329,7 +332,7 @@ def grounding_measures(run, config, agent, seed: int, settings: Settings) -> dic
     masks = _object_masks(run, config, states)
     saliency = suite_of(run.game).saliency
     result = {"q_saliency": _shares(greedy_saliency_maps(agent, states, saliency), masks)}
-    if run.agent == "idqn":
+    if attention and run.agent == "idqn":
         result["attention_saliency"] = _shares(
             attention_saliency_maps(agent, states, saliency), masks
         )
