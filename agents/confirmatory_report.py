@@ -340,9 +340,10 @@ def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path:
     return path
 
 
-def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path | None:
+def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
     """IQM of the normalised final evaluation over the score games per arm (95% stratified
-    bootstrap), and rliable's performance profiles; None until every arm's runs are complete."""
+    bootstrap), and rliable's performance profiles. Until every arm's runs are complete the
+    figure says "not yet" and how many runs are in, as the verdicts do: no partial aggregate."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -352,12 +353,24 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path | Non
     arms = [
         a for a in study.arms if set(study.arms[a].get("games", study.budgets)) >= set(SCORE_GAMES)
     ]
-    scores = {}
-    for arm in arms:
-        table = _scores(runs, arm, SCORE_GAMES, "final_eval_norm")
-        if table.isna().to_numpy().any():
-            return None
-        scores[ARM_LABELS[arm]] = table.to_numpy(dtype=float)
+    tables = {ARM_LABELS[arm]: _scores(runs, arm, SCORE_GAMES, "final_eval_norm") for arm in arms}
+    expected = sum(len(study.arms[arm]["seeds"]) * len(SCORE_GAMES) for arm in arms)
+    complete = sum(int(table.notna().to_numpy().sum()) for table in tables.values())
+    if complete < expected:
+        fig, ax = plt.subplots(figsize=(11, 3.8))
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            f"not yet: {complete} of {expected} runs of the aggregate are complete",
+            ha="center",
+            va="center",
+            fontsize=14,
+        )
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        return path
+    scores = {label: table.to_numpy(dtype=float) for label, table in tables.items()}
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
     for y, values in enumerate(scores.values()):
         draws = stratified_bootstrap(values, values, lambda a, b: iqm(a.reshape(len(a), -1)))
@@ -391,7 +404,5 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     verdicts = pd.DataFrame([run_test(runs, test) for test in preregistered_tests(study)])
     paths += _write_table(verdicts, out / "verdicts")
     paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
-    aggregate = aggregate_figure(runs, study, out / "aggregate.png")
-    if aggregate is not None:
-        paths.append(aggregate)
+    paths.append(aggregate_figure(runs, study, out / "aggregate.png"))
     return paths

@@ -104,6 +104,8 @@ def test_missing_runs_give_not_yet_and_a_failed_run_scores_as_random(tmp_path):
         path.unlink()
     build(_config(tmp_path / "runs"), tmp_path / "out")
     assert _primary(_verdicts(tmp_path / "out"), "1").startswith("not yet (39 of 40 runs)")
+    # The rule declares aggregate.png: it is written (saying "not yet") before every run is in.
+    assert (tmp_path / "out" / "aggregate.png").is_file()
     (missing / "train.log").write_text("error: non-finite loss loss at update 7\n")
     runs = load_study(
         Study.from_config(_config(tmp_path / "runs")), pd.read_csv(ANCHORS).set_index("game")
