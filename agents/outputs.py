@@ -19,6 +19,7 @@ fills them from its arguments, the workflow from the config, so both print the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -520,7 +521,8 @@ def markdown_map() -> str:
     for name, output in OUTPUTS.items():
         if not output.paper:
             continue
-        what = " ".join(output.caption.split()).split("** ", 1)[-1].split(". ")[0].rstrip(".")
+        text = " ".join(output.caption.split()).split("** ", 1)[-1]
+        what = re.split(r"(?<=[a-z]{3})\. (?=[A-Z])", text)[0].rstrip(".")  # its first sentence
         suffixes = ",".join(suffix.lstrip(".") for suffix in output.suffixes)
         places = [
             PLACES[needs].format(kind=name, game="<game>", variant="<run>", study=output.study)

@@ -144,7 +144,9 @@ def inputs(config: Mapping, needs: str, wildcards) -> dict[str, list[str]]:
     output = OUTPUTS[wildcards.kind]
     summary = "summary.json"
     if needs == "runs":
-        grid = [(a, g, s) for a in config["agents"] for g in config["games"] for s in config["seeds"]]
+        grid = [
+            (a, g, s) for a in config["agents"] for g in config["games"] for s in config["seeds"]
+        ]
         return {"run": [f"{run_path(config['runs_dir'], *cell)}/{summary}" for cell in grid]}
     if needs == "agreements":
         return {"agreements": all_targets(config, "variant", in_run=True)}
@@ -158,7 +160,12 @@ def inputs(config: Mapping, needs: str, wildcards) -> dict[str, list[str]]:
         return {"run": [f"{config['runs_dir']}/table2/{wildcards.variant}/{summary}"]}
     if needs == "variants":
         return {"run": [f"{run}/{summary}" for run in variant_runs(config)]}
-    found = {"run": [f"{run}/{summary}" for run in study_runs(config, output.study, study_settings(config, output))]}
+    found = {
+        "run": [
+            f"{run}/{summary}"
+            for run in study_runs(config, output.study, study_settings(config, output))
+        ]
+    }
     if "reference" in output.options:
         found["reference"] = [SENSITIVITY_REFERENCE]
     return found
@@ -182,7 +189,9 @@ def arguments(config: Mapping, needs: str, wildcards, found: Mapping[str, list[s
     output = OUTPUTS[wildcards.kind]
     options = config_options(config, output, wildcards)
     if needs == "agreements":
-        return f"--agreements {' '.join(found['agreements'])} --reference {TABLE2_REFERENCE}{options}"
+        return (
+            f"--agreements {' '.join(found['agreements'])} --reference {TABLE2_REFERENCE}{options}"
+        )
     runs = [os.path.dirname(path) for path in found["run"]]
     if needs == "runs":
         return f"--runs {config['runs_dir']} {selection(config)}{options}"
@@ -202,7 +211,7 @@ def arguments(config: Mapping, needs: str, wildcards, found: Mapping[str, list[s
     text = f"--run {runs[0]}"
     if needs == "variants":
         text += f" --variants {' '.join(runs[1:])}"
-    if "beside" in found:
+    if "beside" in found.keys():  # noqa: SIM118 (Snakemake's named input list: `in` sees values)
         text += f" --ddqn-run {os.path.dirname(found['beside'][0])}"
     return text + options
 
