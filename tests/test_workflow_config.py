@@ -20,8 +20,8 @@ def test_paper_dry_run_has_72_training_jobs():
     out = snakemake("-n", "--quiet", "rules", "all")
     counts = job_counts(out.stdout + out.stderr)
     # One training rule: 72 main-grid runs (DDQN, i-DQN and the attention agent; 8 games, 3
-    # seeds) and Table 2's 8 variant runs.
-    assert counts["train"] == 3 * 8 * 3 + 8
+    # seeds), Table 2's 8 variant runs and the studies' 36.
+    assert counts["train"] == 3 * 8 * 3 + 8 + 36
     # Every output of agents/outputs.py built from runs once, by one rule per kind of input and
     # file-type group with a {kind}.
     reports = {rule: n for rule, n in counts.items() if rule.startswith("report_")}
@@ -68,7 +68,7 @@ def test_the_readmes_override_example_plans_one_game_and_one_seed():
     # schema refused ('0' is not of type 'integer'); they are taken as the integers it asks for.
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[MsPacman]", "seeds=[0]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 3 + 8  # DDQN, i-DQN, attention on one game, one seed; Table 2
+    assert counts["train"] == 3 + 8 + 39  # one game and seed of 3 agents; Table 2; studies
 
 
 def test_a_whole_float_budget_reaches_training_as_an_integer():
@@ -172,7 +172,7 @@ def test_a_bad_study_setting_stops_before_any_training(study, message):
 def test_dry_run_accepts_pong():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 3 * 3 + 8  # DDQN, i-DQN, attention on Pong, 3 seeds; Table 2
+    assert counts["train"] == 3 * 3 + 8 + 39  # 3 agents on Pong; Table 2; studies (none reused)
 
 
 def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
@@ -231,7 +231,7 @@ def test_rules_run_the_conda_environments_python_under_sdm_conda(tmp_path):
 
 def test_dry_run_accepts_any_ale_game():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Breakout]")
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 39  # Table 2, studies
 
 
 def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
@@ -244,7 +244,7 @@ def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
         "games=[MinAtar-Breakout, MinAtar-SpaceInvaders]",
         'presets={"ddqn": "minatar", "idqn": "minatar", "attention": "minatar"}',
     )
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 2 * 3 + 8
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 2 * 3 + 8 + 39
 
 
 def test_train_wildcards_take_every_suite_game_and_registry_agent():
@@ -291,7 +291,7 @@ def test_a_third_agent_joins_the_pipeline_from_its_registry_line():
     out = snakemake(
         "all", "-n", "--quiet", "rules", "--config", "agents=[ddqn, idqn, random]", "games=[Pong]"
     )
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 39  # Table 2, studies
 
 
 def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
