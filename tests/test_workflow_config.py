@@ -182,7 +182,7 @@ def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
     # Without DDQN runs every figure is still drawn (t-SNE without the DDQN panel).
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "agents=[idqn]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["interpret_game_figure"] == 8 * 5 and counts["train"] == 8 * 3 + 8
+    assert counts["interpret_game_figure"] == 8 * 5 and counts["train"] == 8 * 3 + 8 + 36
 
 
 # Answers the three queries of a Snakemake dry run with --sdm conda, as conda would; only a real
