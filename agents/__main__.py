@@ -14,6 +14,7 @@ exit status 1.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -98,10 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     measure.add_argument("--reference-run", type=Path, default=None, help="claim 9's states' run")
     measure.add_argument("--out", type=Path, default=None, help="default RUN/interpret.json")
 
-    from agents.outputs import OUTPUTS  # light: no matplotlib until a builder runs
+    from agents.outputs import kinds_of  # light: no matplotlib until a builder runs
 
     report = sub.add_parser("report", help="build a table or figure from trained runs")
-    report.add_argument("kind", choices=list(OUTPUTS), help="an output of agents/outputs.py")
+    report.add_argument("kind", choices=kinds_of("report"), help="an output of agents/outputs.py")
     report.add_argument("--runs", type=Path, help="runs root: RUNS/<agent>/<game>/s<seed>")
     report.add_argument(
         "--agents", nargs="+", default=["ddqn", "idqn"], help="agents to report, in table order"
@@ -119,20 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         help="interpretability figures of a trained i-DQN run (attention-*: an attention run)",
     )
     interpret.add_argument(
-        "kind",
-        choices=[
-            "keys",
-            "maps",
-            "tsne",
-            "interpolation",
-            "agreement",
-            "adversarial",
-            "reconstructions",
-            "agreeing",
-            "embedding",
-            "attention-strip",
-            "attention-video",
-        ],
+        "kind", choices=kinds_of("interpret"), help="an output of agents/outputs.py"
     )
     interpret.add_argument(
         "--run", type=Path, required=True, help="an i-DQN run (attention-*: an attention run)"
@@ -169,10 +157,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     interpret.add_argument("--out", type=Path, required=True, help="output path without suffix")
 
-    from agents.outputs import STUDY_KINDS
-
     study = sub.add_parser("study", help="a table and figure of a study of i-DQN settings")
-    study.add_argument("kind", choices=STUDY_KINDS)
+    study.add_argument("kind", choices=kinds_of("study"), help="an output of agents/outputs.py")
     study.add_argument("--runs", type=Path, required=True, help="RUNS/<setting>/<game>/s<seed>")
     study.add_argument("--game", required=True)
     study.add_argument("--settings", nargs="+", required=True, help="setting names, in order")
@@ -188,143 +174,90 @@ def _parser() -> argparse.ArgumentParser:
     study.add_argument(
         "--reference", type=Path, default=Path("data/paper/sensitivity.csv"), help="sensitivity"
     )
-    study.add_argument("--states", type=int, default=200, help="diversity: evaluation states")
+    study.add_argument("--states", type=int, default=None, help="diversity: evaluation states")
     study.add_argument("--out", type=Path, required=True, help="output path without suffix")
 
     sub.add_parser("list", help="list agents, their presets and the games")
     return parser
 
 
-def _agreement(args: argparse.Namespace) -> dict:
-    from agents.interpret.agreement import agreement_score, variant_label
-    from agents.rundir import load_agent, make_run_env
-    from agents.suites import suite_of
+def _given(args: argparse.Namespace, name: str) -> bool:
+    """Whether the command line gave option ``name`` (its default is None or empty)."""
+    value = getattr(args, name, None)
+    return value is not None and value != []
 
-    run, config, agent = load_agent(args.run, device="cpu")  # an i-DQN run: _interpret checked
-    result = agreement_score(
-        agent, lambda: make_run_env(run, config), args.rollouts, args.max_steps, args.seed
-    )
-    result |= {
-        "run": str(args.run),
-        "game": run.game,
-        "variant": variant_label(config),
-        "input": suite_of(run.game).input_name(config.color),
+
+def _options(args: argparse.Namespace, output) -> dict:
+    """The builder's keywords: each option the output reads that the command line gave."""
+    return {
+        output.keywords.get(name, name): getattr(args, name)
+        for name in output.options
+        if _given(args, name)
     }
-    return _write_json(args.out, result)
 
 
-def _write_json(stem: Path, result: dict) -> dict:
-    """``stem.json``, atomically; a one-line error when it cannot be written."""
-    from agents.files import atomic_write_json
+def _refuse_unused(args: argparse.Namespace, kind: str, names: tuple[str, ...]) -> None:
+    """A one-line error for an option given that ``kind`` does not read, naming those that do."""
+    from agents.outputs import OUTPUTS
 
-    out = stem.with_suffix(".json")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out, result)
-    except OSError as exc:
-        raise UsageError(f"cannot write --out {stem}: {exc.strerror or exc}") from exc
-    return result
+    for name in names:
+        if _given(args, name) and name not in OUTPUTS[kind].options:
+            users = [
+                k for k, o in OUTPUTS.items() if name in o.options and o.command == "interpret"
+            ]
+            option = "--" + name.replace("_", "-")
+            raise UsageError(
+                f"{option} is only used by interpret {' and '.join(users)}, not {kind}"
+            )
 
 
 def _interpret(args: argparse.Namespace) -> dict:
+    """Build one per-run output of :data:`agents.outputs.OUTPUTS` from ``--run``."""
     from agents.interpret import figures
+    from agents.outputs import get_output
 
-    if args.states is not None and args.states <= 0:
-        raise UsageError(f"--states must be positive, got {args.states}")
-    if args.max_steps is not None and args.max_steps <= 0:
-        raise UsageError(f"--max-steps must be positive, got {args.max_steps}")
-    if args.kind.startswith("attention-"):
-        return _interpret_attention(args)
+    output = get_output(args.kind)
+    for name in ("states", "max_steps", "rollouts"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {value}")
     # Every input is checked before any work, so a bad one fails at once and writes nothing.
-    run, config = figures.check_run(args.run, "idqn")
+    _refuse_unused(args, args.kind, ("ddqn_run", "variants", "actions"))
+    run, config = figures.check_run(args.run, output.agent)
     if args.ddqn_run is not None:
-        if args.kind not in ("tsne", "embedding"):
-            raise UsageError(
-                f"--ddqn-run is only used by interpret tsne and embedding, not {args.kind}"
-            )
         figures.check_ddqn_beside(args.ddqn_run, run, config)
-    if args.variants and args.kind != "reconstructions":
-        raise UsageError(f"--variants is only used by interpret reconstructions, not {args.kind}")
     for variant in args.variants:
         figures.check_run(variant, "idqn", "--variants")
-    if args.kind in ("agreement", "agreeing") and args.rollouts <= 0:
-        raise UsageError(f"--rollouts must be positive, got {args.rollouts}")
-    args.max_steps = args.max_steps or 27_000
-    json_kinds = ("agreement", "embedding")
-    figures.check_output_stem(
-        args.out, (".json",) if args.kind in json_kinds else figures.FIGURE_SUFFIXES
-    )
-    if args.kind == "agreement":
-        return _agreement(args)
-    if args.kind == "embedding":
-        return _write_json(
-            args.out,
-            figures.embedding_statistics(args.run, args.ddqn_run, args.states or 500, args.seed),
-        )
-    if args.kind == "keys":
-        paths = figures.key_grid(args.run, args.out)
-    elif args.kind == "adversarial":
-        paths = figures.adversarial(args.run, args.out, seed=args.seed)
-    elif args.kind == "maps":
-        paths = figures.attention_and_saliency(
-            args.run, args.out, args.states or 3, args.seed, args.actions
-        )
-    elif args.kind == "interpolation":
-        paths = figures.interpolation(args.run, args.out, args.states or 4, args.seed)
-    elif args.kind == "reconstructions":
-        paths = figures.reconstructions(
-            [args.run, *args.variants], args.out, args.states or 4, args.seed
-        )
-    elif args.kind == "agreeing":
-        paths = figures.agreeing(
-            args.run, args.out, args.states or 4, args.rollouts, args.max_steps, args.seed
-        )
-    else:
-        paths = figures.tsne_figure(
-            args.run, args.out, args.ddqn_run, args.states or 500, args.seed
-        )
-    return {"wrote": [str(p) for p in paths]}
-
-
-def _interpret_attention(args: argparse.Namespace) -> dict:
-    """The attention agent's figures: a strip of consecutive steps, or an episode's GIF."""
-    from agents.interpret import attention_maps, figures
-
-    for option, used in (("--ddqn-run", args.ddqn_run), ("--variants", args.variants)):
-        if used:
-            raise UsageError(f"{option} is not used by interpret {args.kind}")
-    figures.check_run(args.run, "attention")
-    if args.kind == "attention-strip":
-        paths = attention_maps.attention_strip(args.run, args.out, args.states or 8, args.seed)
-    else:
-        paths = attention_maps.attention_video(args.run, args.out, args.max_steps or 400, args.seed)
+    figures.check_output_stem(args.out, output.suffixes)
+    paths = output.builder()(args.run, args.out, **_options(args, output))
     return {"wrote": [str(p) for p in paths]}
 
 
 def _study(args: argparse.Namespace) -> dict:
+    """Build one study output of :data:`agents.outputs.OUTPUTS` from its settings' runs."""
     from agents import studies
-    from agents.outputs import STUDY_CAPTIONS
+    from agents.outputs import get_output
 
-    caption = STUDY_CAPTIONS[args.kind]
+    output = get_output(args.kind)
     reused = {}
     for item in args.reuse:
         setting, _, folder = item.partition("=")
         if not folder:
             raise UsageError(f"--reuse takes SETTING=FOLDER, got {item!r}")
         reused[setting] = Path(folder)
+    if args.states is not None and args.states <= 0:
+        raise UsageError(f"--states must be positive, got {args.states}")
+    builder = output.builder()
+    for name, parameter in inspect.signature(builder).parameters.items():
+        if (
+            name in output.options
+            and parameter.default is parameter.empty
+            and not _given(args, name)
+        ):
+            raise UsageError(f"study {args.kind} needs --{name}")
     study = studies.Study(args.runs, tuple(args.settings), args.game, tuple(args.seeds), reused)
-    if args.kind == "ablation":
-        paths = studies.write_ablation(study, args.out, caption)
-    elif args.kind == "diversity":
-        if args.states <= 0:
-            raise UsageError(f"--states must be positive, got {args.states}")
-        paths = studies.write_diversity(study, args.out, caption, states=args.states)
-    else:
-        if args.default is None:
-            raise UsageError(
-                "study sensitivity needs --default, the setting drops are measured from"
-            )
-        paths = studies.write_sensitivity(study, args.default, args.reference, args.out, caption)
+    caption = output.caption_text(vars(args))
+    paths = builder(study, args.out, caption, **_options(args, output))
     return {"wrote": [str(p) for p in paths]}
 
 
@@ -406,85 +339,78 @@ def _interpret_run(args: argparse.Namespace) -> dict:
     return {"wrote": [str(out)], "measures": sorted(result["measures"])}
 
 
+def _train(args: argparse.Namespace) -> dict:
+    """One run (``--seed``), or several seeds in lockstep (``--seeds``)."""
+    from agents import runner
+    from agents.config import parse_overrides
+    from agents.registry import get_agent
+
+    if not args.out.strip():
+        raise UsageError("--out must not be empty")
+    preset = args.preset or get_agent(args.agent).default_preset
+    options = {"device": args.device, "progress": not args.no_progress}
+    overrides = parse_overrides(args.overrides)
+    if args.seeds is None:
+        seed = 0 if args.seed is None else args.seed
+        spec = runner.RunSpec(args.agent, args.game, seed, args.frames, preset)
+        return runner.train(spec, Path(args.out), overrides, **options)
+    if args.seed is not None:
+        raise UsageError("give --seed (one run) or --seeds (lockstep), not both")
+    from agents.lockstep import train_lockstep
+
+    specs = [runner.RunSpec(args.agent, args.game, s, args.frames, preset) for s in args.seeds]
+    return train_lockstep(specs, Path(args.out), overrides, **options)
+
+
+def _evaluate(args: argparse.Namespace) -> dict:
+    from agents import runner
+
+    return runner.evaluate(
+        args.run, args.episodes, seed=args.seed, device=args.device, progress=not args.no_progress
+    )
+
+
+def _peer(args: argparse.Namespace) -> dict:
+    from agents.config import parse_overrides
+    from agents.peers import sb3_dqn
+    from agents.suites import suite_of
+
+    suite_of(args.game)  # an unknown game fails with the usual one line
+    if args.frames <= 0:
+        raise UsageError(f"--frames must be positive, got {args.frames}")
+    overrides = parse_overrides(args.overrides)
+    return sb3_dqn.train_peer(
+        args.game, args.seed, args.frames, args.out, overrides, device=args.device
+    )
+
+
+def _list(args: argparse.Namespace) -> dict:
+    from agents.config import preset_names
+    from agents.registry import AGENTS
+    from agents.suites import describe_games
+
+    return {"agents": {name: preset_names(name) for name in AGENTS}, "games": describe_games()}
+
+
+#: Each command's handler: its parsed arguments -> the summary printed as JSON.
+HANDLERS = {
+    "train": _train,
+    "evaluate": _evaluate,
+    "peer": _peer,
+    "pack": lambda args: _pack(args.runs, args.half_weights),
+    "confirmatory": _confirmatory,
+    "interpret-run": _interpret_run,
+    "report": _report,
+    "interpret": _interpret,
+    "study": _study,
+    "list": _list,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
-        # Imported here so that `--help` stays fast.
-        from agents import runner
-        from agents.config import parse_overrides, preset_names
-        from agents.registry import AGENTS, get_agent
-        from agents.suites import describe_games
-
-        if args.command == "train":
-            if not args.out.strip():
-                raise UsageError("--out must not be empty")
-            preset = args.preset or get_agent(args.agent).default_preset
-            if args.seeds is not None:
-                if args.seed is not None:
-                    raise UsageError("give --seed (one run) or --seeds (lockstep), not both")
-                from agents.lockstep import train_lockstep
-
-                specs = [
-                    runner.RunSpec(args.agent, args.game, seed, args.frames, preset)
-                    for seed in args.seeds
-                ]
-                summary = train_lockstep(
-                    specs,
-                    Path(args.out),
-                    parse_overrides(args.overrides),
-                    device=args.device,
-                    progress=not args.no_progress,
-                )
-            else:
-                seed = 0 if args.seed is None else args.seed
-                spec = runner.RunSpec(args.agent, args.game, seed, args.frames, preset)
-                summary = runner.train(
-                    spec,
-                    Path(args.out),
-                    parse_overrides(args.overrides),
-                    device=args.device,
-                    progress=not args.no_progress,
-                )
-        elif args.command == "evaluate":
-            summary = runner.evaluate(
-                args.run,
-                args.episodes,
-                seed=args.seed,
-                device=args.device,
-                progress=not args.no_progress,
-            )
-        elif args.command == "peer":
-            from agents.peers import sb3_dqn
-            from agents.suites import suite_of
-
-            suite_of(args.game)  # an unknown game fails with the usual one line
-            if args.frames <= 0:
-                raise UsageError(f"--frames must be positive, got {args.frames}")
-            summary = sb3_dqn.train_peer(
-                args.game,
-                args.seed,
-                args.frames,
-                args.out,
-                parse_overrides(args.overrides),
-                device=args.device,
-            )
-        elif args.command == "pack":
-            summary = _pack(args.runs, args.half_weights)
-        elif args.command == "confirmatory":
-            summary = _confirmatory(args)
-        elif args.command == "interpret-run":
-            summary = _interpret_run(args)
-        elif args.command == "report":
-            summary = _report(args)
-        elif args.command == "interpret":
-            summary = _interpret(args)
-        elif args.command == "study":
-            summary = _study(args)
-        else:
-            summary = {
-                "agents": {name: preset_names(name) for name in AGENTS},
-                "games": describe_games(),
-            }
+        summary = HANDLERS[args.command](args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

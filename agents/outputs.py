@@ -1,8 +1,10 @@
-"""Every table and figure that ``python -m agents report`` builds, declared once.
+"""Every table and figure the suite builds, declared once: from runs, per run, per study.
 
-An :class:`Output` names its builder function, the file types it writes, its caption and what it
-is built from. The CLI's ``report`` choices and its dispatch, the Snakemake targets and rules
-(``workflow/rules/reports.smk``) and the HTML report's captions are all read from
+An :class:`Output` names its builder function, the file types it writes, its caption, what it
+is built from (:data:`Needs`) and the options it reads. The CLI's choices and its dispatch
+(``python -m agents report|interpret|study KIND``), the Snakemake targets and rules
+(``workflow/rules/reports.smk``: one generic rule per kind of input and file types), the HTML
+report's captions and docs/interpretability.md's map (:func:`markdown_map`) are all read from
 :data:`OUTPUTS`, so adding a table or figure is one entry here plus its builder function.
 
 This module imports nothing heavy (no matplotlib, pandas or torch): Snakemake imports it to
@@ -17,8 +19,9 @@ fills them from its arguments, the workflow from the config, so both print the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Literal
 
@@ -26,12 +29,29 @@ from agents.errors import UsageError
 
 TABLE_SUFFIXES = (".csv", ".md", ".tex")
 FIGURE_SUFFIXES = (".png", ".pdf")
-SUFFIXES = {"table": TABLE_SUFFIXES, "figure": FIGURE_SUFFIXES}
-Format = Literal["table", "figure"]
+SUFFIXES = {
+    "table": TABLE_SUFFIXES,
+    "figure": FIGURE_SUFFIXES,
+    "json": (".json",),
+    "gif": (".gif",),
+}
+Format = Literal["table", "figure", "json", "gif"]
 # What an output is built from; how the CLI loads each kind of input is in agents.__main__:
 #   runs: the episode logs of every (agent, game, seed) selected by --agents, --games, --seeds;
-#   agreements: the agreement JSONs of the Table 2 variant runs (--agreements).
-Needs = Literal["runs", "agreements"]
+#   agreements: the agreement JSONs of the Table 2 variant runs (--agreements);
+#   game: one game's first-seed run of Output.agent (--run), per game of the config;
+#   variant: one Table 2 variant run (--run); variants: all of them (--run, --variants);
+#   study: the runs of a study's settings (--runs, --settings, --game, --seeds).
+Needs = Literal["runs", "agreements", "game", "variant", "variants", "study"]
+#: The CLI command that builds the outputs of each kind of input.
+COMMANDS = {
+    "runs": "report",
+    "agreements": "report",
+    "game": "interpret",
+    "variant": "interpret",
+    "variants": "interpret",
+    "study": "study",
+}
 
 
 @dataclass(frozen=True)
@@ -48,16 +68,49 @@ class Output:
         category: the section of the Snakemake report that shows it.
         needs: what it is built from (:data:`Needs`).
         options: the CLI options it reads besides the inputs, e.g. ``("tolerance",)`` for
-            ``--tolerance``; the workflow passes each from its config (``REPORT_OPTIONS`` in
-            ``workflow/rules/common.smk``).
+            ``--tolerance``, passed to the builder as keywords of the same name (or of the name
+            :attr:`keywords` gives). A per-run or study builder is called as
+            ``build(run, out, **options)`` / ``build(study, out, caption, **options)`` with the
+            options the command line gave.
+        config: the config key the workflow passes each option from (``{game}`` filled in;
+            a key the config lacks passes nothing, so the builder's default holds).
+        keywords: option -> the builder's keyword, where they differ.
+        agent: for per-run outputs, the agent whose run it reads.
+        beside: per-game outputs that also read the baseline's run (``--ddqn-run``) when trained.
+        study: for study outputs, the config key of the study (its folder under the reports).
+        settings: for study outputs, the config key listing the settings it reads (default all).
+        paper: the paper's figure or table it reproduces (docs/interpretability.md's map).
+        functions: the analysis functions behind it, for that map.
+        in_run: a per-run result written into the run's own folder (Table 2's agreement JSON,
+            which Table 2 reads), not into the reports.
     """
 
     build: str | Callable[..., list]
     formats: tuple[Format, ...]
     caption: str
     category: str
-    needs: Needs = "runs"
+    needs: Needs | tuple[Needs, ...] = "runs"
     options: tuple[str, ...] = ()
+    config: Mapping[str, str] = field(default_factory=dict)
+    keywords: Mapping[str, str] = field(default_factory=dict)
+    agent: str = "idqn"
+    beside: bool = False
+    study: str = ""
+    settings: str = ""
+    paper: str = ""
+    functions: str = ""
+    in_run: bool = False
+
+    @property
+    def inputs(self) -> tuple[Needs, ...]:
+        """Every kind of input it is built from (the adversarial figure: per game and per Table
+        2 variant run)."""
+        return self.needs if isinstance(self.needs, tuple) else (self.needs,)
+
+    @property
+    def command(self) -> str:
+        """The CLI command that builds it: ``report``, ``interpret`` or ``study``."""
+        return COMMANDS[self.inputs[0]]
 
     @property
     def suffixes(self) -> tuple[str, ...]:
@@ -160,32 +213,54 @@ return over its last 10 episodes ending by ``early_frame``, for games whose epis
 long to fill a 100-episode window by then (empty where a seed has fewer than 10).
 """
 
-OUTPUTS: dict[str, Output] = {
-    "table1": Output("agents.reports:write_table1", ("table",), _TABLE1, "Table 1"),
-    "verdict": Output(
-        "agents.reports:write_verdict", ("table",), _VERDICT, "Verdict", options=("tolerance",)
-    ),
-    "figure8": Output("agents.reports:write_figure8", ("figure",), _FIGURE8, "Figure 8"),
-    "aggregate": Output(
-        "agents.reports:write_aggregate",
-        ("table", "figure"),
-        _AGGREGATE,
-        "Aggregate",
-        options=("reps",),
-    ),
-    "claims": Output("agents.reports:write_claims", ("table",), _CLAIMS, "Claims"),
-    "table2": Output(
-        "agents.reports:write_table2", ("table",), _TABLE2, "Table 2", needs="agreements"
-    ),
-}
-
-
-# The studies of agents/studies.py (`python -m agents study KIND`): their captions, declared here
-# so that Snakemake reads them without importing the builders.
-STUDY_KINDS = ("ablation", "diversity", "sensitivity")
-
-STUDY_CAPTIONS = {
-    "ablation": """\
+_KEYS = """\
+**Key inversion.** Each key decoded to an image: actions x the supports nearest 25, 3, -11, -25.
+"""
+_TSNE = """\
+**t-SNE.** Visited states, coloured by their most attended key, keys as stars, beside DDQN's
+penultimate layer.
+"""
+_MAPS = """\
+**Attention and saliency.** Attention heat maps (actions x values) and perturbation saliency
+(Greydanus et al. 2017), one map per action of interest (``--actions``, or ``saliency_actions``
+in the config; default the chosen action).
+"""
+_ADVERSARIAL = """\
+**Out-of-sample states.** RAM edits through ale-py (MsPacman: Ms. Pac-Man moved, an eaten pellet
+put back; SpaceInvaders: the formation mirrored) and the pixel-wise max over visited states, with
+saliency for each action chosen in them (Fig 15); per game, and for the Table 2 run
+``table2.adversarial_run``.
+"""
+_AGREEMENT = """\
+**Agreement.** One Table 2 variant run's agreement score over its rollouts (Table 2 reads it).
+"""
+_AGREEING = """\
+**Agreeing examples.** States where the agent's action equals the action its decoded keys
+suggest, each beside the decoded key that action's image-space attention weighs most, picked by
+the steps Table 2's score counts.
+"""
+_RECONSTRUCTIONS = """\
+**Reconstructions by variant.** The same states decoded by the AE, VAE beta=0, VAE beta=0.01 and
+Dense-VAE runs of Table 2, a block of rows per input (colour, gray; MinAtar: channels).
+"""
+_EMBEDDING = """\
+**Embedding statistics.** Fig 2's claims as numbers: the keys' distance to the states, and the
+top-key purity against DDQN's penultimate layer.
+"""
+_INTERPOLATION = """\
+**Latent interpolation.** Decode (1 - lambda) key + lambda h(s), lambda = 0, 0.2, ..., 1, from the
+chosen action's most attended key to a visited state, drawn last as the channel-wise max of its 4
+frames (as the paper does).
+"""
+_ATTENTION_STRIP = """\
+**Attention strip.** Consecutive steps of one episode of a game's first-seed attention run: each
+query's spatial attention over the frame, and the chosen action's perturbation saliency.
+"""
+_ATTENTION_VIDEO = """\
+**Attention video.** One episode of a game's first-seed attention run as a GIF, the maps
+overlaid.
+"""
+_ABLATION = """\
 **Loss ablation (Fig 9a).** i-DQN settings on one game, each a list of ``--set`` items on top of
 the i-DQN preset (config ``ablations.settings``): the paper keeps the diversity loss and adds
 the others one by one (bellman-diversity, bellman-distributional-diversity, all-losses = the
@@ -195,8 +270,8 @@ seeds of the final and the best 100-episode average of the training return (Tabl
 statistics; empty where a seed has fewer than 100 episodes), and the final's two-sided 95%
 Student-t interval over seeds [``final_100 low``, ``final_100 high``]. Figure: the 100-episode moving
 average against frames, mean over seeds with a one-sd band, as Figure 8.
-""",
-    "diversity": """\
+"""
+_DIVERSITY = """\
 **Diversity (Figs 9b/c).** How spread out the attention over each action's keys is with the
 diversity loss (lambda_4 = 0.01) and without it (lambda_4 = 0), on one fixed set of evaluation
 states (those the first setting's seed-0 agent visits, evenly spaced; the same states for every
@@ -211,16 +286,203 @@ peaked each state's attention is). "mean over actions" rows average each, and th
 The paper's claim: without the diversity loss the agent attends over a small set of keys; with
 it, states spread over more keys while each state's attention stays peaked. Figure: the attention heat-maps (actions x keys sorted by value) of the
 same states under each setting, seed 0.
-""",
-    "sensitivity": """\
+"""
+_SENSITIVITY = """\
 **Sensitivity (the paper's MsPacman study).** Each setting changes the loss weights (lambda_1
 bellman, lambda_2 distributional, lambda_3 reconstruction; lambda_4 = 0.01 kept) or lambda_exp of
 the i-DQN preset. ``ours``: the best 100-episode average of the training return, mean over seeds
 (sd beside it); ``ours drop %``: 100 * (default - setting) / default. ``paper``: the score the
 paper's text reports (``data/paper/sensitivity.csv``; the default's is its Table 1 value, our
 reading), ``paper drop %`` computed the same way, and the drop the text states, where it states
-one. The paper reports no number for lambda_exp in {0.1, 0.001}, only "no significant effect".
-""",
+one. The paper reports no number for lambda_exp in {{0.1, 0.001}}, only "no significant effect".
+"""
+
+_FIG = ("figure",)
+
+
+OUTPUTS: dict[str, Output] = {
+    "table1": Output("agents.reports:write_table1", ("table",), _TABLE1, "Table 1"),
+    "verdict": Output(
+        "agents.reports:write_verdict",
+        ("table",),
+        _VERDICT,
+        "Verdict",
+        options=("tolerance",),
+        config={"tolerance": "verdict_tolerance"},
+    ),
+    "figure8": Output("agents.reports:write_figure8", ("figure",), _FIGURE8, "Figure 8"),
+    "aggregate": Output(
+        "agents.reports:write_aggregate",
+        ("table", "figure"),
+        _AGGREGATE,
+        "Aggregate",
+        options=("reps",),
+        config={"reps": "bootstrap_reps"},
+    ),
+    "claims": Output("agents.reports:write_claims", ("table",), _CLAIMS, "Claims"),
+    "table2": Output(
+        "agents.reports:write_table2",
+        ("table",),
+        _TABLE2,
+        "Table 2",
+        needs="agreements",
+        paper="Table 2",
+        functions="agreement.agreement_score, reports.table2",
+    ),
+    # -- per run: python -m agents interpret KIND --run RUN
+    "keys": Output(
+        "agents.interpret.figures:key_grid",
+        _FIG,
+        _KEYS,
+        "Interpretability",
+        needs="game",
+        paper="Figs 3, 4, 10, 11, 12",
+        functions="inversion.invert_keys, figures.key_grid",
+    ),
+    "maps": Output(
+        "agents.interpret.figures:attention_and_saliency",
+        _FIG,
+        _MAPS,
+        "Interpretability",
+        needs="game",
+        options=("states", "seed", "actions"),
+        config={"actions": "saliency_actions.{game}"},
+        paper="Figs 9b/c, 14",
+        functions="saliency.perturbation_saliency, figures.attention_and_saliency",
+    ),
+    "tsne": Output(
+        "agents.interpret.figures:tsne_figure",
+        _FIG,
+        _TSNE,
+        "Interpretability",
+        needs="game",
+        options=("ddqn_run", "states", "seed"),
+        beside=True,
+        paper="Fig 2",
+        functions="tsne.tsne_2d, figures.tsne_figure",
+    ),
+    "interpolation": Output(
+        "agents.interpret.figures:interpolation",
+        _FIG,
+        _INTERPOLATION,
+        "Interpretability",
+        needs="game",
+        options=("states", "seed"),
+        paper="Fig 16",
+        functions="inversion.interpolate_to_state, figures.interpolation",
+    ),
+    "adversarial": Output(
+        "agents.interpret.figures:adversarial",
+        _FIG,
+        _ADVERSARIAL,
+        "Interpretability",
+        needs=("game", "variant"),
+        options=("seed",),
+        paper="Figs 7, 13, 15",
+        functions="adversarial.edited_observations, adversarial.pixelwise_max, figures.adversarial",
+    ),
+    "embedding": Output(
+        "agents.interpret.figures:write_embedding",
+        ("json",),
+        _EMBEDDING,
+        "Interpretability",
+        needs="game",
+        options=("ddqn_run", "states", "seed"),
+        beside=True,
+        paper="Fig 2 (numbers)",
+        functions="embedding.key_distances, figures.embedding_statistics",
+    ),
+    "agreement": Output(
+        "agents.interpret.agreement:write_agreement",
+        ("json",),
+        _AGREEMENT,
+        "Interpretability",
+        needs="variant",
+        options=("rollouts", "max_steps", "seed"),
+        config={"rollouts": "table2.rollouts", "max_steps": "table2.max_steps"},
+        in_run=True,
+    ),
+    "agreeing": Output(
+        "agents.interpret.figures:agreeing",
+        _FIG,
+        _AGREEING,
+        "Interpretability",
+        needs="variant",
+        options=("states", "rollouts", "max_steps", "seed"),
+        config={"rollouts": "table2.rollouts", "max_steps": "table2.max_steps"},
+        keywords={"states": "count"},
+        paper="Fig 5",
+        functions="agreement.agreement_steps, agreement.agreeing_examples, figures.agreeing",
+    ),
+    "reconstructions": Output(
+        "agents.interpret.figures:variant_reconstructions",
+        _FIG,
+        _RECONSTRUCTIONS,
+        "Interpretability",
+        needs="variants",
+        options=("variants", "states", "seed"),
+        paper="Fig 6",
+        functions="figures.reconstructions",
+    ),
+    "attention-strip": Output(
+        "agents.interpret.attention_maps:attention_strip",
+        _FIG,
+        _ATTENTION_STRIP,
+        "Attention agent",
+        needs="game",
+        options=("states", "seed"),
+        keywords={"states": "steps"},
+        agent="attention",
+        paper="Mott et al. 2019, Fig 3",
+        functions="attention_maps.attention_strip",
+    ),
+    "attention-video": Output(
+        "agents.interpret.attention_maps:attention_video",
+        ("gif",),
+        _ATTENTION_VIDEO,
+        "Attention agent",
+        needs="game",
+        options=("max_steps", "seed"),
+        config={"max_steps": "attention_video_steps"},
+        agent="attention",
+        functions="attention_maps.attention_video",
+    ),
+    # -- per study: python -m agents study KIND
+    "ablation": Output(
+        "agents.studies:write_ablation",
+        ("figure", "table"),
+        _ABLATION,
+        "Studies",
+        needs="study",
+        study="ablations",
+        paper="Fig 9a",
+        functions="studies.write_ablation",
+    ),
+    "diversity": Output(
+        "agents.studies:write_diversity",
+        ("figure", "table"),
+        _DIVERSITY,
+        "Studies",
+        needs="study",
+        options=("states",),
+        config={"states": "ablations.diversity_states"},
+        study="ablations",
+        settings="ablations.diversity",
+        paper="Figs 9b/c",
+        functions="diversity.attention_spread, diversity.across_states, studies.write_diversity",
+    ),
+    "sensitivity": Output(
+        "agents.studies:write_sensitivity",
+        ("table",),
+        _SENSITIVITY,
+        "Studies",
+        needs="study",
+        options=("default", "reference"),
+        config={"default": "sensitivity.default"},
+        study="sensitivity",
+        paper="Sensitivity to hyperparameters",
+        functions="studies.write_sensitivity",
+    ),
 }
 
 
@@ -233,4 +495,40 @@ def get_output(name: str) -> Output:
 
 def outputs_needing(needs: Needs) -> list[str]:
     """The names of the outputs built from ``needs``, in declaration order."""
-    return [name for name, output in OUTPUTS.items() if output.needs == needs]
+    return [name for name, output in OUTPUTS.items() if needs in output.inputs]
+
+
+def kinds_of(command: str) -> list[str]:
+    """The outputs ``python -m agents COMMAND KIND`` builds: the CLI's choices of KIND."""
+    return [name for name, output in OUTPUTS.items() if output.command == command]
+
+
+#: Where each kind of input's outputs go, under the reports folder ({kind}: the output's name).
+PLACES = {
+    "runs": "{kind}",
+    "agreements": "{kind}",
+    "game": "interpret/{game}/{kind}",
+    "variant": "interpret/{kind}-{variant}",
+    "variants": "interpret/{kind}",
+    "study": "{study}/{kind}",
+}
+
+
+def markdown_map() -> str:
+    """docs/interpretability.md's map: each output with a paper figure, what it shows, the
+    functions behind it and the files the pipeline writes (under the default reports folder)."""
+    rows = ["| paper | what | function | pipeline output |", "|---|---|---|---|"]
+    for name, output in OUTPUTS.items():
+        if not output.paper:
+            continue
+        text = " ".join(output.caption.split()).split("** ", 1)[-1]
+        what = re.split(r"(?<=[a-z]{3})\. (?=[A-Z])", text)[0].rstrip(".")  # its first sentence
+        suffixes = ",".join(suffix.lstrip(".") for suffix in output.suffixes)
+        places = [
+            PLACES[needs].format(kind=name, game="<game>", variant="<run>", study=output.study)
+            for needs in output.inputs
+        ]
+        files = ", ".join(f"`reports/{place}.{{{suffixes}}}`" for place in places)
+        functions = ", ".join(f"`{item.strip()}`" for item in output.functions.split(","))
+        rows.append(f"| {output.paper} | {what} | {functions} | {files} |")
+    return "\n".join(rows) + "\n"

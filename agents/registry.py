@@ -23,12 +23,15 @@ class AgentEntry:
         label: how tables and figures name it.
         baseline: the agent reports compare this one against, P(agent > baseline).
         default_preset: the preset ``train`` uses without ``--preset``.
+        lockstep: whether ``train --seeds`` can train several of its seeds in one process
+            (:data:`agents.lockstep.LEARNERS`); the workflow's config ``lockstep`` applies to it.
     """
 
     path: str
     label: str
     baseline: str | None = None
     default_preset: str = "paper"
+    lockstep: bool = False
 
     @cached_property
     def agent(self) -> type:
@@ -41,7 +44,7 @@ class AgentEntry:
 
 
 AGENTS: dict[str, AgentEntry] = {
-    "ddqn": AgentEntry("agents.ddqn:DDQNAgent", label="DDQN"),
+    "ddqn": AgentEntry("agents.ddqn:DDQNAgent", label="DDQN", lockstep=True),
     "idqn": AgentEntry("agents.idqn:IDQNAgent", label="i-DQN", baseline="ddqn"),
     "attention": AgentEntry("agents.attention_agent:AttentionAgent", label="Attention"),
     "random": AgentEntry("agents.random_agent:RandomAgent", label="Random"),

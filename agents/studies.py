@@ -169,7 +169,7 @@ def read_sensitivity_reference(path: Path) -> pd.DataFrame:
 
 
 def write_sensitivity(
-    study: Study, default: str, reference: Path, out: Path, caption: str
+    study: Study, out: Path, caption: str, default: str, reference: Path
 ) -> list[Path]:
     table = sensitivity_table(study, default, read_sensitivity_reference(reference))
     return write_table(table, out, caption)

@@ -13,22 +13,32 @@ import pytest
 import yaml
 from workflow_helpers import ROOT, git_clone, job_counts, snakemake
 
-from agents.outputs import OUTPUTS
+from agents.outputs import OUTPUTS, outputs_needing
 
 
 def test_paper_dry_run_has_72_training_jobs():
     out = snakemake("-n", "--quiet", "rules", "all")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 3 * 8 * 3  # DDQN, i-DQN and the attention agent; 8 games, 3 seeds
-    assert counts["attention_strip"] == counts["attention_video"] == 8  # one per game
-    # Every output of agents/outputs.py once, by one rule per file-type group with a {kind}.
+    # One training rule: 72 main-grid runs (DDQN, i-DQN and the attention agent; 8 games, 3
+    # seeds), Table 2's 8 variant runs and the studies' 36.
+    assert counts["train"] == 3 * 8 * 3 + 8 + 36
+    # Every output of agents/outputs.py built from runs once, by one rule per kind of input and
+    # file-type group with a {kind}.
     reports = {rule: n for rule, n in counts.items() if rule.startswith("report_")}
-    assert reports == {"report_table": 4, "report_figure": 1, "report_table_figure": 1}
-    assert sum(reports.values()) == len(OUTPUTS)
-    assert counts["interpret"] == 8 * 5  # keys, maps, t-SNE, interpolation, adversarial per game
-    assert counts["train_variant"] == 8 and counts["agreement"] == 8
-    assert counts["embedding"] == 8  # Fig 2's numbers, per game
-    assert counts["reconstructions"] == 1 and counts["agreeing"] == 1  # Figs 6 and 5
+    assert reports == {
+        "report_table": 3,
+        "report_agreements_table": 1,
+        "report_figure": 1,
+        "report_table_figure": 1,
+    }
+    assert sum(reports.values()) == len(outputs_needing("runs") + outputs_needing("agreements"))
+    # Per game: keys, maps, t-SNE, interpolation, adversarial and the attention strip (figures),
+    # Fig 2's numbers (JSON) and the attention video (GIF).
+    assert counts["interpret_game_figure"] == 8 * 6
+    assert counts["interpret_game_json"] == counts["interpret_game_gif"] == 8
+    assert counts["interpret_variant_run_json"] == 8  # an agreement score per Table 2 run
+    assert counts["interpret_variant_figure"] == 2  # Figs 7 and 5 of the adversarial run
+    assert counts["interpret_variants_figure"] == 1  # Fig 6
 
 
 @pytest.mark.parametrize(
@@ -58,7 +68,7 @@ def test_the_readmes_override_example_plans_one_game_and_one_seed():
     # schema refused ('0' is not of type 'integer'); they are taken as the integers it asks for.
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[MsPacman]", "seeds=[0]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 3  # DDQN, i-DQN and the attention agent, one game, one seed
+    assert counts["train"] == 3 + 8 + 39  # one game and seed of 3 agents; Table 2; studies
 
 
 def test_a_whole_float_budget_reaches_training_as_an_integer():
@@ -77,7 +87,7 @@ def test_a_boolean_given_with_config_is_a_boolean():
     config = 'sensitivity={"reuse_main_runs": false}'
     out = snakemake("sensitivity", "-n", "--quiet", "rules", "--config", config)
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train_setting"] == 8 * 3 and "train" not in counts, counts  # none reused
+    assert counts["train"] == 8 * 3, counts  # none reused: 8 settings x 3 seeds
 
 
 @pytest.mark.parametrize(
@@ -123,10 +133,10 @@ def test_paper_dry_run_of_the_studies_has_39_training_jobs():
     grid's MsPacman i-DQN runs (same preset, budget and seeds), read instead of retrained."""
     out = snakemake("-n", "ablations", "sensitivity", "--quiet", "rules")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train_setting"] == (5 + 7) * 3 and counts["train"] == 3, counts
-    assert counts["study_ablation"] == counts["study_diversity"] == counts["study_sensitivity"] == 1
+    assert counts["train"] == (5 + 7) * 3 + 3, counts
+    assert counts["study_figure_table"] == 2 and counts["study_table"] == 1  # Figs 9a-c, the table
     everything = job_counts(snakemake("-n", "--quiet", "rules", "all").stdout)
-    assert everything["train_setting"] == 36 and everything["train"] == 72, everything
+    assert everything["train"] == 72 + 8 + 36, everything
 
 
 @pytest.mark.parametrize(
@@ -162,7 +172,7 @@ def test_a_bad_study_setting_stops_before_any_training(study, message):
 def test_dry_run_accepts_pong():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 3 * 3  # DDQN, i-DQN and the attention agent on Pong, three seeds
+    assert counts["train"] == 3 * 3 + 8 + 39  # 3 agents on Pong; Table 2; studies (none reused)
 
 
 def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
@@ -172,7 +182,7 @@ def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
     # Without DDQN runs every figure is still drawn (t-SNE without the DDQN panel).
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "agents=[idqn]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["interpret"] == 8 * 5 and counts["train"] == 8 * 3
+    assert counts["interpret_game_figure"] == 8 * 5 and counts["train"] == 8 * 3 + 8 + 36
 
 
 # Answers the three queries of a Snakemake dry run with --sdm conda, as conda would; only a real
@@ -221,7 +231,7 @@ def test_rules_run_the_conda_environments_python_under_sdm_conda(tmp_path):
 
 def test_dry_run_accepts_any_ale_game():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Breakout]")
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 39  # Table 2, studies
 
 
 def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
@@ -234,7 +244,7 @@ def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
         "games=[MinAtar-Breakout, MinAtar-SpaceInvaders]",
         'presets={"ddqn": "minatar", "idqn": "minatar", "attention": "minatar"}',
     )
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 2 * 3
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 2 * 3 + 8 + 39
 
 
 def test_train_wildcards_take_every_suite_game_and_registry_agent():
@@ -281,7 +291,7 @@ def test_a_third_agent_joins_the_pipeline_from_its_registry_line():
     out = snakemake(
         "all", "-n", "--quiet", "rules", "--config", "agents=[ddqn, idqn, random]", "games=[Pong]"
     )
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 39  # Table 2, studies
 
 
 def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
@@ -327,18 +337,16 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     reports = plan("reports")  # make minatar-reports: no training of any kind
     assert not [job for job in reports if job.startswith("train")], reports
     counts = plan("all")
-    assert "train" not in counts and "train_variant" not in counts, counts
     # The studies' runs are committed chunk by chunk: exactly the missing ones are planned.
     studies = [
         p for folder in ("ablations", "sensitivity") for p in (runs / folder).rglob("summary.json")
     ]
-    assert counts.get("train_setting", 0) == (5 * 3 + 7 * 3) - len(studies), counts
+    assert counts.get("train", 0) == (5 * 3 + 7 * 3) - len(studies), counts
     # The confirmatory study (config/confirmatory.yaml): 71 pre-registered runs and amendment 1's
     # 21, committed as they finish; a clone plans exactly the missing ones, never the pilot's.
     committed = list((clone / "results" / "confirmatory" / "runs").rglob("summary.json"))
     study = plan("confirmatory", "config/minatar.yaml", "config/confirmatory.yaml")
-    assert study.get("confirmatory_train", 0) == 71 + 21 - len(committed), study
-    assert "train" not in study and "train_setting" not in study, study
+    assert study.get("train", 0) == 71 + 21 - len(committed), study
 
 
 # The smallest GIF: one pixel. Only its presence matters to the report's plan.
@@ -397,7 +405,7 @@ def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
     )
     counts = job_counts(out.stdout)
     # The main runs: ddqn, idqn, attention and random x 5 games x 3 seeds.
-    assert counts["train_peer"] == 5 * 3 and counts["train"] == 4 * 5 * 3, counts
+    assert counts["train"] == 5 * 3 + 4 * 5 * 3, counts  # the peer's and the main runs
     assert counts["peer_reports"] == 1
     # The aggregate with the peers beside our agents (issue 21: SB3 beside DDQN, i-DQN, attention).
     assert f"{tmp_path / 'reports'}/peers/aggregate.csv" in out.stdout

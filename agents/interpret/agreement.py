@@ -18,6 +18,8 @@ pixel-space key images would, under ``input_normalization: mean-image``, compare
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -153,3 +155,23 @@ def variant_label(config) -> str:
     if config.decoder == "dense":
         return f"Dense VAE (beta = {config.vae_beta:g})"
     return f"VAE (beta = {config.vae_beta:g})"
+
+
+def write_agreement(
+    run_dir: Path, stem: Path, rollouts: int = 5, max_steps: int = 27_000, seed: int = 0
+) -> list[Path]:
+    """Table 2's agreement score of one i-DQN run over ``rollouts`` episodes, as ``stem.json``
+    with the run, its game, variant and input (what Table 2 reads)."""
+    from agents.interpret.figures import write_json
+    from agents.rundir import load_agent, make_run_env
+    from agents.suites import suite_of
+
+    run, config, agent = load_agent(run_dir, device="cpu")
+    result = agreement_score(agent, lambda: make_run_env(run, config), rollouts, max_steps, seed)
+    result |= {
+        "run": str(run_dir),
+        "game": run.game,
+        "variant": variant_label(config),
+        "input": suite_of(run.game).input_name(config.color),
+    }
+    return write_json(stem, result)

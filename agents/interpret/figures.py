@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from agents.errors import UsageError
+from agents.files import atomic_write_json
 from agents.interpret.inversion import (
     PAPER_VALUE_TARGETS,
     interpolate_to_state,
@@ -462,6 +463,31 @@ def reconstructions(
     fig.suptitle(f"Reconstructions by variant, {run.game} (newest frame)", fontsize=9)
     renderer.add_legend(fig)
     return save(fig, stem)
+
+
+def variant_reconstructions(
+    run_dir: Path, stem: Path, variants: Sequence[Path] = (), states: int = 4, seed: int = 0
+) -> list[Path]:
+    """:func:`reconstructions` of ``run_dir`` and the ``variants`` after it (``--variants``)."""
+    return reconstructions([run_dir, *variants], stem, states, seed)
+
+
+def write_json(stem: Path, result: dict) -> list[Path]:
+    """``stem.json``, atomically; a one-line error when it cannot be written."""
+    out = Path(stem).with_suffix(".json")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out, result)
+    except OSError as exc:
+        raise UsageError(f"cannot write --out {stem}: {exc.strerror or exc}") from exc
+    return [out]
+
+
+def write_embedding(
+    run_dir: Path, stem: Path, ddqn_run: Path | None = None, states: int = 500, seed: int = 0
+) -> list[Path]:
+    """:func:`embedding_statistics` as ``stem.json``."""
+    return write_json(stem, embedding_statistics(run_dir, ddqn_run, states, seed))
 
 
 def agreeing(

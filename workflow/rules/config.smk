@@ -67,3 +67,106 @@ def check_config(config, schema_path):
     if error is not None:
         key = config_key(error.absolute_path) or "(top level)"
         sys.exit(f"error: config {key}: {error.message}")
+
+
+# -- the runs' checks, after common.smk: each kind of run resolved as its jobs will resolve it.
+def training_configs():
+    """(where in the config, agent, preset, --set items, games, frames) of every kind of run."""
+    runs = []
+    for agent in dict.fromkeys([*config["agents"], *config["presets"], *config["overrides"]]):
+        items = config["overrides"].get(agent, [])
+        games = config["games"] if agent in config["agents"] else []
+        where = f"presets.{agent} + overrides.{agent}"
+        runs.append((where, agent, preset_of(config, agent), items, games, config["frames"]))
+    t2 = config["table2"]
+    for variant, variant_items in t2["variants"].items():
+        for name, input_items in table2_inputs(config).items():
+            items = t2["overrides"] + variant_items + input_items
+            where = f"table2 run {variant}-{name} (presets.idqn + table2.overrides + variants.{variant} + inputs.{name})"
+            runs.append((where, "idqn", preset_of(config, "idqn"), items, [t2["game"]], t2["frames"]))
+    for study in STUDIES:
+        spec = config[study]
+        for setting in spec["settings"]:
+            where = f"{study}.settings.{setting} (presets.idqn + {study}.overrides + {study}.settings.{setting})"
+            items = study_items(config, study, setting)
+            runs.append((where, "idqn", preset_of(config, "idqn"), items, [spec["game"]], spec["frames"]))
+    return runs
+
+
+def check_training_configs():
+    """Resolve each run's agent, game, preset and --set items as `agents train` will, up front.
+
+    A misspelled agent, game, preset, key or value, or a preset that does not fit a game's suite
+    (MinAtar needs presets.<agent>: minatar), fails the whole workflow (a dry run included) with
+    one line, instead of failing its training jobs one by one, hours in. sys.exit, not an
+    exception: Snakemake would print a traceback under it.
+    """
+    if not table2_inputs(config):
+        sys.exit("error: config table2.inputs: every input is null; at least one must remain")
+    for where, names, check in (
+        ("agents", config["agents"], get_agent),
+        ("games", config["games"], suite_of),
+        ("table2.game", [config["table2"]["game"]], suite_of),
+        *((f"{study}.game", [config[study]["game"]], suite_of) for study in STUDIES),
+    ):
+        for name in names:
+            try:
+                check(name)
+            except UsageError as exc:
+                sys.exit(f"error: config {where}: {exc}")
+    check_studies()
+    try:
+        check_lockstep(config)
+    except UsageError as exc:
+        sys.exit(f"error: {exc}")
+    for where, agent, preset, items, games, frames in training_configs():
+        try:
+            parsed = parse_overrides(items)
+            build_config(get_agent(agent).config, agent, preset, parsed)
+        except UsageError as exc:
+            sys.exit(f"error: config {where}: {exc}")
+        for game in games:
+            try:
+                resolve(RunSpec(agent, game, 0, frames, preset), parsed)
+            except UsageError as exc:
+                suite = suite_of(game)
+                hint = "" if preset == suite.preset else f" ({suite.name} games want presets.{agent}: {suite.preset})"
+                sys.exit(f"error: config {where}, game {game}: {exc}{hint}")
+
+
+def check_studies():
+    """The settings each study's reports name must exist (diversity pair, sensitivity default)."""
+    ablations, sensitivity = config["ablations"], config["sensitivity"]
+    for study, key in (("ablations", "diversity"), ("ablations", "diversity_states"), ("sensitivity", "default")):
+        if key not in config[study]:
+            sys.exit(f"error: config {study}.{key} is missing")
+    for name in ablations["diversity"]:
+        if name not in ablations["settings"]:
+            sys.exit(f"error: config ablations.diversity: {name!r} is not one of ablations.settings")
+    if sensitivity["default"] not in sensitivity["settings"]:
+        sys.exit(f"error: config sensitivity.default: {sensitivity['default']!r} is not one of sensitivity.settings")
+
+
+def check_confirmatory():
+    """Resolve every arm on every game as its jobs will, before any job runs (one line, exit)."""
+    for arm, spec in CONFIRMATORY["arms"].items():
+        for game in spec.get("games", CONFIRMATORY["budgets"]):
+            where = f"confirmatory.arms.{arm}, game {game}"
+            if game not in CONFIRMATORY["budgets"]:
+                sys.exit(f"error: config {where}: the game has no budget in confirmatory.budgets")
+            budget = CONFIRMATORY["budgets"][game]
+            if budget % CONFIRMATORY["evaluation"]["phases"]:
+                sys.exit(f"error: config confirmatory.budgets.{game}: {budget} is not a multiple of the evaluation phases")
+            try:
+                parsed = parse_overrides(spec.get("overrides", []) + evaluation_items(CONFIRMATORY, game))
+                suite_of(game)
+                if spec["agent"] in PEER_LABELS:
+                    if spec["preset"] != suite_of(game).preset:
+                        raise UsageError(f"the peer runs our DDQN's {suite_of(game).preset} settings, not {spec['preset']}")
+                    sb3_dqn.settings(game, parsed)
+                else:
+                    resolve(RunSpec(spec["agent"], game, 0, budget, spec["preset"]), parsed)
+            except UsageError as exc:
+                sys.exit(f"error: config {where}: {exc}")
+
+

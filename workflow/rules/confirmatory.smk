@@ -3,29 +3,6 @@
 # rules match nothing and `confirmatory_runs` is empty.
 
 
-rule confirmatory_train:
-    """One pre-registered run; rerunning a killed job resumes from its checkpoint (the SB3
-    peer, which cannot resume, starts over)."""
-    output:
-        f"{CONFIRMATORY_RUNS}/{{arm}}/{{game}}/s{{seed}}/summary.json",
-    log:
-        f"{CONFIRMATORY_RUNS}/{{arm}}/{{game}}/s{{seed}}/train.log",
-    params:
-        command=confirmatory_command,
-    wildcard_constraints:
-        arm=wildcard_choices(CONFIRMATORY["arms"] if CONFIRMATORY else []),
-        game=wildcard_choices(CONFIRMATORY["budgets"] if CONFIRMATORY else []),
-        seed=r"\d+",
-    threads: config["train_threads"]
-    conda:
-        ENV
-    resources:
-        mem_mb=config["train_mem_mb"],
-        runtime=config["train_runtime_min"],
-    shell:
-        "OMP_NUM_THREADS={threads} {params.command} > {log} 2>&1"
-
-
 rule confirmatory_runs:
     """Every pre-registered run of the confirmatory study (none without config confirmatory)."""
     input:
