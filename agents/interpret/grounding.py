@@ -60,7 +60,6 @@ def run_shares(run_dir, count: int = 200, seed: int = 0) -> dict:
     same for every agent."""
     import torch
 
-    from agents.envs import minatar_channel_names
     from agents.interpret.figures import spread_states
     from agents.interpret.saliency import perturbation_saliency, q_function
     from agents.rundir import load_agent, make_run_env
@@ -70,7 +69,7 @@ def run_shares(run_dir, count: int = 200, seed: int = 0) -> dict:
     if run.game not in RELEVANT_CHANNELS:
         raise ValueError(f"{run.game} has no object channels (MinAtar games only)")
     env = make_run_env(run, config)
-    names = minatar_channel_names(env)
+    names = suite_of(run.game).channel_names(env)
     env.close()
     states = spread_states(run, config, agent, count, seed)
     channels = len(names)
