@@ -75,7 +75,11 @@ def test_a_registered_suite_is_listed_and_built(toy_suite):
     [
         ("ddqn", {"learning_starts": 50, "replay_capacity": 500}),
         ("idqn", {"learning_starts": 50, "replay_capacity": 500}),
-        ("attention", {"torso": "toy", "num_envs": 2, "unroll_length": 5}),
+        (
+            "attention",
+            {"torso": "toy", "num_envs": 2, "unroll_length": 5, "core_channels": 8}
+            | {"value_channels": 8, "policy_hidden": 16, "answer_hidden": 16},
+        ),
     ],
 )
 def test_every_agent_kind_trains_on_a_registered_suite(toy_suite, tmp_path, agent, overrides):
