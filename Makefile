@@ -1,4 +1,5 @@
-# Two entry points for a fresh machine: `make run` (set up, then the main job) and `make test`.
+# Two entry points for a fresh machine: `make run` (set up, then the main job) and `make test`
+# (`make test-fast` for the quick tier).
 # The virtual environment is created once and reinstalled only when pyproject.toml changes.
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE := $(VENV)/bin/snakemake
 CORES ?= 16
 
-.PHONY: setup run paper minatar minatar-reports confirmatory slurm test lint benchmarks clean
+.PHONY: setup run paper minatar minatar-reports confirmatory slurm test test-fast lint benchmarks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,12 +50,17 @@ lint: setup
 	$(PY) -m ruff format --check agents tests benchmarks tools
 	$(SNAKEMAKE) --lint
 
+# Two tiers. `make test` runs every test, as CI does; `make test-fast` leaves out the `slow` ones
+# (longer end-to-end checks: the smoke DAG, whole training runs) for the edit-test loop.
 # Test files run in parallel (pytest-xdist), each file whole on one worker (--dist loadfile), so
-# a module's fixtures, such as test_workflow.py's one smoke DAG, are built once.
-# pytest exits 5 when it collects no test; that is not a failure of the suite itself.
+# a module's fixtures, such as test_workflow.py's one smoke DAG, are built once. No test
+# collected is a failure (pytest exits 5), not a pass.
 TEST_WORKERS ?= auto
 test: setup lint
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile || [ $$? -eq 5 ]
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+test-fast: setup
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 benchmarks: setup
 	$(PY) benchmarks/replay_memory.py

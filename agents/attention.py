@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from agents.suites import suite_named
+
 
 def spatial_basis(height: int, width: int, u: int, v: int) -> torch.Tensor:
     """The fixed cosine basis (height, width, u * v): the outer product, at each location (i, j),
@@ -144,14 +146,7 @@ class AttentionNet(nn.Module):
     ):
         super().__init__()
         channels, height, width = obs_shape
-        if torso == "minatar":  # 10 x 10 object channels: keep every cell as a location
-            self.torso = nn.Sequential(nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU())
-        elif torso == "atari":  # 84 x 84 pixels: Mott et al.'s two strided convolutions
-            self.torso = nn.Sequential(
-                nn.Conv2d(channels, 32, 8, stride=4), nn.ReLU(), nn.Conv2d(32, 64, 4, stride=2)
-            )
-        else:
-            raise ValueError(f"unknown torso {torso!r}; valid: minatar, atari")
+        self.torso = suite_named(torso).attention_torso(channels)  # the suite's frames decide
         with torch.no_grad():
             conv_channels, grid_h, grid_w = self.torso(torch.zeros(1, *obs_shape)).shape[1:]
         self.grid = (grid_h, grid_w)

@@ -19,13 +19,15 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from agents.actor_critic import a2c_loss, gae, unroll
 from agents.attention import AttentionNet, AttentionOutput, AttentionState
 from agents.config import RunConfig
 from agents.contract import EnvSpec, VectorAgent, VectorStep
+from agents.errors import UsageError
 from agents.rollout import Step
+from agents.suites import suite_named
 
 
 class AttentionConfig(RunConfig):
@@ -47,7 +49,7 @@ class AttentionConfig(RunConfig):
     loss_reduction: Literal["sum", "mean"]
     clip_rewards: bool  # what the learner and the policy LSTM see; logged returns stay raw
     # Network.
-    torso: Literal["minatar", "atari"]
+    torso: str  # the suite whose attention torso fits the frames (agents.suites.Suite.name)
     core_channels: int = Field(gt=0)
     key_channels: int = Field(gt=0)
     value_channels: int = Field(gt=0)
@@ -56,6 +58,15 @@ class AttentionConfig(RunConfig):
     num_queries: int = Field(gt=0)
     policy_hidden: int = Field(gt=0)
     answer_hidden: int = Field(gt=0)
+
+    @field_validator("torso")
+    @classmethod
+    def _known_suite(cls, torso: str) -> str:
+        try:
+            suite_named(torso)
+        except UsageError as exc:
+            raise ValueError(str(exc).replace("suite", "torso", 1)) from None
+        return torso
 
     @model_validator(mode="after")
     def _fp32_only(self) -> AttentionConfig:

@@ -153,6 +153,26 @@ class Agent(ABC):
         """The embedding (B, D) of pixel observations that t-SNE and similar analyses draw."""
         raise NotImplementedError(f"{type(self).__name__} gives no features")
 
+    # Capabilities of an agent that attends over decodable keys (i-DQN; Table 2's agreement) -----
+    def normalise(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 observations (B, C, H, W) -> the network's input, the space its decoder
+        reconstructs and :meth:`decoded_keys` are in."""
+        raise NotImplementedError(f"{type(self).__name__} has no decodable keys")
+
+    def decoded_keys(self) -> torch.Tensor:
+        """Every key through the decoder, (A, N, C, H, W), in :meth:`normalise`'s space."""
+        raise NotImplementedError(f"{type(self).__name__} has no decodable keys")
+
+    def action_from_attention(self, attention: torch.Tensor) -> torch.Tensor:
+        """The action (B,) the agent's own rule picks from attention weights (B, A, N) over its
+        keys: what it would do if it attended so."""
+        raise NotImplementedError(f"{type(self).__name__} has no decodable keys")
+
+    def directed_actions(self, obs: torch.Tensor) -> torch.Tensor:
+        """The agent's own choice (B,) for uint8 observations (B, C, H, W) under its training
+        rule without exploration noise, leaving the agent unchanged (no statistics move)."""
+        raise NotImplementedError(f"{type(self).__name__} has no decodable keys")
+
 
 @dataclass(frozen=True)
 class VectorStep:

@@ -52,7 +52,8 @@ class QNetwork(nn.Module):
         num_actions: int,
         hidden_dim: int = 512,
         bf16: bool = False,
-        layers: ConvLayers | None = None,
+        *,
+        layers: ConvLayers,
     ):
         super().__init__()
         self.bf16 = bf16
@@ -120,11 +121,15 @@ class DDQNAgent(ValueBasedAgent):
         super().__init__(config, spec, device)
         bf16 = config.precision == "bf16"
         torso = suite_of(spec.game).torso
-        self.online = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16, torso)
+        self.online = QNetwork(
+            spec.obs_shape, spec.num_actions, config.hidden_dim, bf16, layers=torso
+        )
         if config.init == "xavier":
             xavier_init(self.online)
         self.online.to(device, memory_format=torch.channels_last)
-        self.target = QNetwork(spec.obs_shape, spec.num_actions, config.hidden_dim, bf16, torso)
+        self.target = QNetwork(
+            spec.obs_shape, spec.num_actions, config.hidden_dim, bf16, layers=torso
+        )
         self.target.to(device, memory_format=torch.channels_last)
         self.target.requires_grad_(False)
         self.sync_target()

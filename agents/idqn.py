@@ -129,7 +129,8 @@ class IDQNNetwork(nn.Module):
         obs_shape: tuple[int, ...],
         num_actions: int,
         bf16: bool = False,
-        layers: ConvLayers | None = None,
+        *,
+        layers: ConvLayers,
     ):
         super().__init__()
         self.bf16 = bf16
@@ -273,10 +274,10 @@ class IDQNAgent(ValueBasedAgent):
         super().__init__(config, spec, device)
         bf16 = config.precision == "bf16"
         torso = suite_of(spec.game).torso
-        self.online = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16, torso)
+        self.online = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16, layers=torso)
         # Values come from torch's global RNG, which the runner seeds: one draw per run seed.
         self.online.values.copy_(sample_values(config))
-        self.target = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16, torso)
+        self.target = IDQNNetwork(config, spec.obs_shape, spec.num_actions, bf16, layers=torso)
         for net in (self.online, self.target):
             net.to(device, memory_format=torch.channels_last)
         self.target.requires_grad_(False)
@@ -419,6 +420,26 @@ class IDQNAgent(ValueBasedAgent):
         """Embedding, attention (B, A, N), Q and U (B, A) of uint8 observations (B, C, H, W)."""
         obs = torch.as_tensor(obs, device=self.device)
         return self.online(self.normalise(obs))
+
+    @torch.inference_mode()
+    def decoded_keys(self) -> torch.Tensor:
+        """Every key through the decoder, (A, N, C, H, W), in normalised input space (no mean
+        image added back, no clipping: what the reconstruction loss compares with
+        :meth:`normalise`)."""
+        keys = self.keys
+        images = self.online.decode(keys.flatten(0, 1).to(self.device))
+        return images.reshape(*keys.shape[:2], *images.shape[1:])
+
+    def action_from_attention(self, attention: torch.Tensor) -> torch.Tensor:
+        """argmax Q + lambda_exp U (B,) of attention weights (B, A, N) over the keys' values."""
+        q, u = q_and_uncertainty(attention, self.values.to(attention.device))
+        return directed_action(q, u, self.config.exploration_lambda)
+
+    def directed_actions(self, obs: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """The directed policy's actions (B,), argmax Q + lambda_exp U, through :meth:`inspect`:
+        the mean image does not move."""
+        out = self.inspect(obs)
+        return directed_action(out.q, out.u, self.config.exploration_lambda)
 
     @torch.inference_mode()
     def decode(self, embedding: torch.Tensor) -> torch.Tensor:

@@ -7,47 +7,27 @@ from torch import nn
 
 from agents.errors import UsageError
 
-# (out_channels, kernel, stride) per conv layer.
+#: (out_channels, kernel, stride) per conv layer; each suite has its own (:attr:`Suite.torso`).
 ConvLayers = tuple[tuple[int, int, int], ...]
-NATURE_CONVS: ConvLayers = (
-    (32, 8, 4),
-    (64, 4, 2),
-    (64, 3, 1),
-)  # Mnih et al. 2015; Table 3 of i-DQN
-MINATAR_CONVS: ConvLayers = ((16, 3, 1),)  # Young & Tian 2019, for 10x10 MinAtar grids
 
 
-def torso_layers(obs_shape: tuple[int, ...], *, layers: ConvLayers | None = None) -> ConvLayers:
-    """The conv layers of a torso for observations of ``obs_shape``.
-
-    ``layers`` (a suite's torso, :attr:`agents.suites.Suite.torso`) wins when given. Without it,
-    the frame size decides: the Nature-DQN convs for Atari-sized frames, MinAtar's single conv
-    for small grids (the two agree for every suite's frames: tests/test_envs.py checks it).
-    """
-    if layers is not None:
-        return tuple(tuple(layer) for layer in layers)
-    return NATURE_CONVS if min(obs_shape[1:]) >= 36 else MINATAR_CONVS
-
-
-def conv_torso(obs_shape: tuple[int, ...], *, layers: ConvLayers | None = None) -> nn.Sequential:
-    """Conv layers with a ReLU after each, flattened. Input (B, C, H, W) float."""
+def conv_torso(obs_shape: tuple[int, ...], *, layers: ConvLayers) -> nn.Sequential:
+    """``layers`` (a suite's torso, :attr:`agents.suites.Suite.torso`) with a ReLU after each,
+    flattened. Input (B, C, H, W) float."""
     modules: list[nn.Module] = []
     channels = obs_shape[0]
-    for out_channels, kernel, stride in torso_layers(obs_shape, layers=layers):
+    for out_channels, kernel, stride in layers:
         modules += [nn.Conv2d(channels, out_channels, kernel, stride), nn.ReLU()]
         channels = out_channels
     return nn.Sequential(*modules, nn.Flatten())
 
 
-def torso_output_shape(
-    obs_shape: tuple[int, ...], *, layers: ConvLayers | None = None
-) -> tuple[int, int, int]:
+def torso_output_shape(obs_shape: tuple[int, ...], *, layers: ConvLayers) -> tuple[int, int, int]:
     """(C, H, W) of the torso's last conv output, computed analytically."""
-    convs = torso_layers(obs_shape, layers=layers)
     height, width = obs_shape[1:]
-    for _, kernel, stride in convs:
+    for _, kernel, stride in layers:
         height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
-    return convs[-1][0], height, width
+    return layers[-1][0], height, width
 
 
 def conv_decoder(
@@ -55,7 +35,7 @@ def conv_decoder(
     embedding_dim: int,
     dense_hidden: int = 0,
     *,
-    layers: ConvLayers | None = None,
+    layers: ConvLayers,
 ) -> nn.Sequential:
     """Mirror of :func:`conv_torso`: embedding -> image of ``obs_shape`` (linear output).
 
@@ -63,7 +43,7 @@ def conv_decoder(
     ``output_padding`` that recovers each layer's exact input size (e.g. 210x160 colour frames).
     ``dense_hidden > 0`` inserts one more fully connected layer first (the "Dense" decoder).
     """
-    convs = torso_layers(obs_shape, layers=layers)
+    convs = layers
     sizes = [tuple(obs_shape[1:])]
     for _, kernel, stride in convs:
         h, w = sizes[-1]

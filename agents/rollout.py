@@ -1,5 +1,8 @@
 """The one loop that steps an environment: training, evaluation, baselines, analyses, benchmarks.
 
+(N synchronous environments have the one vector loop, :mod:`agents.vector_runner`, which
+resumes an unfinished episode through this module's :func:`replay_unfinished`.)
+
 :func:`rollout` plays episodes with any policy and yields every step. Whoever consumes it decides
 what a step is for: the runner stores it and learns, evaluation sums returns, the analyses
 collect states. It resets the policy's per-episode state at each episode start, so a recurrent
@@ -65,11 +68,38 @@ class Step:
 
 @dataclass(frozen=True)
 class Resume:
-    """The unfinished episode a rollout continues: its actions so far and the state they reach."""
+    """The unfinished episode a loop continues: its actions so far and the state they reach.
+
+    ``episode_return`` is the raw return of those actions, for a loop that logs returns itself
+    (:class:`agents.vector_runner.VectorEpisodes`); :func:`rollout` does not use it.
+    """
 
     episode: int
     actions: Sequence[int]
     digest: str
+    episode_return: float = 0.0
+
+
+def replay_unfinished(
+    env, obs: np.ndarray, resume: Resume, what: str = "the unfinished episode"
+) -> np.ndarray:
+    """Replay ``resume``'s actions in ``env``, just reset with the episode's seed to ``obs``,
+    without a policy, and return the observation they reach, which must be the one saved.
+
+    Both loops resume through this (:class:`Episodes`, and the vector loop per environment), so
+    an unfinished episode is continued, and checked, one way. ``what`` names the episode in the
+    one-line :class:`RunFailed` raised when the replay ends it early or reaches another state.
+    """
+    for action in resume.actions:
+        obs, _, terminated, truncated, _ = env.step(int(action))
+        if terminated or truncated:
+            raise RunFailed(f"replaying {what} ended it early")
+    if obs_digest(obs) != resume.digest:
+        raise RunFailed(
+            f"replaying {what} did not reach the saved observation; "
+            "the environment is not deterministic here"
+        )
+    return obs
 
 
 class Episodes:
@@ -118,24 +148,15 @@ class Episodes:
             if self.begin_episode is not None:
                 self.begin_episode(obs)
         else:
-            replaying = [int(a) for a in resume.actions]
-            _check_resumed(obs, resume, replaying)
-            while replaying:
-                obs, *_ = self._env_step(replaying.pop(0))
-                self.t += 1
-                _check_resumed(obs, resume, replaying)
+            obs = replay_unfinished(self.env, obs, resume)
+            self.t = len(resume.actions)
         self._obs = obs
         return obs
-
-    def _env_step(self, action: int) -> tuple:
-        """The one place the environment is stepped (replayed actions and chosen ones alike)."""
-        env = self.env
-        return env.step(action)
 
     def step(self, action: int) -> Step:
         """Take ``action`` from :meth:`observation`'s observation; the step it made."""
         obs = self.observation()
-        next_obs, reward, terminated, truncated, info = self._env_step(action)
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
         limit = self.max_steps_per_episode
         if limit is not None and self.t + 1 >= limit:
             truncated = True
@@ -198,15 +219,6 @@ def rollout(
     )
     while episodes is None or stepper.played < episodes:
         yield stepper.step(act(stepper.observation()))
-
-
-def _check_resumed(obs: np.ndarray, resume: Resume, still_to_replay: list[int]) -> None:
-    """Once every saved action is replayed, the observation must be the one saved."""
-    if not still_to_replay and obs_digest(obs) != resume.digest:
-        raise RunFailed(
-            "replaying the unfinished episode did not reach the saved observation; "
-            "the environment is not deterministic here"
-        )
 
 
 def evaluation_phase(

@@ -40,7 +40,7 @@ import torch
 
 from agents.config import EVALUATION_KEYS, RunConfig, build_config, load_yaml
 from agents.contract import Agent, EnvSpec
-from agents.envs import check_game, env_spec, make_env, quiet_emulator
+from agents.envs import check_game, env_spec, make_env
 from agents.errors import RunFailed, UsageError
 from agents.files import (
     TMP_SUFFIX,
@@ -54,7 +54,7 @@ from agents.files import (
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.replay import FrameReplay
-from agents.suites import MINATAR, suite_of
+from agents.suites import quiet_emulator, suite_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -140,14 +140,7 @@ def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
     if run.frames <= 0:
         raise UsageError(f"--frames must be positive, got {run.frames}")
     config = build_config(entry.config, run.agent, run.preset, overrides)
-    if suite_of(run.game) is MINATAR:
-        if config.color:
-            raise UsageError("MinAtar has no colour frames: color=true is for Atari games")
-        if config.frame_skip != 1:
-            raise UsageError(
-                f"MinAtar has no action repeat, so frame_skip must be 1 (got {config.frame_skip}); "
-                "use --preset minatar"
-            )
+    suite_of(run.game).check_config(config)
     if run.frames < config.frame_skip:
         raise UsageError(
             f"--frames {run.frames} is less than one agent step ({config.frame_skip} frames)"

@@ -1,7 +1,7 @@
 """The training loop, evaluation and the random-policy baseline, on top of :mod:`agents.rollout`.
 
-The runner steps nothing itself: :func:`agents.rollout.rollout` plays the episodes, the agent
-decides what to store and when to learn (:meth:`agents.contract.Agent.observe`), and this module
+The runner steps nothing itself: :func:`agents.rollout.rollout` plays the episodes (a vector
+agent's N environments: :class:`agents.vector_runner.VectorEpisodes`), the agent decides what to store and when to learn (:meth:`agents.contract.Agent.observe`), and this module
 logs, checkpoints and resumes. Run directories, their validation and checkpoint I/O live in
 :mod:`agents.rundir`.
 
@@ -85,6 +85,7 @@ from agents.rundir import (
     select_device,
 )
 from agents.stats import best_and_final, final_evaluation, step_window_mean
+from agents.vector_runner import VectorEpisodes, make_vector_env
 
 __all__ = ["RunSpec", "train", "evaluate", "random_policy_returns", "episode_seed", "load_agent"]
 
@@ -161,8 +162,8 @@ def _saved_step(out: Path, fallback: int | None) -> int | None:
 
 class Session:
     """Where a training run stands, and what every training loop does with it: log an episode or
-    an update, stop on a non-finite loss, take a checkpoint. The serial loop below and the
-    vector loop (:mod:`agents.vector_runner`) share it."""
+    an update, stop on a non-finite loss, take a checkpoint. The serial and the vector training
+    loops below share it."""
 
     def __init__(self, run, out, config, agent, spec, digest, rng, checkpoint, progress) -> None:
         self.run, self.out, self.config, self.agent, self.spec = run, out, config, agent, spec
@@ -361,9 +362,7 @@ def _train_locked(
     try:
         if isinstance(session.agent, VectorAgent):
             env.close()
-            from agents.vector_runner import train_vector
-
-            train_vector(session, checkpoint)
+            _train_vector(session, checkpoint)
         else:
             _train_serial(session, env, checkpoint)
         save_model(out, run, config, session.spec, session.agent)
@@ -518,6 +517,43 @@ def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> N
         save_checkpoint()
     finally:
         steps.close()
+
+
+def _train_vector(session: Session, checkpoint: dict[str, Any] | None) -> None:
+    """The loop of a :class:`VectorAgent`: N synchronous environments
+    (:class:`agents.vector_runner.VectorEpisodes`), a checkpoint after a learning update (an
+    unroll's end) once ``checkpoint_every_steps`` steps have passed, and at the budget's end. The
+    agent's memory (recurrent state, a partial unroll) rides in the checkpoint's ``replay`` slot."""
+    agent: VectorAgent = session.agent  # type: ignore[assignment]
+    run, rng = session.run, session.rng
+    envs = make_vector_env(run, session.config, agent.num_envs)
+    try:
+        saved = checkpoint.get("envs") if checkpoint is not None else None
+        stepper = VectorEpisodes(
+            envs,
+            lambda index: episode_seed(run.seed, index, TRAIN_STREAM),
+            resume=None if saved is None else VectorEpisodes.resumes(saved),
+        )
+
+        def save_checkpoint() -> None:
+            session.save_checkpoint({"episode_actions": None, "envs": stepper.checkpoint_fields()})
+
+        while session.step < session.total_steps:
+            chosen = agent.act_vector(stepper.obs, session.step, rng)  # (N,)
+            transition, finished = stepper.step(chosen)
+            session.step += stepper.n
+            stats = agent.observe_vector(transition, session.step, rng)
+            if stats is not None:
+                session.log_update(stats)
+            for episode_return, length in finished:
+                session.log_episode(episode_return, length)
+            session.bar.update(stepper.n)
+            session.evaluate_if_due()
+            if stats is not None and session.checkpoint_due():
+                save_checkpoint()
+        save_checkpoint()
+    finally:
+        envs.close()
 
 
 def _summarise(

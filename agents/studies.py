@@ -193,16 +193,16 @@ def diversity_table(study: Study, states: int, seed: int = 0) -> tuple[pd.DataFr
     of evaluation states: those the first setting's first seed visits under its evaluation
     policy (seed ``seed``), so every run is measured on the same states. Also returns them."""
     from agents.interpret.diversity import DEFAULT_MASS, attention_spread
-    from agents.interpret.figures import _idqn
+    from agents.interpret.figures import load_idqn
     from agents.interpret.run_measures import fixed_states
 
     settings, seeds = study.settings, study.seeds
-    run, config, agent = _idqn(study.run(settings[0], seeds[0]))
+    run, config, agent = load_idqn(study.run(settings[0], seeds[0]))
     observations = fixed_states(run, config, agent, states, seed)
     rows = []
     for setting in settings:
         for run_seed in seeds:
-            _, _, agent = _idqn(study.run(setting, run_seed))
+            _, _, agent = load_idqn(study.run(setting, run_seed))
             spread = attention_spread(agent, observations, DEFAULT_MASS)
             bounds = {"entropy max": spread["entropy_max"], "keys max": spread["keys_max"]}
             names = [*agent.spec.action_meanings, "mean over actions"]
@@ -239,12 +239,12 @@ def write_diversity(
     shown: int = 3,
 ) -> list[Path]:
     """The table, and a figure: ``shown`` of the states, each setting's attention (seed 0)."""
-    from agents.interpret.figures import _idqn, run_renderer, save
+    from agents.interpret.figures import load_idqn, run_renderer, save
 
     table, observations = diversity_table(study, states)
     paths = write_table(table, out, caption)
     settings, game, seeds = study.settings, study.game, study.seeds
-    agents = [_idqn(study.run(setting, seeds[0])) for setting in settings]
+    agents = [load_idqn(study.run(setting, seeds[0])) for setting in settings]
     renderer = run_renderer(*agents[0][:2])
     picked = observations[:: max(1, len(observations) // shown)][:shown]
     columns = 1 + len(settings)

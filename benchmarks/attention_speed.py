@@ -8,8 +8,8 @@ Two measurements, on one torch thread (as the MinAtar grid runs):
    ``paper`` preset (32 environments, unrolls of 50, 84x84 gray, frame skip 4). Steps/s are agent
    steps (environment steps summed over the environments) per second of training, as the
    runner's summary gives them.
-2. **Where the time goes**, in this process: the training loop of
-   :func:`agents.vector_runner.train_vector` (act, step the environments, observe and learn)
+2. **Where the time goes**, in this process: the training run's vector loop
+   (:class:`agents.vector_runner.VectorEpisodes`: act, step the environments, observe and learn)
    with each part timed, over ``--updates`` updates after one warm-up update, and the profiler's
    top ops of one update (BPTT over the unroll, GAE, the loss, RMSProp).
 
@@ -34,11 +34,11 @@ import torch
 from common import print_machine
 from torch.profiler import ProfilerActivity, profile
 
-from agents.contract import VectorStep
 from agents.envs import env_spec
 from agents.registry import get_agent
+from agents.rollout import TRAIN_STREAM, episode_seed
 from agents.rundir import RunSpec, make_run_env, resolve
-from agents.vector_runner import make_vector_env
+from agents.vector_runner import VectorEpisodes, make_vector_env
 
 SETTINGS = {"MinAtar": ("MinAtar-Breakout", "minatar", 1), "Atari": ("Breakout", "paper", 4)}
 
@@ -67,42 +67,37 @@ def _agent(game: str, preset: str):
     return run, config, get_agent("attention").agent(config, spec, torch.device("cpu"))
 
 
+def _episodes(run, config, n: int) -> VectorEpisodes:
+    """The package's vector loop over ``n`` environments, seeded as a training run's."""
+    envs = make_vector_env(run, config, n)
+    return VectorEpisodes(envs, lambda index: episode_seed(run.seed, index, TRAIN_STREAM))
+
+
 def breakdown(game: str, preset: str, updates: int) -> dict[str, float]:
     """Seconds per agent step in acting, stepping the environments and observing/learning."""
     torch.set_num_threads(1)
     run, config, agent = _agent(game, preset)
-    n, rng = agent.num_envs, np.random.default_rng(0)
-    envs = make_vector_env(run, config, n)
-    obs, _ = envs.reset(seed=list(range(n)))
+    rng = np.random.default_rng(0)
+    stepper = _episodes(run, config, agent.num_envs)
     totals = {"act (forward, no grad)": 0.0, "environments": 0.0, "learn (BPTT + RMSProp)": 0.0}
     steps, done_updates, warm = 0, 0, False
     while done_updates < updates + 1:
         t0 = time.perf_counter()
-        actions = agent.act_vector(obs, steps, rng)
+        actions = agent.act_vector(stepper.obs, steps, rng)
         t1 = time.perf_counter()
-        next_obs, rewards, terminated, truncated, _ = envs.step(actions)
-        done = np.asarray(terminated, bool) | np.asarray(truncated, bool)
-        if done.any():
-            fresh, _ = envs.reset(options={"reset_mask": done})
-            next_step_obs = np.where(done.reshape(-1, *[1] * (obs.ndim - 1)), fresh, next_obs)
-        else:
-            next_step_obs = next_obs
+        transition, _ = stepper.step(actions)
         t2 = time.perf_counter()
-        transition = VectorStep(
-            obs, actions, np.asarray(rewards, float), next_obs, terminated, truncated
-        )
         learned = agent.observe_vector(transition, steps, rng) is not None
         t3 = time.perf_counter()
-        obs = next_step_obs
         if warm:
             totals["act (forward, no grad)"] += t1 - t0
             totals["environments"] += t2 - t1
             totals["learn (BPTT + RMSProp)"] += t3 - t2
-            steps += n
+            steps += stepper.n
         if learned:
             done_updates += 1
             warm = True  # the first update is warm-up
-    envs.close()
+    stepper.envs.close()
     return {name: seconds / steps for name, seconds in totals.items()}
 
 
@@ -110,33 +105,22 @@ def update_profile(game: str, preset: str) -> list[tuple[str, float]]:
     """The profiler's self time (ms) of the top ops of one update, after a warm-up update."""
     torch.set_num_threads(1)
     run, config, agent = _agent(game, preset)
-    n, rng = agent.num_envs, np.random.default_rng(0)
-    envs = make_vector_env(run, config, n)
-    obs, _ = envs.reset(seed=list(range(n)))
+    rng = np.random.default_rng(0)
+    stepper = _episodes(run, config, agent.num_envs)
 
     def one_unroll(profiled: bool):
-        nonlocal obs
         for t in range(config.unroll_length):
-            actions = agent.act_vector(obs, 0, rng)
-            next_obs, rewards, terminated, truncated, _ = envs.step(actions)
-            done = np.asarray(terminated, bool) | np.asarray(truncated, bool)
-            step = VectorStep(
-                obs, actions, np.asarray(rewards, float), next_obs, terminated, truncated
-            )
+            transition, _ = stepper.step(agent.act_vector(stepper.obs, 0, rng))
             if t == config.unroll_length - 1 and profiled:
                 with profile(activities=[ProfilerActivity.CPU]) as prof:
-                    agent.observe_vector(step, 0, rng)
+                    agent.observe_vector(transition, 0, rng)
                 return prof
-            agent.observe_vector(step, 0, rng)
-            if done.any():
-                fresh, _ = envs.reset(options={"reset_mask": done})
-                next_obs = np.where(done.reshape(-1, *[1] * (obs.ndim - 1)), fresh, next_obs)
-            obs = next_obs
+            agent.observe_vector(transition, 0, rng)
         return None
 
     one_unroll(False)
     prof = one_unroll(True)
-    envs.close()
+    stepper.envs.close()
     events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
     return [(e.key, e.self_cpu_time_total / 1000) for e in events[:10]]
 

@@ -15,6 +15,7 @@ import torch
 from common import print_machine
 
 from agents.ddqn import QNetwork
+from agents.suites import ATARI
 
 
 def bench(fn, repeats: int = 30) -> float:
@@ -29,7 +30,7 @@ def bench(fn, repeats: int = 30) -> float:
 def main() -> None:
     print_machine()
     torch.manual_seed(0)
-    net = QNetwork((4, 84, 84), 6).to(memory_format=torch.channels_last)
+    net = QNetwork((4, 84, 84), 6, layers=ATARI.torso).to(memory_format=torch.channels_last)
     s = torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8)
     s_next = torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from common import print_machine
 
-from agents.envs import MINATAR_GAMES
 from agents.rollout import evaluation_phase
 from agents.rundir import load_agent, make_run_env
+from agents.suites import MINATAR_GAMES
 
 PILOT = Path(__file__).resolve().parent.parent / "results" / "minatar" / "runs"
 

@@ -24,6 +24,7 @@ from agents.networks import (
     conv_torso,
     to_channels_last,
 )
+from agents.suites import ATARI
 
 BATCH = 32
 OBS_SHAPE = (4, 84, 84)
@@ -59,7 +60,7 @@ def main() -> None:
         f"median of {args.rounds} alternating rounds of {args.repeats} calls"
     )
 
-    trunk = conv_torso(OBS_SHAPE).to(memory_format=torch.channels_last)
+    trunk = conv_torso(OBS_SHAPE, layers=ATARI.torso).to(memory_format=torch.channels_last)
     linear = nn.Linear(3136, 512)
     x = to_channels_last(torch.rand(BATCH, *OBS_SHAPE))
     features = torch.randn(BATCH, 3136)
@@ -87,7 +88,7 @@ def main() -> None:
 
     embedding = torch.randn(BATCH, 256)
     target = torch.randn(BATCH, *OBS_SHAPE)
-    decoder = conv_decoder(OBS_SHAPE, 256).to(memory_format=torch.channels_last)
+    decoder = conv_decoder(OBS_SHAPE, 256, layers=ATARI.torso).to(memory_format=torch.channels_last)
 
     def train_step(bf16):
         def run():

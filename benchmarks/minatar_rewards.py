@@ -21,10 +21,10 @@ import numpy as np
 from common import print_machine
 from tqdm import tqdm
 
-from agents.envs import MINATAR_GAMES
 from agents.files import atomic_write_csv
 from agents.rollout import RANDOM_POLICY_STREAM, episode_seed, rollout
 from agents.rundir import load_agent, make_run_env
+from agents.suites import MINATAR_GAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 PILOT = ROOT / "results" / "minatar" / "runs" / "ddqn"

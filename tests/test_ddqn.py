@@ -6,6 +6,7 @@ from agents.config import build_config
 from agents.ddqn import DDQNAgent, DDQNConfig, QNetwork, double_dqn_target, linear_epsilon
 from agents.envs import EnvSpec
 from agents.replay import Batch
+from agents.suites import ATARI
 
 
 def test_double_dqn_target_hand_computed():
@@ -27,7 +28,7 @@ def test_linear_epsilon():
 
 
 def test_nature_network_shapes():
-    net = QNetwork((4, 84, 84), 6, 512)
+    net = QNetwork((4, 84, 84), 6, 512, layers=ATARI.torso)
     q = net(torch.zeros(2, 4, 84, 84, dtype=torch.uint8))
     assert q.shape == (2, 6)
     assert net.features(torch.zeros(1, 4, 84, 84, dtype=torch.uint8)).shape == (1, 512)

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
-from agents.envs import make_env, minatar_channel_names
+from agents.envs import make_env
 from agents.interpret.grounding import (
     RELEVANT_CHANNELS,
     mass_on_objects,
     object_mask,
     occupancy,
 )
+from agents.suites import minatar_channel_names
 
 
 def _masks() -> np.ndarray:

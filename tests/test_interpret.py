@@ -393,10 +393,8 @@ def _by_hand(agent, states, key_images):
 
 
 def test_decoded_keys_are_in_the_space_the_decoder_reconstructs():
-    from agents.interpret.agreement import decoded_keys
-
     agent = _mean_image_agent()
-    images = decoded_keys(agent)
+    images = agent.decoded_keys()
     assert images.shape == (3, 20, *GRAY.obs_shape)
     raw = agent.online.decode(agent.keys.flatten(0, 1)).reshape(images.shape)
     assert torch.allclose(images, raw)

@@ -4,11 +4,13 @@ import torch
 from agents.ddqn import QNetwork
 from agents.errors import UsageError
 from agents.networks import bf16_autocast, check_precision, cpu_capability, native_bf16
+from agents.suites import ATARI
 
 
 def test_bf16_autocast_stays_close_to_fp32():
     torch.manual_seed(0)
-    fp32, bf16 = QNetwork((4, 84, 84), 6), QNetwork((4, 84, 84), 6, bf16=True)
+    fp32 = QNetwork((4, 84, 84), 6, layers=ATARI.torso)
+    bf16 = QNetwork((4, 84, 84), 6, bf16=True, layers=ATARI.torso)
     bf16.load_state_dict(fp32.state_dict())
     obs = torch.randint(0, 256, (8, 4, 84, 84), dtype=torch.uint8)
     expected, got = fp32(obs), bf16(obs)

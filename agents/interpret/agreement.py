@@ -23,17 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.idqn import directed_action, q_and_uncertainty
-
-
-@torch.inference_mode()
-def decoded_keys(agent) -> torch.Tensor:
-    """Every key through the decoder, (A, N, C, H, W), in normalised input space (no mean image
-    added back, no clipping: what the reconstruction loss compares with ``agent.normalise``)."""
-    keys = agent.keys
-    images = agent.online.decode(keys.flatten(0, 1).to(agent.device))
-    return images.reshape(*keys.shape[:2], *images.shape[1:])
-
 
 def unit_key_images(key_images: torch.Tensor) -> torch.Tensor:
     """Decoded keys (A, N, C, H, W) -> unit vectors (A, N, C*H*W), computed once per agent."""
@@ -46,14 +35,13 @@ def image_space_choice(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """a' (B,) and the image-space attention w' (B, A, N) for uint8 states (B, C, H, W) in
     pixels, given :func:`unit_key_images` (A, N, D) of keys decoded in normalised space
-    (:func:`decoded_keys`). The states are normalised as the agent normalises its input before
-    the cosine, so both sides live in the decoder's space."""
+    (:meth:`agents.contract.Agent.decoded_keys`). The states are normalised as the agent
+    normalises its input before the cosine, so both sides live in the decoder's space."""
     normalised = agent.normalise(torch.as_tensor(states).to(agent.device))
     flat_states = torch.nn.functional.normalize(normalised.flatten(1), dim=1)
     cosine = torch.einsum("bd,and->ban", flat_states, unit_keys.to(flat_states.device))
     attention = cosine.softmax(dim=-1)
-    q, u = q_and_uncertainty(attention, agent.values.to(attention.device))
-    return directed_action(q, u, agent.config.exploration_lambda), attention
+    return agent.action_from_attention(attention), attention
 
 
 def image_space_actions(agent, states: torch.Tensor, unit_keys: torch.Tensor) -> torch.Tensor:
@@ -63,18 +51,17 @@ def image_space_actions(agent, states: torch.Tensor, unit_keys: torch.Tensor) ->
 
 def agreement_steps(agent, make_env, rollouts: int, max_steps: int, seed: int = 0):
     """Every step of the agreement rollouts: ``(step, suggested action a', image-space attention
-    (A, N))``. The agent plays its directed policy, argmax Q + lambda_exp U, through
-    :meth:`inspect`, so a rollout leaves the agent (its mean image included) untouched. Table 2's
+    (A, N))``. The agent plays its directed policy (i-DQN: argmax Q + lambda_exp U) through
+    :meth:`~agents.contract.Agent.directed_actions`, so a rollout leaves the agent (its mean image
+    included) untouched. Table 2's
     score and Fig 5's examples both come from here."""
     from agents.rollout import AGREEMENT_STREAM, episode_seed, rollout
 
-    unit_keys = unit_key_images(decoded_keys(agent))
-    lam = agent.config.exploration_lambda
+    unit_keys = unit_key_images(agent.decoded_keys())
     env = make_env()
 
     def directed(obs) -> int:
-        out = agent.inspect(torch.as_tensor(obs[None]).to(agent.device))
-        return int(directed_action(out.q, out.u, lam)[0])
+        return int(agent.directed_actions(torch.as_tensor(obs[None]).to(agent.device))[0])
 
     steps = rollout(
         env,

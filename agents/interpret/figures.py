@@ -110,7 +110,9 @@ def save(fig: plt.Figure, stem: Path) -> list[Path]:
     return paths
 
 
-def _idqn(run_dir: Path):
+def load_idqn(run_dir: Path):
+    """``(run, config, agent)`` of an i-DQN run directory, on the CPU; another agent's run is
+    refused with a one-line :class:`UsageError`."""
     check_run(run_dir, "idqn")
     return load_agent(run_dir, device="cpu")
 
@@ -159,7 +161,7 @@ def spread_states(run, config, agent, count: int, seed: int = 0) -> np.ndarray:
 
 def key_grid(run_dir: Path, stem: Path) -> list[Path]:
     """Decoded keys: actions x the supports nearest 25, 3, -11 and -25 (paper Figs 3, 4, 10-12)."""
-    run, config, agent = _idqn(run_dir)
+    run, config, agent = load_idqn(run_dir)
     renderer = run_renderer(run, config)
     indices = nearest_value_indices(agent.values, PAPER_VALUE_TARGETS)
     actions = list(range(agent.spec.num_actions))
@@ -244,7 +246,7 @@ def attention_and_saliency(
 ) -> list[Path]:
     """Per state: the frame, the attention heat map (actions x values) and one saliency map per
     action of interest (``actions``: names or indices; default the greedy action). Figs 9b/c, 14."""
-    run, config, agent = _idqn(run_dir)
+    run, config, agent = load_idqn(run_dir)
     renderer = run_renderer(run, config)
     chosen_actions = parse_actions(agent, actions)
     chosen = spread_states(run, config, agent, states, seed)
@@ -268,7 +270,7 @@ def interpolation(
     ends at the state's own embedding. The last column is the state itself, as the paper draws
     it: the channel-wise max over its stacked frames.
     """
-    run, config, agent = _idqn(run_dir)
+    run, config, agent = load_idqn(run_dir)
     renderer = run_renderer(run, config)
     chosen = spread_states(run, config, agent, states, seed)
     out = agent.inspect(chosen)
@@ -309,7 +311,7 @@ def adversarial(run_dir: Path, stem: Path, steps: int = 120, seed: int = 0) -> l
     """
     from agents.interpret import adversarial as edits
 
-    run, config, agent = _idqn(run_dir)
+    run, config, agent = load_idqn(run_dir)
     env = make_run_env(run, config)
     renderer = renderer_for(env, run.game, config.frame_stack)
     ale = getattr(env.unwrapped, "ale", None)  # Atari only; the RAM edits need the emulator
@@ -387,7 +389,7 @@ def tsne_figure(
     run_dir: Path, stem: Path, ddqn_run: Path | None = None, states: int = 500, seed: int = 0
 ) -> list[Path]:
     """t-SNE of visited states coloured by their top (action, value) key, keys as stars (Fig 2)."""
-    run, config, agent = _idqn(run_dir)
+    run, config, agent = load_idqn(run_dir)
     if ddqn_run:  # checked before the slow part, so a wrong run fails at once
         check_ddqn_beside(ddqn_run, run, config)
     observations, _ = collect_states(run, config, agent, states, seed)
@@ -436,7 +438,7 @@ def reconstructions(
 
     groups: dict[str, list] = {}
     for run_dir in run_dirs:
-        run, config, agent = _idqn(Path(run_dir))
+        run, config, agent = load_idqn(Path(run_dir))
         groups.setdefault(suite_of(run.game).input_name(config.color), []).append(
             (run, config, agent)
         )
@@ -503,7 +505,7 @@ def agreeing(
     decoded key the image-space attention of that action weighs most."""
     from agents.interpret.agreement import agreeing_examples
 
-    run, config, agent = _idqn(run_dir)
+    run, config, agent = load_idqn(run_dir)
     renderer = run_renderer(run, config)
     examples = agreeing_examples(
         agent, lambda: make_run_env(run, config), count, rollouts, max_steps, seed
@@ -534,7 +536,7 @@ def embedding_statistics(
     figure draws (same count and seed): keys among states, and label purity against DDQN's."""
     from agents.interpret.embedding import chance_purity, key_to_state_ratio, neighbour_purity
 
-    run, config, agent = _idqn(run_dir)
+    run, config, agent = load_idqn(run_dir)
     visited, _ = collect_states(run, config, agent, states, seed)
     # Distinct states only: a repeated state is its own nearest neighbour at distance 0.
     observations = np.unique(visited, axis=0)

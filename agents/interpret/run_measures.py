@@ -257,14 +257,14 @@ def diversity_measures(agent, states: np.ndarray) -> dict[str, Any]:
 
 
 def _object_masks(run, config, states: np.ndarray) -> np.ndarray:
-    from agents.envs import minatar_channel_names
     from agents.interpret.grounding import RELEVANT_CHANNELS, object_mask
     from agents.rundir import make_run_env
+    from agents.suites import suite_of
 
     if run.game not in RELEVANT_CHANNELS:
         raise UsageError(f"{run.game} has no object channels (MinAtar games only)")
     env = make_run_env(run, config)
-    names = minatar_channel_names(env)
+    names = suite_of(run.game).channel_names(env)
     env.close()
     newest = states[:, -len(names) :]  # the newest frame of a stack
     return np.stack(

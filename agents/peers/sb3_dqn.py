@@ -32,9 +32,10 @@ from agents.ddqn import DDQNConfig
 from agents.envs import make_env
 from agents.errors import UsageError
 from agents.files import atomic_write_csv, atomic_write_json, atomic_write_yaml
-from agents.networks import conv_torso
+from agents.networks import ConvLayers, conv_torso
 from agents.rundir import EPISODE_HEADER, EVAL_PHASE_HEADER, invocation_record
 from agents.stats import best_and_final, final_evaluation, step_window_mean
+from agents.suites import suite_of
 
 NAME = "sb3-dqn"
 LABEL = "SB3 DQN"
@@ -72,8 +73,8 @@ def _torso_extractor():
     class SuiteTorso(BaseFeaturesExtractor):
         """The suite's conv torso for the observation shape (MinAtar: 16 3x3 filters)."""
 
-        def __init__(self, observation_space: gym.spaces.Box):
-            trunk = conv_torso(tuple(observation_space.shape))
+        def __init__(self, observation_space: gym.spaces.Box, layers: ConvLayers):
+            trunk = conv_torso(tuple(observation_space.shape), layers=layers)
             with torch.no_grad():
                 size = trunk(torch.zeros(1, *observation_space.shape)).shape[1]
             super().__init__(observation_space, features_dim=size)
@@ -127,8 +128,6 @@ def _evaluation_phases(config: DDQNConfig, game: str, seed: int, rows: list):
 
 def settings(game: str, overrides: dict[str, Any] | None = None) -> DDQNConfig:
     """Our DDQN's preset for ``game``'s suite (``minatar`` or ``paper``), the peer's settings."""
-    from agents.suites import suite_of
-
     return build_config(DDQNConfig, "ddqn", suite_of(game).preset, overrides or {})
 
 
@@ -172,6 +171,7 @@ def train_peer(
         max_grad_norm=config.grad_clip_norm,
         policy_kwargs={
             "features_extractor_class": _torso_extractor(),
+            "features_extractor_kwargs": {"layers": suite_of(game).torso},
             "net_arch": [config.hidden_dim],
             "optimizer_kwargs": {"eps": config.adam_eps},
         },
