@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         nargs="+",
         default=None,
-        help="train these seeds in lockstep in one process, into OUT/s<seed> (ddqn)",
+        help="train these seeds in lockstep in one process, into OUT/s<seed> (ddqn, idqn)",
     )
     train.add_argument(
         "--frames", type=int, required=True, help="emulator frames (4 per agent step)"

@@ -160,9 +160,19 @@ class IDQNNetwork(nn.Module):
                 nn.init.normal_(layer.weight, 0.0, config.linear_init_std)
 
     def forward(self, x: torch.Tensor, sample: bool = False) -> IDQNOutput:
-        """``x``: normalised float input (B, C, H, W). ``sample``: reparameterised VAE embedding."""
+        """``x``: normalised float input (B, C, H, W). ``sample``: reparameterised VAE embedding,
+        its noise drawn from torch's global generator."""
+        return self.of_input(to_channels_last(x), sample)
+
+    def of_input(
+        self, x: torch.Tensor, sample: bool = False, noise: torch.Tensor | None = None
+    ) -> IDQNOutput:
+        """:meth:`forward` on ``x`` in whatever memory layout it comes (``torch.func.vmap``,
+        :mod:`agents.lockstep`, cannot make a tensor channels-last). ``noise`` (B, E): the VAE's
+        standard-normal draw when ``sample``, if given (lockstep draws each member's from its own
+        generator); else drawn here."""
         with bf16_autocast(x.device, self.bf16):
-            features = self.torso(to_channels_last(x))
+            features = self.torso(x)
             mean = self.embed(features)
             logvar = self.embed_logvar(features) if self.variational else None
         mean = mean.float()
@@ -170,7 +180,9 @@ class IDQNNetwork(nn.Module):
         if self.variational:
             logvar = logvar.float()
             if sample:
-                embedding = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+                if noise is None:
+                    noise = torch.randn_like(mean)
+                embedding = mean + noise * (0.5 * logvar).exp()
         out = self.attend(embedding)
         out.mean, out.logvar = (mean, logvar) if self.variational else (None, None)
         return out
@@ -201,30 +213,35 @@ def project_distribution(
 ) -> torch.Tensor:
     """Categorical projection of r + gamma * v (r alone at terminals) back onto ``supports``.
 
-    ``probs`` (B, N) is a distribution over ``supports`` (N,), which may be in any order and
-    unevenly spaced (the paper samples them at random). Each shifted atom is clamped to
+    ``probs`` (..., B, N) is a distribution over ``supports`` (..., N), which may be in any order
+    and unevenly spaced (the paper samples them at random). Each shifted atom is clamped to
     [min(v), max(v)] and its mass split between its two neighbouring supports in proportion to
-    closeness (all of it to a support it hits exactly). Returns (B, N), rows summing to 1, in the
-    order of ``supports``. With evenly spaced sorted supports this is C51's projection.
+    closeness (all of it to a support it hits exactly). Returns (..., B, N), rows summing to 1,
+    in the order of ``supports``. With evenly spaced sorted supports this is C51's projection.
+    Leading dimensions (``...``: lockstep's members, :mod:`agents.lockstep`) project apart, each
+    onto its own supports; every step only selects and places elements, so each slice gets the
+    very numbers it gets alone.
     """
-    order = supports.argsort()
-    sorted_v = supports[order]
-    atoms = rewards[:, None] + gamma * (1.0 - terminated)[:, None] * supports[None, :]
-    atoms = atoms.clamp(sorted_v[0], sorted_v[-1])
-    upper = torch.searchsorted(sorted_v, atoms.contiguous()).clamp_max(len(sorted_v) - 1)
-    exact = sorted_v[upper] == atoms
+    n = supports.shape[-1]
+    order = supports.argsort(dim=-1)
+    sorted_v = supports.gather(-1, order)
+    atoms = rewards[..., None] + gamma * (1.0 - terminated)[..., None] * supports[..., None, :]
+    atoms = atoms.clamp(sorted_v[..., :1, None], sorted_v[..., -1:, None])
+    rows = sorted_v[..., None, :].expand(atoms.shape)  # each row's sorted supports
+    upper = torch.searchsorted(rows.contiguous(), atoms.contiguous()).clamp_max(n - 1)
+    exact = rows.gather(-1, upper) == atoms
     lower = torch.where(exact, upper, (upper - 1).clamp_min(0))
-    v_low, v_up = sorted_v[lower], sorted_v[upper]
+    v_low, v_up = rows.gather(-1, lower), rows.gather(-1, upper)
     span = v_up - v_low
     to_upper = torch.where(
         span > 0, (atoms - v_low) / span.clamp_min(1e-12), torch.ones_like(atoms)
     )
     projected_sorted = torch.zeros_like(probs)
-    projected_sorted.scatter_add_(1, lower, probs * (1.0 - to_upper))
-    projected_sorted.scatter_add_(1, upper, probs * to_upper)
-    projected = torch.empty_like(projected_sorted)
-    projected[:, order] = projected_sorted
-    return projected
+    projected_sorted.scatter_add_(-1, lower, probs * (1.0 - to_upper))
+    projected_sorted.scatter_add_(-1, upper, probs * to_upper)
+    return torch.empty_like(projected_sorted).scatter_(
+        -1, order[..., None, :].expand(atoms.shape), projected_sorted
+    )
 
 
 def distributional_loss(logits_taken: torch.Tensor, target_probs: torch.Tensor) -> torch.Tensor:

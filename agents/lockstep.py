@@ -1,6 +1,6 @@
 """Lockstep training: several seeds of one agent in one process, their updates batched.
 
-    python -m agents train --agent ddqn --game MinAtar-Breakout --preset minatar \\
+    python -m agents train --agent idqn --game MinAtar-Breakout --preset minatar \\
         --seeds 0 1 2 3 --frames 20000 --out DIR        # writes DIR/s0 ... DIR/s3
 
 Why: most of a small network's update is per-op overhead (dispatch, autograd bookkeeping, the
@@ -9,14 +9,18 @@ it fills a device one small network leaves idle (issue 23, docs/benchmarks.md).
 
 What is shared is the arithmetic, nothing else. Every member is an ordinary run
 (:class:`agents.runner.Session`): its own run directory, lock, logs, checkpoints, evaluation
-phases, environment, replay, target network, epsilon schedule, optimiser state and random
-streams, the very ones a single run with its seed draws (the same episode seeds, epsilon draws
-and replay indices). Its checkpoints are single-run checkpoints: ``--seed`` can resume a member,
-and ``--seeds`` a single run. The members' online and target networks are stacked on a leading
-member axis (``torch.func.stack_module_state``); one ``vmap``-ed forward pass picks the greedy
-actions of all members, and one ``vmap(grad(...))`` computes every member's Double-DQN loss and
-gradient. Gradient norms are clipped per member; Adam steps each member's slices with the fused
-kernel a single run's optimiser uses, with the member's own step count.
+phases, environment, replay, target network, exploration (DDQN's epsilon schedule, i-DQN's
+directed exploration and running mean image), optimiser state, learning-rate schedule and random
+streams, the very ones a single run with its seed draws (the same episode seeds, epsilon draws,
+replay indices and, for i-DQN's VAE embedding, sampling noise). Its checkpoints are single-run
+checkpoints: ``--seed`` can resume a member, and ``--seeds`` a single run. The members' online
+and target networks (and buffers: i-DQN's fixed values) are stacked on a leading member axis
+(``torch.func.stack_module_state``); one ``vmap``-ed forward pass picks the actions of all
+members, and one ``vmap(grad(...))`` computes every member's loss (DDQN's TD loss; i-DQN's
+Bellman, distributional, reconstruction and diversity losses, plus the KL of a VAE embedding, with
+the conv or dense decoder) and gradient. Gradient norms are clipped per member; Adam steps each
+member's slices with the fused kernel a single run's optimiser uses, with the member's own step
+count and learning rate.
 
 Exactness. A member follows its single run's trajectory up to float rounding: the batched kernels
 round differently (``tests/test_lockstep.py`` measures by how much). Within lockstep every member's
@@ -39,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, stack_module_state, vmap
 from torch.optim.adam import adam as adam_step
@@ -47,6 +52,16 @@ from tqdm import tqdm
 from agents.ddqn import DDQNAgent, double_dqn_target, td_loss
 from agents.errors import RunFailed, UsageError
 from agents.files import DiskFull
+from agents.idqn import (
+    IDQNAgent,
+    IDQNOutput,
+    directed_action,
+    distributional_loss,
+    diversity_loss,
+    kl_to_standard_normal,
+    project_distribution,
+    reconstruction_loss,
+)
 from agents.networks import check_precision
 from agents.replay import Batch
 from agents.rollout import TRAIN_STREAM, Episodes, Step, episode_seed
@@ -69,8 +84,9 @@ from agents.runner import (
     start_session,
     write_summary,
 )
+from agents.value_based import ValueBasedAgent
 
-__all__ = ["LockstepDDQN", "member_dir", "train_lockstep"]
+__all__ = ["LockstepDDQN", "LockstepIDQN", "member_dir", "train_lockstep"]
 
 
 def member_dir(out: Path, seed: int) -> Path:
@@ -90,16 +106,42 @@ class _PixelsQ(nn.Module):
         return self.net.q_of_pixels(pixels)
 
 
-class LockstepDDQN:
-    """The networks and Adam states of S :class:`~agents.ddqn.DDQNAgent` members, stacked on a
-    leading member axis, and their batched action selection and update.
+class _IDQNInput(nn.Module):
+    """:meth:`agents.idqn.IDQNNetwork.of_input` (and, with ``decode``, the decoder's image of
+    the embedding) as a module's forward, for ``functional_call``."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        sample: bool = False,
+        noise: torch.Tensor | None = None,
+        decode: bool = False,
+    ) -> tuple[IDQNOutput, torch.Tensor | None]:
+        out = self.net.of_input(x, sample, noise)
+        return out, self.net.decode(out.embedding) if decode else None
+
+
+class _StackedLearner:
+    """The networks and Adam states of S members of one value-based agent, stacked on a leading
+    member axis: what every batched learner shares (stacking, per-member clipping, Adam, target
+    syncs, write-back). A subclass adds the agent's batched action selection and update.
 
     The stacked tensors are the members' state while the job runs; :meth:`write_back` copies a
     member's slice into its agent (networks and optimiser), whose ``state_dict`` a checkpoint,
     an evaluation phase and ``model.pt`` then read as in a single run.
     """
 
-    def __init__(self, agents: list[DDQNAgent]) -> None:
+    #: Wraps the agent's network for ``functional_call`` (a forward ``vmap`` can batch).
+    wrapper: type[nn.Module]
+    #: Shape of the standard-normal noise each member's update draws from its own generator
+    #: (the loop draws it), or None where the update draws none.
+    noise_shape: tuple[int, ...] | None = None
+
+    def __init__(self, agents: list[ValueBasedAgent]) -> None:
         self.agents = agents
         self.size = len(agents)
         first = agents[0]
@@ -107,14 +149,16 @@ class LockstepDDQN:
         self.device = first.device
         self.obs_shape = tuple(first.spec.obs_shape)
         self.names = [name for name, _ in first.online.named_parameters()]
-        if any(True for _ in first.online.buffers()):
-            raise NotImplementedError("lockstep DDQN stacks parameters only; QNetwork has buffers")
-        online, _ = stack_module_state([agent.online for agent in agents])
-        target, _ = stack_module_state([agent.target for agent in agents])
+        # Buffers (i-DQN's fixed values) are the member's own, stacked alike, never trained.
+        self.buffer_names = [name for name, _ in first.online.named_buffers()]
+        online, online_buffers = stack_module_state([agent.online for agent in agents])
+        target, target_buffers = stack_module_state([agent.target for agent in agents])
         # Plain tensors: torch.func.grad differentiates its own inputs, and Adam updates in place.
         self.online = {name: online[name].detach().contiguous() for name in self.names}
         self.target = {name: target[name].detach().contiguous() for name in self.names}
-        self._module = _PixelsQ(copy.deepcopy(first.online).to("meta"))
+        self.online_buffers = {n: online_buffers[n].contiguous() for n in self.buffer_names}
+        self.target_buffers = {n: target_buffers[n].contiguous() for n in self.buffer_names}
+        self._module = self.wrapper(copy.deepcopy(first.online).to("meta"))
         self._load_adam()
         self._clip_groups = self._clip_layers(first)
 
@@ -123,10 +167,13 @@ class LockstepDDQN:
         """Stack the members' Adam moments; keep each member's step counts (fused Adam keeps a
         float32 step tensor per parameter), zero for a member that has not updated yet."""
         group = self.agents[0].optimizer.param_groups[0]
-        self.lr, self.eps = group["lr"], group["eps"]
+        self.eps = group["eps"]
         self.beta1, self.beta2 = group["betas"]
         if group["weight_decay"] or group["amsgrad"] or not group["fused"]:
-            raise NotImplementedError("lockstep DDQN implements the agents' fused, plain Adam")
+            raise NotImplementedError("lockstep implements the agents' fused, plain Adam")
+        # Each member's learning rate: the one its optimiser holds (i-DQN's schedule sets it
+        # before every update, as its single run does).
+        self.lrs = [agent.optimizer.param_groups[0]["lr"] for agent in self.agents]
         exp_avg: dict[str, list[torch.Tensor]] = {name: [] for name in self.names}
         exp_avg_sq: dict[str, list[torch.Tensor]] = {name: [] for name in self.names}
         self.steps: list[list[torch.Tensor]] = []
@@ -159,10 +206,44 @@ class LockstepDDQN:
             for i in range(self.size)
         ]
 
+    def _adam(self, grads: dict[str, torch.Tensor], members: list[int]) -> None:
+        """One fused Adam step of each member in ``members``, on its own slices and step counts,
+        at its own learning rate (members at the same rate share a kernel call: the kernel works
+        element by element, so grouping does not change a member's numbers)."""
+        by_lr: dict[float, list[int]] = {}
+        for i in members:
+            by_lr.setdefault(self.lrs[i], []).append(i)
+        for lr, group in by_lr.items():
+            params, exp_avgs, exp_avg_sqs, steps, member_grads = [], [], [], [], []
+            for i in group:
+                p, m, v = self._slices[i]
+                params += p
+                exp_avgs += m
+                exp_avg_sqs += v
+                steps += self.steps[i]
+                member_grads += [grads[name][i] for name in self.names]
+            adam_step(
+                params,
+                member_grads,
+                exp_avgs,
+                exp_avg_sqs,
+                [],
+                steps,
+                fused=True,
+                amsgrad=False,
+                beta1=self.beta1,
+                beta2=self.beta2,
+                lr=lr,
+                weight_decay=0.0,
+                eps=self.eps,
+                maximize=False,
+            )
+
     @staticmethod
-    def _clip_layers(agent: DDQNAgent) -> list[list[str]]:
+    def _clip_layers(agent: ValueBasedAgent) -> list[list[str]]:
         """The parameter groups whose gradient norm is clipped: all together, or (the authors'
-        code, :func:`agents.networks.clip_gradients`) each conv or linear layer's apart."""
+        code, :func:`agents.networks.clip_gradients`) each conv or linear layer's apart (i-DQN's
+        keys, in no layer, then unclipped)."""
         names = [name for name, _ in agent.online.named_parameters()]
         if not agent.config.grad_clip_per_layer:
             return [names]
@@ -185,10 +266,91 @@ class LockstepDDQN:
             for name in group:
                 grads[name].mul_(coef.view(-1, *[1] * (grads[name].dim() - 1)))
 
-    # The batched network ---------------------------------------------------------------------
+    def _step(self, grads: dict[str, torch.Tensor], members: list[int]) -> None:
+        """Clip every member's gradients, then Adam-step the members in ``members``."""
+        grads = {name: grads[name].contiguous() for name in self.names}
+        self._clip(grads)
+        self._adam(grads, members)
+
+    # Batching --------------------------------------------------------------------------------
+    def _stack(self, tensors: dict[int, torch.Tensor]) -> torch.Tensor:
+        """(S, ...) with every member's tensor in its slot, zeros in the slots of the others."""
+        if len(tensors) < self.size:
+            zeros = torch.zeros_like(next(iter(tensors.values())))
+            tensors = {i: tensors.get(i, zeros) for i in range(self.size)}
+        return torch.stack([tensors[i] for i in range(self.size)])
+
+    def _observations(self, obs: dict[int, np.ndarray]) -> torch.Tensor:
+        """uint8 (S, 1, C, H, W) on the device: each member's observation in its slot."""
+        batch = torch.zeros((self.size, 1, *self.obs_shape), dtype=torch.uint8)
+        for i, observation in obs.items():
+            batch[i, 0] = torch.from_numpy(observation)
+        return batch.to(self.device)
+
+    def _call(
+        self,
+        params: dict[str, torch.Tensor],
+        buffers: dict[str, torch.Tensor],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """One member's network (``wrapper``) on ``args``, inside ``vmap``."""
+        weights = {f"net.{k}": v for k, v in params.items()}
+        weights.update({f"net.{k}": v for k, v in buffers.items()})
+        return functional_call(self._module, weights, args, kwargs)
+
+    # Targets and write-back ------------------------------------------------------------------
+    @torch.no_grad()
+    def sync_target(self, i: int) -> None:
+        """Member ``i``'s target network := its online network."""
+        for name in self.names:
+            self.target[name][i].copy_(self.online[name][i])
+        for name in self.buffer_names:
+            self.target_buffers[name][i].copy_(self.online_buffers[name][i])
+
+    @torch.no_grad()
+    def write_back(self, i: int) -> None:
+        """Copy member ``i``'s slices into its agent: online and target networks, and the Adam
+        state a single run's optimiser would hold (none before its first update)."""
+        agent = self.agents[i]
+        for name, param in agent.online.named_parameters():
+            param.copy_(self.online[name][i])
+        for name, param in agent.target.named_parameters():
+            param.copy_(self.target[name][i])
+        for name, buffer in agent.online.named_buffers():
+            buffer.copy_(self.online_buffers[name][i])
+        for name, buffer in agent.target.named_buffers():
+            buffer.copy_(self.target_buffers[name][i])
+        for group in agent.optimizer.param_groups:
+            group["lr"] = self.lrs[i]
+        agent.optimizer.state.clear()
+        if float(self.steps[i][0]) == 0:
+            return
+        for j, param in enumerate(agent.online.parameters()):
+            name = self.names[j]
+            # In the parameter's own memory layout (channels-last convs), as Adam makes them:
+            # the fused kernel steps a parameter and its moments element by element in memory.
+            agent.optimizer.state[param] = {
+                "step": self.steps[i][j].clone(),
+                "exp_avg": torch.empty_like(param).copy_(self.exp_avg[name][i]),
+                "exp_avg_sq": torch.empty_like(param).copy_(self.exp_avg_sq[name][i]),
+            }
+
+
+class LockstepDDQN(_StackedLearner):
+    """S :class:`~agents.ddqn.DDQNAgent` members: batched epsilon-greedy action selection and
+    Double-DQN update."""
+
+    wrapper = _PixelsQ
+
+    def __init__(self, agents: list[DDQNAgent]) -> None:
+        super().__init__(agents)
+        if self.buffer_names:
+            raise NotImplementedError("lockstep DDQN expects a QNetwork without buffers")
+
     def _q(self, params: dict[str, torch.Tensor], pixels: torch.Tensor) -> torch.Tensor:
         """One member's Q-values (B, A) of float pixels, inside ``vmap``."""
-        return functional_call(self._module, {f"net.{k}": v for k, v in params.items()}, (pixels,))
+        return self._call(params, {}, pixels)
 
     def _loss(
         self,
@@ -202,28 +364,33 @@ class LockstepDDQN:
         loss = td_loss(q, target, self.config.loss)
         return loss, (loss, q.mean())
 
-    def _stack(self, tensors: dict[int, torch.Tensor]) -> torch.Tensor:
-        """(S, ...) with every member's tensor in its slot, zeros in the slots of the others."""
-        if len(tensors) < self.size:
-            zeros = torch.zeros_like(next(iter(tensors.values())))
-            tensors = {i: tensors.get(i, zeros) for i in range(self.size)}
-        return torch.stack([tensors[i] for i in range(self.size)])
+    def act(self, requests: dict[int, tuple[np.ndarray, int, np.random.Generator]]) -> dict:
+        """Each member's training action (member index -> (observation, step, its generator)):
+        its epsilon draws (:meth:`~agents.ddqn.DDQNAgent.explore`), then one batched forward
+        pass for the members that act greedily."""
+        explored = {i: self.agents[i].explore(step, rng) for i, (_, step, rng) in requests.items()}
+        greedy = {i: requests[i][0] for i, action in explored.items() if action is None}
+        chosen = self.greedy_actions(greedy) if greedy else {}
+        return {i: chosen[i] if action is None else action for i, action in explored.items()}
 
     @torch.no_grad()
     def greedy_actions(self, obs: dict[int, np.ndarray]) -> dict[int, int]:
         """The greedy action of each member in ``obs`` (member index -> its observation), from
         one forward pass over all S members."""
-        batch = torch.zeros((self.size, 1, *self.obs_shape), dtype=torch.uint8)
-        for i, observation in obs.items():
-            batch[i, 0] = torch.from_numpy(observation)
-        pixels = batch.to(self.device).float().div_(255.0)
+        pixels = self._observations(obs).float().div_(255.0)
         actions = vmap(self._q)(self.online, pixels)[:, 0].argmax(dim=1).tolist()
         return {i: int(actions[i]) for i in obs}
 
-    def update(self, batches: dict[int, Batch]) -> dict[int, dict[str, float]]:
+    def update(
+        self,
+        batches: dict[int, Batch],
+        steps: dict[int, int] | None = None,
+        noise: dict[int, torch.Tensor] | None = None,
+    ) -> dict[int, dict[str, float]]:
         """One gradient step for every member in ``batches`` (member index -> its minibatch):
         Double-DQN targets, TD loss, gradient, per-member clipping, Adam. Returns each updated
-        member's ``loss`` and ``q_mean``."""
+        member's ``loss`` and ``q_mean``, and its ``epsilon`` at its step in ``steps`` if given.
+        DDQN draws no ``noise``."""
 
         def field(name: str) -> torch.Tensor:
             return self._stack({i: getattr(batch, name) for i, batch in batches.items()})
@@ -240,67 +407,173 @@ class LockstepDDQN:
         grads, (loss, q_mean) = vmap(grad(self._loss, has_aux=True))(
             self.online, pixels, actions, target
         )
-        grads = {name: grads[name].contiguous() for name in self.names}
-        self._clip(grads)
         members = sorted(batches)
-        params, exp_avgs, exp_avg_sqs, steps, member_grads = [], [], [], [], []
-        for i in members:
-            p, m, v = self._slices[i]
-            params += p
-            exp_avgs += m
-            exp_avg_sqs += v
-            steps += self.steps[i]
-            member_grads += [grads[name][i] for name in self.names]
-        adam_step(
-            params,
-            member_grads,
-            exp_avgs,
-            exp_avg_sqs,
-            [],
-            steps,
-            fused=True,
-            amsgrad=False,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            lr=self.lr,
-            weight_decay=0.0,
-            eps=self.eps,
-            maximize=False,
-        )
+        self._step(grads, members)
         values = torch.stack([loss.detach(), q_mean.detach()], dim=1).tolist()  # one sync
-        return {i: {"loss": values[i][0], "q_mean": values[i][1]} for i in members}
+        stats = {i: {"loss": values[i][0], "q_mean": values[i][1]} for i in members}
+        for i in members if steps is not None else ():
+            stats[i]["epsilon"] = self.agents[i].epsilon(steps[i])
+        return stats
+
+
+class LockstepIDQN(_StackedLearner):
+    """S :class:`~agents.idqn.IDQNAgent` members: batched directed exploration and the batched
+    update of all four losses (plus the KL of a VAE embedding), with either decoder.
+
+    Each member keeps its own fixed values (a buffer, stacked like the weights), its running
+    mean image (its agent's, mirrored in :attr:`input_mean` while it moves), its learning-rate
+    schedule and, for a VAE, its own sampling noise: the loop draws each member's from that
+    member's torch generator state (:attr:`noise_shape`), the very draw its single run makes.
+    """
+
+    wrapper = _IDQNInput
+
+    def __init__(self, agents: list[IDQNAgent]) -> None:
+        super().__init__(agents)
+        c = self.config
+        if agents[0].online.variational:
+            self.noise_shape = (c.batch_size, c.embedding_dim)
+        self.input_mean = torch.stack([agent.input_mean for agent in agents])  # (S, C, H, W)
+        self.columns = agents[0].log_columns
+
+    def _normalise(self, obs: torch.Tensor) -> torch.Tensor:
+        """uint8 (S, B, C, H, W) -> each member's :meth:`~agents.idqn.IDQNAgent.normalise`."""
+        return (obs.float() - self.input_mean[:, None]).div_(255.0)
+
+    def _q_u(
+        self, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One member's Q, U (B, A) and attention (B, A, N) of normalised input, no sampling."""
+        out, _ = self._call(params, buffers, x)
+        return out.q, out.u, out.attention
+
+    def act(self, requests: dict[int, tuple[np.ndarray, int, np.random.Generator]]) -> dict:
+        """Each member's training action (member index -> (observation, step, its generator)),
+        as :meth:`~agents.idqn.IDQNAgent.act`: its running mean image takes the observation,
+        then one batched forward pass gives every member's argmax Q + lambda_exp U. No epsilon:
+        nothing is drawn."""
+        for i, (observation, _, _) in requests.items():
+            agent = self.agents[i]
+            count = agent.mean_image_count
+            agent._observe_for_mean_image(torch.from_numpy(observation).to(self.device))
+            if agent.mean_image_count != count:
+                self.input_mean[i].copy_(agent.input_mean)
+        return self.directed_actions({i: request[0] for i, request in requests.items()})
 
     @torch.no_grad()
-    def sync_target(self, i: int) -> None:
-        """Member ``i``'s target network := its online network."""
-        for name in self.names:
-            self.target[name][i].copy_(self.online[name][i])
+    def directed_actions(self, obs: dict[int, np.ndarray]) -> dict[int, int]:
+        """argmax_a Q + lambda_exp U of each member in ``obs`` (member index -> observation),
+        from one forward pass over all S members; reads the mean images, moves none."""
+        x = self._normalise(self._observations(obs))
+        q, u, _ = vmap(self._q_u)(self.online, self.online_buffers, x)
+        actions = directed_action(q[:, 0], u[:, 0], self.config.exploration_lambda).tolist()
+        return {i: int(actions[i]) for i in obs}
 
-    @torch.no_grad()
-    def write_back(self, i: int) -> None:
-        """Copy member ``i``'s slices into its agent: online and target networks, and the Adam
-        state a single run's optimiser would hold (none before its first update)."""
-        agent = self.agents[i]
-        for name, param in agent.online.named_parameters():
-            param.copy_(self.online[name][i])
-        for name, param in agent.target.named_parameters():
-            param.copy_(self.target[name][i])
-        agent.optimizer.state.clear()
-        if float(self.steps[i][0]) == 0:
-            return
-        for j, param in enumerate(agent.online.parameters()):
-            name = self.names[j]
-            # In the parameter's own memory layout (channels-last convs), as Adam makes them:
-            # the fused kernel steps a parameter and its moments element by element in memory.
-            agent.optimizer.state[param] = {
-                "step": self.steps[i][j].clone(),
-                "exp_avg": torch.empty_like(param).copy_(self.exp_avg[name][i]),
-                "exp_avg_sq": torch.empty_like(param).copy_(self.exp_avg_sq[name][i]),
-            }
+    def _loss(
+        self,
+        params: dict[str, torch.Tensor],
+        buffers: dict[str, torch.Tensor],
+        x: torch.Tensor,
+        actions: torch.Tensor,
+        noise: torch.Tensor | None,
+        bellman_target: torch.Tensor,
+        target_probs: torch.Tensor,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """One member's weighted loss, as :meth:`agents.idqn.IDQNAgent.update` computes it;
+        aux: the loss, q_mean and each loss, in :attr:`columns` order."""
+        c = self.config
+        out, reconstruction = self._call(params, buffers, x, sample=True, noise=noise, decode=True)
+        q_taken = out.q.gather(1, actions.unsqueeze(1)).squeeze(1)
+        taken = actions.view(-1, 1, 1).expand(-1, 1, out.logits.shape[-1])
+        losses = {
+            "bellman": F.mse_loss(q_taken, bellman_target)
+            if c.bellman_loss == "mse"
+            else F.smooth_l1_loss(q_taken, bellman_target),
+            "distributional": distributional_loss(
+                out.logits.gather(1, taken).squeeze(1), target_probs
+            ),
+            "reconstruction": reconstruction_loss(reconstruction, x),
+            "diversity": diversity_loss(
+                out.attention.gather(1, taken).squeeze(1)
+                if c.diversity_actions == "taken"
+                else out.attention.flatten(1),
+                c.diversity_per_sample,
+            ),
+        }
+        total = (
+            c.lambda_bellman * losses["bellman"]
+            + c.lambda_distributional * losses["distributional"]
+            + c.lambda_reconstruction * losses["reconstruction"]
+            + c.lambda_diversity * losses["diversity"]
+        )
+        if out.mean is not None:
+            losses["kl"] = kl_to_standard_normal(out.mean, out.logvar)
+            total = total + c.vae_beta * losses["kl"]
+        stats = {"loss": total, "q_mean": q_taken.mean(), **losses}
+        return total, tuple(stats[name].detach() for name in self.columns)
+
+    def update(
+        self,
+        batches: dict[int, Batch],
+        steps: dict[int, int] | None = None,
+        noise: dict[int, torch.Tensor] | None = None,
+    ) -> dict[int, dict[str, float]]:
+        """One gradient step for every member in ``batches`` (member index -> its minibatch),
+        at the learning rate of its step in ``steps`` (i-DQN's schedule; the members' current
+        rates without ``steps``), with each member's VAE ``noise`` (B, E) when the embedding is
+        variational: Double-DQN and projected distributional targets, the losses, gradient,
+        per-member clipping, Adam. Returns each updated member's :attr:`columns`."""
+        c = self.config
+        members = sorted(batches)
+        if self.noise_shape is not None and (noise is None or sorted(noise) != members):
+            raise ValueError("a VAE embedding's update needs each updated member's noise")
+        for i in members if steps is not None else ():
+            self.lrs[i] = self.agents[i].learning_rate(steps[i])
+
+        def field(name: str) -> torch.Tensor:
+            return self._stack({i: getattr(batch, name) for i, batch in batches.items()})
+
+        x = self._normalise(field("obs"))
+        actions, rewards, terminated = field("actions"), field("rewards"), field("terminated")
+        with torch.no_grad():
+            next_x = self._normalise(field("next_obs"))
+            # Double DQN: the online net picks, the target net evaluates (once for both targets).
+            next_q, _, _ = vmap(self._q_u)(self.online, self.online_buffers, next_x)
+            next_actions = next_q.argmax(dim=2)
+            target_q, _, target_attention = vmap(self._q_u)(
+                self.target, self.target_buffers, next_x
+            )
+            not_done = 1.0 - terminated
+            bellman_target = rewards + c.gamma * not_done * target_q.gather(
+                2, next_actions.unsqueeze(2)
+            ).squeeze(2)
+            picked = next_actions[..., None, None].expand(-1, -1, 1, target_attention.shape[-1])
+            target_probs = project_distribution(
+                target_attention.gather(2, picked).squeeze(2),
+                rewards,
+                terminated,
+                c.gamma,
+                self.online_buffers["values"],
+            )
+        stacked_noise = None if self.noise_shape is None else self._stack(noise)
+        grads, stats = vmap(
+            grad(self._loss, has_aux=True), in_dims=(0, 0, 0, 0, None if noise is None else 0, 0, 0)
+        )(
+            self.online,
+            self.online_buffers,
+            x,
+            actions,
+            stacked_noise,
+            bellman_target,
+            target_probs,
+        )
+        self._step(grads, members)
+        values = torch.stack(stats, dim=1).tolist()  # one sync
+        return {i: dict(zip(self.columns, values[i], strict=True)) for i in members}
 
 
 #: The agents that train in lockstep, and their batched learners.
-LEARNERS = {"ddqn": LockstepDDQN}
+LEARNERS: dict[str, type[_StackedLearner]] = {"ddqn": LockstepDDQN, "idqn": LockstepIDQN}
 
 
 @dataclass
@@ -316,7 +589,7 @@ class _Member:
     cuda_rng: list[torch.Tensor] | None
 
     @property
-    def agent(self) -> DDQNAgent:
+    def agent(self) -> ValueBasedAgent:
         return self.session.agent  # type: ignore[return-value]
 
     @property
@@ -430,7 +703,7 @@ class _Loop:
     """The lockstep loop: the members at the lowest step act (one batched forward pass), step
     their environments in turn, store, learn (one batched update), log and checkpoint."""
 
-    def __init__(self, members: list[_Member], learner: LockstepDDQN, progress: bool) -> None:
+    def __init__(self, members: list[_Member], learner: _StackedLearner, progress: bool) -> None:
         self.members, self.learner = members, learner
         total = sum(member.session.total_steps for member in members)
         done = sum(member.session.step for member in members)
@@ -479,19 +752,21 @@ class _Loop:
             self.bar.close()
 
     def _act(self, active: list[_Member]) -> list[Step]:
-        """Each active member's step: its epsilon draws, then one batched greedy forward pass
-        for those that act greedily, then its environment's step; stored in its replay."""
-        observations = {member.index: member.episodes.observation() for member in active}
-        explored = {
-            member.index: member.agent.explore(member.session.step, member.session.rng)
-            for member in active
-        }
-        greedy = {i: observations[i] for i, action in explored.items() if action is None}
-        chosen = self.learner.greedy_actions(greedy) if greedy else {}
+        """Each active member's step: its action (its own draws, one batched forward pass for
+        all), then its environment's step; stored in its replay."""
+        chosen = self.learner.act(
+            {
+                member.index: (
+                    member.episodes.observation(),
+                    member.session.step,
+                    member.session.rng,
+                )
+                for member in active
+            }
+        )
         transitions = []
         for member in active:
-            action = explored[member.index]
-            transition = member.episodes.step(chosen[member.index] if action is None else action)
+            transition = member.episodes.step(chosen[member.index])
             member.session.step += 1
             member.agent.store(transition)
             transitions.append(transition)
@@ -508,17 +783,30 @@ class _Loop:
                 batches[member.index] = member.agent.replay.sample(
                     config.batch_size, member.session.rng, member.agent.device
                 )
-        results = self.learner.update(batches) if batches else {}
+        results = {}
+        if batches:
+            steps = {i: self.members[i].session.step for i in batches}
+            results = self.learner.update(batches, steps, self._noise(batches))
         for i in results:
-            agent = self.members[i].agent
-            agent.updates += 1
-            results[i]["epsilon"] = agent.epsilon(self.members[i].session.step)
+            self.members[i].agent.updates += 1
         for member in active:
             if member.agent.target_sync_due(member.session.step):
                 self.learner.sync_target(member.index)
         self._check_finite(results)
         for i, stats in results.items():
             self.members[i].session.log_update(stats)
+
+    def _noise(self, batches: dict[int, Batch]) -> dict[int, torch.Tensor] | None:
+        """Each updating member's standard-normal draw (a VAE's sampling noise), from its own
+        torch generator state: what its single run's update draws at this point."""
+        shape = self.learner.noise_shape
+        if shape is None:
+            return None
+        noise = {}
+        for i in batches:
+            with self._member_rng(self.members[i]):
+                noise[i] = torch.randn(shape, device=self.learner.device)
+        return noise
 
     def _check_finite(self, results: dict[int, dict[str, float]]) -> None:
         """Stop with one line naming the first member (seed) whose loss is not finite, the loss

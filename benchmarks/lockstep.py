@@ -13,12 +13,17 @@ all runs took, divided by the time they took.
   subprocesses started together; their rates add up.
 - **Practice, on a GPU**: one run at a time on the same GPU.
 
-Settings: DDQN's ``minatar`` preset on MinAtar-Breakout at S in {1, 2, 4, 8, 16} (up to 64 on a
-GPU), and its ``paper`` preset on Pong at S in {1, 2, 4} (up to 8 on a GPU), with a replay of
-``--pong-capacity`` frames (speed hardly depends on the capacity; a million frames per member
-would not fit). i-DQN has no batched learner yet (agents/lockstep.py), so it is not measured.
+Settings, for each of ``--agents`` (DDQN and i-DQN): the ``minatar`` preset on MinAtar-Breakout
+at S in {1, 2, 4, 8, 16} (up to 64 on a GPU), and the ``paper`` preset on Pong at S in {1, 2, 4}
+(up to 8 on a GPU), with a replay of ``--pong-capacity`` frames (speed hardly depends on the
+capacity; a million frames per member would not fit).
 
-    python benchmarks/lockstep.py [--minatar-sizes 1 2 4 8 16] [--pong-sizes 1 2 4] [--tiny]
+    python benchmarks/lockstep.py [--agents ddqn idqn] [--minatar-sizes 1 2 4 8 16]
+        [--pong-sizes 1 2 4] [--minatar-steps N] [--pong-steps N] [--tiny]
+
+On a GPU (used whenever CUDA is available, or ``--device cuda``) the defaults run S up to 64 on
+MinAtar and 8 on Pong with fewer timed steps, so that the whole comparison fits a prepared
+script of under 10 minutes; ``--minatar-steps`` / ``--pong-steps`` (and ``--warmup``) set them.
 
 ``--tiny`` checks that the script runs (two small sizes, a few hundred steps); its numbers mean
 nothing. Time it only when nothing else runs on the machine.
@@ -43,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _measure(
     lockstep: bool,
+    agent: str,
     game: str,
     preset: str,
     seeds: list[int],
@@ -51,7 +57,7 @@ def _measure(
     overrides: dict,
     device: str,
 ) -> float:
-    """Worker side: train DDQN with ``seeds`` (``train --seeds`` if ``lockstep``, else one
+    """Worker side: train ``agent`` with ``seeds`` (``train --seeds`` if ``lockstep``, else one
     ``train --seed``) to ``warmup`` steps, resume to ``warmup + steps``; the resumed phase's
     aggregate run-steps/s."""
     from agents.lockstep import train_lockstep
@@ -67,7 +73,7 @@ def _measure(
     with tempfile.TemporaryDirectory() as out:
         for budget in (warmup, warmup + steps):
             frames = budget * _frame_skip(preset)
-            runs = [RunSpec("ddqn", game, seed, frames, preset) for seed in seeds]
+            runs = [RunSpec(agent, game, seed, frames, preset) for seed in seeds]
             start = time.perf_counter()
             if lockstep:
                 train_lockstep(runs, Path(out), overrides, device=device, progress=False)
@@ -89,6 +95,7 @@ def _worker_command(args: list[str], threads: int) -> tuple[list[str], dict]:
 
 def _worker_args(
     mode: str,
+    agent: str,
     game: str,
     preset: str,
     seeds: list[int],
@@ -97,7 +104,8 @@ def _worker_args(
     device: str,
     capacity: int | None,
 ) -> list[str]:
-    args = ["--mode", mode, "--game", game, "--preset", preset, "--seeds", *map(str, seeds)]
+    args = ["--mode", mode, "--agent", agent, "--game", game, "--preset", preset]
+    args += ["--seeds", *map(str, seeds)]
     args += ["--warmup", str(warmup), "--steps", str(steps), "--device", device]
     if capacity is not None:
         args += ["--capacity", str(capacity)]
@@ -119,6 +127,7 @@ def _run_workers(commands: list[tuple[list[str], dict]]) -> float:
 
 
 def compare(
+    agent: str,
     game: str,
     preset: str,
     sizes: list[int],
@@ -132,7 +141,10 @@ def compare(
     if device == "cpu":  # two single-thread runs at a time
         practice = [
             _worker_command(
-                _worker_args("single", game, preset, [seed], warmup, steps, device, capacity), 1
+                _worker_args(
+                    "single", agent, game, preset, [seed], warmup, steps, device, capacity
+                ),
+                1,
             )
             for seed in (0, 1)
         ]
@@ -140,23 +152,26 @@ def compare(
     else:
         practice = [
             _worker_command(
-                _worker_args("single", game, preset, [0], warmup, steps, device, capacity), threads
+                _worker_args("single", agent, game, preset, [0], warmup, steps, device, capacity),
+                threads,
             )
         ]
         what = "1 run at a time on the GPU"
     baseline = _run_workers(practice)
-    print(f"{game} {preset}: practice ({what}): {baseline:.1f} run-steps/s", flush=True)
+    label = f"{agent} {game} {preset}"
+    print(f"{label}: practice ({what}): {baseline:.1f} run-steps/s", flush=True)
     rows = []
     for size in sizes:
         args = _worker_args(
-            "lockstep", game, preset, list(range(size)), warmup, steps, device, capacity
+            "lockstep", agent, game, preset, list(range(size)), warmup, steps, device, capacity
         )
         rate = _run_workers([_worker_command(args, threads)])
-        row = {"game": game, "preset": preset, "S": size, "lockstep": rate, "practice": baseline}
+        row = {"agent": agent, "game": game, "preset": preset, "S": size}
+        row |= {"lockstep": rate, "practice": baseline}
         row["ratio"] = rate / baseline
         rows.append(row)
         print(
-            f"{game} {preset}: lockstep S={size:>2} ({threads} threads, {device}): "
+            f"{label}: lockstep S={size:>2} ({threads} threads, {device}): "
             f"{rate:.1f} run-steps/s, {row['ratio']:.2f}x practice",
             flush=True,
         )
@@ -167,12 +182,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=["single", "lockstep"], help=argparse.SUPPRESS)
+    parser.add_argument("--agent", help=argparse.SUPPRESS)
     parser.add_argument("--game", help=argparse.SUPPRESS)
     parser.add_argument("--preset", help=argparse.SUPPRESS)
     parser.add_argument("--seeds", type=int, nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--capacity", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=int, default=None, help="steps before the timed phase")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps per run")
+    parser.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--minatar-steps", type=int, default=None, help="timed steps per run")
+    parser.add_argument("--pong-steps", type=int, default=None, help="timed steps per run")
+    parser.add_argument("--agents", nargs="+", choices=["ddqn", "idqn"], default=["ddqn", "idqn"])
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of a lockstep job")
     parser.add_argument("--minatar-sizes", type=int, nargs="*", default=None)
@@ -187,6 +206,7 @@ def main() -> None:
         overrides = {} if args.capacity is None else {"replay_capacity": args.capacity}
         rate = _measure(
             args.mode == "lockstep",
+            args.agent,
             args.game,
             args.preset,
             args.seeds,
@@ -212,24 +232,35 @@ def main() -> None:
             minatar_sizes = [1, 2, 4, 8, 16, 32, 64] if gpu else [1, 2, 4, 8, 16]
         if pong_sizes is None:
             pong_sizes = [1, 2, 4, 8] if gpu else [1, 2, 4]
-        minatar = (args.warmup or 2000, args.steps or 8000)
-        pong = (args.warmup or 1000, args.steps or 2000)
+        # On a GPU, fewer timed steps: S = 64 members step 64 environments a step, in turn.
+        minatar = (args.warmup or 2000, args.minatar_steps or (2000 if gpu else 8000))
+        pong = (args.warmup or 1000, args.pong_steps or (1000 if gpu else 2000))
     print_machine()
     if gpu:
         print(f"GPU {torch.cuda.get_device_name(0)}", flush=True)
-    print("DDQN only: i-DQN has no batched learner yet", flush=True)
     rows = []
-    if minatar_sizes:
-        rows += compare(
-            "MinAtar-Breakout", "minatar", minatar_sizes, *minatar, args.threads, device, None
+    for agent in args.agents:
+        if minatar_sizes:
+            rows += compare(
+                agent,
+                "MinAtar-Breakout",
+                "minatar",
+                minatar_sizes,
+                *minatar,
+                args.threads,
+                device,
+                None,
+            )
+        if pong_sizes:
+            rows += compare(
+                agent, "Pong", "paper", pong_sizes, *pong, args.threads, device, args.pong_capacity
+            )
+    for agent, game in sorted({(row["agent"], row["game"]) for row in rows}):
+        best = max(
+            (row for row in rows if (row["agent"], row["game"]) == (agent, game)),
+            key=lambda row: row["ratio"],
         )
-    if pong_sizes:
-        rows += compare(
-            "Pong", "paper", pong_sizes, *pong, args.threads, device, args.pong_capacity
-        )
-    for game in sorted({row["game"] for row in rows}):
-        best = max((row for row in rows if row["game"] == game), key=lambda row: row["ratio"])
-        print(f"{game}: best S = {best['S']}, {best['ratio']:.2f}x practice", flush=True)
+        print(f"{agent} {game}: best S = {best['S']}, {best['ratio']:.2f}x practice", flush=True)
 
 
 if __name__ == "__main__":
