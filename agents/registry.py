@@ -45,7 +45,7 @@ class AgentEntry:
 
 AGENTS: dict[str, AgentEntry] = {
     "ddqn": AgentEntry("agents.ddqn:DDQNAgent", label="DDQN", lockstep=True),
-    "idqn": AgentEntry("agents.idqn:IDQNAgent", label="i-DQN", baseline="ddqn"),
+    "idqn": AgentEntry("agents.idqn:IDQNAgent", label="i-DQN", baseline="ddqn", lockstep=True),
     "attention": AgentEntry("agents.attention_agent:AttentionAgent", label="Attention"),
     "random": AgentEntry("agents.random_agent:RandomAgent", label="Random"),
 }
