@@ -1,3 +1,4 @@
+import posixpath
 import re
 import sys
 
@@ -16,7 +17,7 @@ from agents.suites import all_games, suite_of
 
 
 def rule_python():
-    """The interpreter every rule runs ``-m agents`` with: under ``--sdm conda``, ``python`` (the
+    """The interpreter each job runs ``-m agents`` with: under ``--sdm conda``, ``python`` (the
     rule's conda environment, workflow/envs/agents.yaml); otherwise the one running Snakemake,
     the project's .venv (`make setup`), which has the package installed."""
     from snakemake.settings.types import DeploymentMethod
@@ -66,13 +67,13 @@ def training_rules():
             lockstep.setdefault(tuple(run.seed for run in job), []).append(cell_of(job[0].path))
             members.update(run.path for run in job)
     names = (wildcard_choices([*AGENTS, *PEER_LABELS]), wildcard_choices(all_games()))
-    main = re.escape(RUNS) + "/(?:%s)/(?:%s)/s" % names + r"\d+"
+    main = posixpath.join(re.escape(RUNS), *(f"(?:{choices})" for choices in names), r"s\d+")
     runs = "|".join([main, *(re.escape(path) for path in RUN_TABLE if path not in members)])
     not_lockstep = f"(?!(?:{wildcard_choices(members)})/summary)" if members else ""
-    rules = [("train", None, f"{not_lockstep}(?:{runs})")]
+    kinds = [("train", None, f"{not_lockstep}(?:{runs})")]
     for seeds, cells in lockstep.items():
-        rules.append((f"train_lockstep_s{'_'.join(map(str, seeds))}", seeds, wildcard_choices(cells)))
-    return rules
+        kinds.append((f"train_lockstep_s{'_'.join(map(str, seeds))}", seeds, wildcard_choices(cells)))
+    return kinds
 
 
 def training_command(wildcards, output):

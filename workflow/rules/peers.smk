@@ -18,7 +18,7 @@ rule peer_reports:
         f"{REPORTS}/logs/peers.log",
     params:
         python=PYTHON,
-        runs=RUNS,
+        runs=lambda wildcards, input: input[0].rsplit("/", 4)[0],  # from RUNS/<agent>/<game>/s<seed>/summary.json
         folder=lambda wildcards, output: os.path.dirname(output[0]),
         selection=selection(config, config["agents"] + PEERS),
         reps=config["bootstrap_reps"],
