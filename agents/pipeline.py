@@ -113,8 +113,8 @@ def targets(config: Mapping, needs: str, output: Output, name: str) -> list[str]
     if needs == "game":
         if output.agent in config["agents"]:
             files = [stem.format(kind=name, game=game) for game in config["games"]]
-    elif INTERPRETED not in config["agents"] and needs != "study":
-        files = []
+    elif INTERPRETED not in config["agents"] and needs in ("variant", "variants", "agreements"):
+        files = []  # Table 2's runs are i-DQN's: only when the config trains i-DQN
     elif needs == "variant":
         runs = variant_runs(config) if output.in_run else [first_variant(config)]
         files = [stem.format(kind=name, variant=os.path.basename(run)) for run in runs]

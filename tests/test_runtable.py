@@ -63,9 +63,10 @@ def test_lockstep_is_off_by_default_and_groups_a_cells_seeds_when_on():
     jobs = _grid_jobs(_config(lockstep=2))
     assert [[run.seed for run in job] for job in jobs] == [[0, 1], [2, 3], [4]]
     assert [len(job) for job in _grid_jobs(_config(lockstep="all"))] == [5]
-    # i-DQN has no lockstep learner yet: a single value leaves its runs alone.
-    idqn = [run for run in run_table(_config(lockstep="all")) if "/runs/idqn/" in run.path]
-    assert all(len(job) == 1 for job in training_jobs(idqn, _config(lockstep="all")))
+    # An agent without a lockstep learner (the attention agent): a single value leaves it alone.
+    config = _config(lockstep="all", agents=["ddqn", "attention"])
+    attention = [run for run in run_table(config) if "/runs/attention/" in run.path]
+    assert attention and all(len(job) == 1 for job in training_jobs(attention, config))
 
 
 def test_a_finished_run_is_never_in_a_lockstep_job():

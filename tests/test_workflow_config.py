@@ -172,7 +172,7 @@ def test_a_bad_study_setting_stops_before_any_training(study, message):
 def test_dry_run_accepts_pong():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Pong]")
     counts = job_counts(out.stdout + out.stderr)
-    assert counts["train"] == 3 * 3 + 8 + 39  # 3 agents on Pong; Table 2; studies (none reused)
+    assert counts["train"] == 3 * 3 + 8 + 36  # 3 agents on Pong; Table 2; studies (none reused)
 
 
 def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
@@ -231,7 +231,7 @@ def test_rules_run_the_conda_environments_python_under_sdm_conda(tmp_path):
 
 def test_dry_run_accepts_any_ale_game():
     out = snakemake("all", "-n", "--quiet", "rules", "--config", "games=[Breakout]")
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 39  # Table 2, studies
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 36  # Table 2, studies
 
 
 def test_dry_run_accepts_minatar_games_with_the_minatar_preset():
@@ -291,7 +291,7 @@ def test_a_third_agent_joins_the_pipeline_from_its_registry_line():
     out = snakemake(
         "all", "-n", "--quiet", "rules", "--config", "agents=[ddqn, idqn, random]", "games=[Pong]"
     )
-    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 39  # Table 2, studies
+    assert job_counts(out.stdout + out.stderr)["train"] == 3 * 3 + 8 + 36  # Table 2, studies
 
 
 def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
