@@ -267,6 +267,21 @@ def kl_to_standard_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Ten
     return -0.5 * (1.0 + logvar - mean.square() - logvar.exp()).sum(dim=1).mean()
 
 
+def weighted_loss(c: IDQNConfig, losses: dict[str, torch.Tensor], out: IDQNOutput) -> torch.Tensor:
+    """i-DQN's objective: the four losses weighted by their lambdas, plus beta * KL for a VAE
+    embedding (adds ``losses["kl"]``). One home for the single run and the lockstep learner."""
+    total = (
+        c.lambda_bellman * losses["bellman"]
+        + c.lambda_distributional * losses["distributional"]
+        + c.lambda_reconstruction * losses["reconstruction"]
+        + c.lambda_diversity * losses["diversity"]
+    )
+    if out.mean is not None:
+        losses["kl"] = kl_to_standard_normal(out.mean, out.logvar)
+        total = total + c.vae_beta * losses["kl"]
+    return total
+
+
 def directed_action(q: torch.Tensor, u: torch.Tensor, exploration_lambda: float) -> torch.Tensor:
     """argmax_a Q(s, a) + lambda_exp U(s, a)."""
     return (q + exploration_lambda * u).argmax(dim=-1)
@@ -394,15 +409,7 @@ class IDQNAgent(ValueBasedAgent):
                 c.diversity_per_sample,
             ),
         }
-        total = (
-            c.lambda_bellman * losses["bellman"]
-            + c.lambda_distributional * losses["distributional"]
-            + c.lambda_reconstruction * losses["reconstruction"]
-            + c.lambda_diversity * losses["diversity"]
-        )
-        if self.online.variational:
-            losses["kl"] = kl_to_standard_normal(out.mean, out.logvar)
-            total = total + c.vae_beta * losses["kl"]
+        total = weighted_loss(c, losses, out)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         clip_gradients(self.online, c.grad_clip_norm, c.grad_clip_per_layer)

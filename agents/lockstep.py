@@ -58,9 +58,9 @@ from agents.idqn import (
     directed_action,
     distributional_loss,
     diversity_loss,
-    kl_to_standard_normal,
     project_distribution,
     reconstruction_loss,
+    weighted_loss,
 )
 from agents.networks import check_precision
 from agents.replay import Batch
@@ -500,15 +500,7 @@ class LockstepIDQN(_StackedLearner):
                 c.diversity_per_sample,
             ),
         }
-        total = (
-            c.lambda_bellman * losses["bellman"]
-            + c.lambda_distributional * losses["distributional"]
-            + c.lambda_reconstruction * losses["reconstruction"]
-            + c.lambda_diversity * losses["diversity"]
-        )
-        if out.mean is not None:
-            losses["kl"] = kl_to_standard_normal(out.mean, out.logvar)
-            total = total + c.vae_beta * losses["kl"]
+        total = weighted_loss(c, losses, out)
         stats = {"loss": total, "q_mean": q_taken.mean(), **losses}
         return total, tuple(stats[name].detach() for name in self.columns)
 
