@@ -12,6 +12,13 @@ all runs took, divided by the time they took.
 - **Practice, on a CPU**: two single-thread runs at a time (the pipeline's way on 2 cores), two
   subprocesses started together; their rates add up.
 - **Practice, on a GPU**: one run at a time on the same GPU.
+- **Split lockstep, on a CPU** (for S >= 2): two single-thread lockstep jobs of S/2 members each,
+  side by side: the per-op overhead is shared within each job, and the two cores never wait
+  on each other inside an op.
+
+``--profile S`` then profiles one lockstep job of S members over its timed phase
+(``torch.profiler``, CPU, and CUDA when on a GPU) and prints the top ops by self time and the
+share of the phase spent inside them; the profiled rate is lower than the timed one.
 
 Settings, for each of ``--agents`` (DDQN and i-DQN): the ``minatar`` preset on MinAtar-Breakout
 at S in {1, 2, 4, 8, 16} (up to 64 on a GPU), and the ``paper`` preset on Pong at S in {1, 2, 4}
@@ -19,7 +26,7 @@ at S in {1, 2, 4, 8, 16} (up to 64 on a GPU), and the ``paper`` preset on Pong a
 capacity; a million frames per member would not fit).
 
     python benchmarks/lockstep.py [--agents ddqn idqn] [--minatar-sizes 1 2 4 8 16]
-        [--pong-sizes 1 2 4] [--minatar-steps N] [--pong-steps N] [--tiny]
+        [--pong-sizes 1 2 4] [--minatar-steps N] [--pong-steps N] [--profile S] [--tiny]
 
 On a GPU (used whenever CUDA is available, or ``--device cuda``) the defaults run S up to 64 on
 MinAtar and 8 on Pong with fewer timed steps, so that the whole comparison fits a prepared
@@ -38,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -56,10 +64,12 @@ def _measure(
     steps: int,
     overrides: dict,
     device: str,
+    profile: bool = False,
 ) -> float:
     """Worker side: train ``agent`` with ``seeds`` (``train --seeds`` if ``lockstep``, else one
     ``train --seed``) to ``warmup`` steps, resume to ``warmup + steps``; the resumed phase's
-    aggregate run-steps/s."""
+    aggregate run-steps/s. With ``profile``, the resumed phase runs under ``torch.profiler`` and
+    its top ops go to stderr."""
     from agents.lockstep import train_lockstep
     from agents.runner import RunSpec, train
 
@@ -74,14 +84,41 @@ def _measure(
         for budget in (warmup, warmup + steps):
             frames = budget * _frame_skip(preset)
             runs = [RunSpec(agent, game, seed, frames, preset) for seed in seeds]
+            profiler = _profiler(device) if profile and budget > warmup else nullcontext()
             start = time.perf_counter()
-            if lockstep:
-                train_lockstep(runs, Path(out), overrides, device=device, progress=False)
-            else:
-                (run,) = runs
-                train(run, Path(out), overrides, device=device, progress=False)
+            with profiler:
+                if lockstep:
+                    train_lockstep(runs, Path(out), overrides, device=device, progress=False)
+                else:
+                    (run,) = runs
+                    train(run, Path(out), overrides, device=device, progress=False)
             seconds = time.perf_counter() - start
+    if profile:
+        _print_profile(profiler, seconds, device)
     return len(seeds) * steps / seconds
+
+
+def _profiler(device: str) -> torch.profiler.profile:
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if device.startswith("cuda"):
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    return torch.profiler.profile(activities=activities)
+
+
+def _print_profile(profiler: torch.profiler.profile, seconds: float, device: str) -> None:
+    """The top ops by self time, and how much of the phase the ops' own time covers (the rest is
+    Python: environments, replay, the loop)."""
+    averages = profiler.key_averages()
+    sort = "self_cuda_time_total" if device.startswith("cuda") else "self_cpu_time_total"
+    print(averages.table(sort_by=sort, row_limit=20), file=sys.stderr)
+    op_seconds = sum(event.self_cpu_time_total for event in averages) / 1e6
+    calls = sum(event.count for event in averages)
+    print(
+        f"profile: {seconds:.2f} s phase under the profiler; ops' self CPU time {op_seconds:.2f} s "
+        f"({100 * op_seconds / seconds:.0f}%), {calls} op calls",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _frame_skip(preset: str) -> int:
@@ -103,12 +140,15 @@ def _worker_args(
     steps: int,
     device: str,
     capacity: int | None,
+    profile: bool = False,
 ) -> list[str]:
     args = ["--mode", mode, "--agent", agent, "--game", game, "--preset", preset]
     args += ["--seeds", *map(str, seeds)]
     args += ["--warmup", str(warmup), "--steps", str(steps), "--device", device]
     if capacity is not None:
         args += ["--capacity", str(capacity)]
+    if profile:
+        args += ["--profile-worker"]
     return args
 
 
@@ -175,7 +215,45 @@ def compare(
             f"{rate:.1f} run-steps/s, {row['ratio']:.2f}x practice",
             flush=True,
         )
+        if device == "cpu" and size >= 2 and size % 2 == 0:
+            halves = [list(range(size // 2)), list(range(size // 2, size))]
+            split = _run_workers(
+                [
+                    _worker_command(
+                        _worker_args(
+                            "lockstep", agent, game, preset, half, warmup, steps, device, capacity
+                        ),
+                        1,
+                    )
+                    for half in halves
+                ]
+            )
+            row |= {"split": split, "split_ratio": split / baseline}
+            print(
+                f"{label}: split lockstep 2 x S={size // 2:>2} (1 thread each): "
+                f"{split:.1f} run-steps/s, {row['split_ratio']:.2f}x practice",
+                flush=True,
+            )
     return rows
+
+
+def profile(
+    agent: str,
+    game: str,
+    preset: str,
+    size: int,
+    warmup: int,
+    steps: int,
+    threads: int,
+    device: str,
+    capacity: int | None,
+) -> None:
+    """One lockstep job of ``size`` members under the profiler (its table goes to stderr)."""
+    args = _worker_args(
+        "lockstep", agent, game, preset, list(range(size)), warmup, steps, device, capacity, True
+    )
+    rate = _run_workers([_worker_command(args, threads)])
+    print(f"{agent} {game} {preset}: profiled S={size}: {rate:.1f} run-steps/s", flush=True)
 
 
 def main() -> None:
@@ -198,6 +276,10 @@ def main() -> None:
     parser.add_argument("--pong-sizes", type=int, nargs="*", default=None)
     parser.add_argument("--pong-capacity", type=int, default=20_000)
     parser.add_argument(
+        "--profile", type=int, default=None, metavar="S", help="then profile lockstep at S"
+    )
+    parser.add_argument("--profile-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--tiny", action="store_true", help="check that it runs; numbers mean nothing"
     )
     args = parser.parse_args()
@@ -214,6 +296,7 @@ def main() -> None:
             args.steps,
             overrides,
             args.device,
+            args.profile_worker,
         )
         print(json.dumps({"steps_per_s": rate}))
         return
@@ -261,6 +344,19 @@ def main() -> None:
             key=lambda row: row["ratio"],
         )
         print(f"{agent} {game}: best S = {best['S']}, {best['ratio']:.2f}x practice", flush=True)
+    if args.profile:
+        for agent in args.agents:
+            if minatar_sizes:
+                profile(
+                    agent,
+                    "MinAtar-Breakout",
+                    "minatar",
+                    args.profile,
+                    *minatar,
+                    args.threads,
+                    device,
+                    None,
+                )
 
 
 if __name__ == "__main__":
