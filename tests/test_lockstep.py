@@ -500,9 +500,10 @@ IDQN_VARIANTS = {**VARIANTS["idqn-variants"][1], "mean_image_steps": 300}
 IDQN_VARIANTS["lr_halve_every_steps"] = 300
 #: Relative difference allowed between each logged i-DQN loss (the weighted loss and every term,
 #: and q_mean, counted as absolute below 1) of a member and its single run's, over the first 50
-#: updates. Measured on an AVX-512 CPU, 1 thread, seeds 0-2, both runs of the test below: at most
-#: 6.0e-6, in the Bellman term (a squared difference of nearly equal Q-values, so its relative
-#: rounding is the largest), every other column at most 7.6e-7. As for DDQN, the batched conv's
+#: updates. Measured on an AVX-512 CPU, seeds 0-2, both runs of the test below: at most 6.0e-6
+#: (1 thread) and 4.9e-6 (2 threads), in the Bellman term (a squared difference of nearly equal
+#: Q-values, so its relative rounding is the largest); every other column at most 7.6e-7 (1
+#: thread) and 6.3e-7 (2 threads). As for DDQN, the batched conv's
 #: weight gradient rounds differently and training carries that on; 1e-4 leaves room for other
 #: CPUs' kernels and thread counts, while a wrong target, noise draw, learning rate or clipping
 #: moves a loss by far more within a few updates.
