@@ -584,6 +584,7 @@ def grounding_figure(table: pd.DataFrame, path: Path) -> Path:
         occupancy = mine["occupancy"].dropna()
         if len(occupancy):
             ax.axhline(occupancy.mean(), color="gray", linestyle="--", linewidth=1)
+        ax.set_xlim(-0.6, len(mine) - 0.4)  # every map keeps its slot, measured or not
         ax.set_xticks([])
         ax.set_title(game.removeprefix("MinAtar-"), fontsize=9)
     axes[0][0].set_ylabel("share of the map's mass on the objects")
@@ -609,6 +610,8 @@ def grounding_maps_figure(
     cell's opacity its share of the map's mass) and the relevant objects' cells outlined; under
     each, that state's share on the objects. A map whose row reads "not yet" in the table shows
     "not yet"."""
+    import textwrap
+
     from matplotlib.patches import Rectangle
 
     from agents.interpret.grounding import RELEVANT_CHANNELS
@@ -657,9 +660,13 @@ def grounding_maps_figure(
                     ax.add_patch(
                         Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="lime", lw=0.8)
                     )
-                ax.set_xlabel(f"{heat[mask].sum():.2f} on objects", fontsize=6, labelpad=1)
-        short = game.removeprefix("MinAtar-")
-        axes[r, 0].set_ylabel(f"{short}\n({', '.join(RELEVANT_CHANNELS[game])})", fontsize=7)
+                ax.set_xlabel(
+                    f"{heat[mask].sum():.2f} on objects (occ. {mask.mean():.2f})",
+                    fontsize=6,
+                    labelpad=1,
+                )
+        channels = textwrap.fill(", ".join(RELEVANT_CHANNELS[game]), 22)
+        axes[r, 0].set_ylabel(f"{game.removeprefix('MinAtar-')}\n{channels}", fontsize=7)
     fig.suptitle(
         "Where agents look, seed 0: each map (red, opacity = share of its mass) over states it is "
         "measured on; the relevant objects' cells outlined (green)",
