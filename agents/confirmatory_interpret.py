@@ -9,8 +9,11 @@ confirmatory`` into ``OUT/interpret/``:
 * ``table2.{csv,md}``: claim 5 per variant (agreement, chance, excess, 1/|A|, permutation null);
 * ``runs.{csv,md}``: every run's measures, one row per run;
 * ``grounding.{csv,md}``: A1.4's table, per agent's map and game: the mean share over seeds with
-  its 95% t-interval, the objects' occupancy, and share / occupancy;
-* ``verdicts.png`` (each test's interval against its threshold) and ``grounding.png``.
+  its 95% t-interval, the objects' occupancy, and share / occupancy; "not yet" until every seed
+  of a row is measured;
+* ``verdicts.png`` (each test's interval against its threshold), ``grounding.png`` (the table's
+  shares) and beside it ``grounding-maps.png`` (the maps themselves on example states, with the
+  objects outlined; "not yet" where the table says so).
 
 Where the measures come from: the arms amendment 2 keeps no weights of bring ``RUN/interpret.json``
 (computed when collected); the ``idqn`` and ``ddqn`` runs' measures are computed here from their
@@ -59,6 +62,9 @@ MAPS = (
     ("DDQN, saliency of Q(s, a*)", "ddqn", ("grounding", "q_saliency")),
     ("attention agent, spatial attention", "attention", ("spatial_attention",)),
 )
+
+#: The attention agent's seeds: its pilot runs commit seed 0's weights only (amendment 4).
+ATTENTION_SEEDS = (0,)
 
 Units = dict[tuple[str, int], Any]  # (game, seed) -> a run's value(s)
 
@@ -273,7 +279,9 @@ def attention_result(
             return result
     from agents.rundir import _git_commit
 
-    found = rm.attention_agent_grounding(run_dir, settings.grounding_states)
+    found = rm.attention_agent_grounding(
+        run_dir, settings.grounding_states, examples=settings.grounding_examples
+    )
     result = (
         {
             "schema_version": rm.SCHEMA_VERSION,
@@ -410,35 +418,81 @@ def _variant_means(runs: Units) -> dict[str, float]:
     }
 
 
+def _map_values(
+    results: dict[tuple[str, str, int], dict | None],
+    attention: dict[tuple[str, int], dict | None],
+    arm: str,
+    game: str,
+    path: tuple[str, ...],
+) -> dict[int, dict[str, Any]]:
+    """Seed -> one map's measured values (shares, examples) on ``game``, for the seeds it has."""
+    found = {}
+    for seed in expected_seeds(arm):
+        result = (
+            attention.get((game, seed)) if arm == "attention" else results.get((arm, game, seed))
+        )
+        value = _measure(result, path)
+        if value is not None:
+            found[seed] = value
+    return found
+
+
+def expected_seeds(arm: str) -> tuple[int, ...]:
+    """The seeds a map's row is reported on: 0-2, the attention agent's seed 0 (amendment 4)."""
+    return ATTENTION_SEEDS if arm == "attention" else rm.SEEDS
+
+
 def grounding_table(
     results: dict[tuple[str, str, int], dict | None],
     attention: dict[tuple[str, int], dict | None],
 ) -> pd.DataFrame:
     """A1.4's table: per map and game, the seeds measured, the mean share with its 95%
-    t-interval over seeds, the mean occupancy, and share / occupancy."""
+    t-interval over seeds, the mean occupancy, and share / occupancy. A row reads "not yet" with
+    no number until every seed it is reported on is measured (:func:`expected_seeds`): nothing is
+    shown on part of the runs."""
     rows = []
     for label, arm, path in MAPS:
         for game in EMBEDDING_GAMES:
-            found = [
-                _measure(
-                    attention.get((game, seed))
-                    if arm == "attention"
-                    else results.get((arm, game, seed)),
-                    path,
+            found = _map_values(results, attention, arm, game, path)
+            expected = len(expected_seeds(arm))
+            row = {"map": label, "game": game, "seeds": len(found)}
+            if len(found) < expected:
+                rows.append(
+                    row
+                    | {"status": f"not yet ({len(found)} of {expected} runs)"}
+                    | dict.fromkeys(
+                        ("share", "share_low", "share_high", "occupancy", "share_over_occupancy"),
+                        float("nan"),
+                    )
                 )
-                for seed in rm.SEEDS
-            ]
-            found = [value for value in found if value is not None]
-            shares = [value["share_on_objects"] for value in found]
-            fill = [value["occupancy"] for value in found]
+                continue
+            shares = [value["share_on_objects"] for value in found.values()]
             mean, low, high = t_interval(shares)
-            occupancy = float(np.mean(fill)) if fill else float("nan")
+            occupancy = float(np.mean([value["occupancy"] for value in found.values()]))
             rows.append(
-                {"map": label, "game": game, "seeds": len(found), "share": mean}
-                | {"share_low": low, "share_high": high, "occupancy": occupancy}
+                row
+                | {"status": "measured", "share": mean, "share_low": low, "share_high": high}
+                | {"occupancy": occupancy}
                 | {"share_over_occupancy": mean / occupancy if occupancy > 0 else float("nan")}
             )
     return pd.DataFrame(rows)
+
+
+def map_examples(
+    results: dict[tuple[str, str, int], dict | None],
+    attention: dict[tuple[str, int], dict | None],
+    table: pd.DataFrame,
+) -> dict[tuple[str, str], dict[str, Any] | None]:
+    """(map label, game) -> the example states and maps of the row's first seed, or None while
+    the row reads "not yet" in ``table`` (the figure shows no more than the table)."""
+    measured = {(row.map, row.game) for row in table.itertuples() if row.status == "measured"}
+    examples: dict[tuple[str, str], dict[str, Any] | None] = {}
+    for label, arm, path in MAPS:
+        for game in EMBEDDING_GAMES:
+            found = _map_values(results, attention, arm, game, path)
+            first = found[min(found)] if found and (label, game) in measured else {}
+            examples[(label, game)] = first.get("examples")
+    return examples
 
 
 def runs_table(results: dict[tuple[str, str, int], dict | None]) -> pd.DataFrame:
@@ -518,7 +572,8 @@ def grounding_figure(table: pd.DataFrame, path: Path) -> Path:
     for ax, game in zip(axes[0], games, strict=True):
         mine = table[table["game"] == game].reset_index(drop=True)
         for x, row in mine.iterrows():
-            if row["seeds"] == 0:
+            if not math.isfinite(row["share"]):
+                ax.text(x, 0.01, "not yet", rotation=90, ha="center", va="bottom", fontsize=7)
                 continue
             err = (
                 [[row["share"] - row["share_low"]], [row["share_high"] - row["share"]]]
@@ -529,6 +584,7 @@ def grounding_figure(table: pd.DataFrame, path: Path) -> Path:
         occupancy = mine["occupancy"].dropna()
         if len(occupancy):
             ax.axhline(occupancy.mean(), color="gray", linestyle="--", linewidth=1)
+        ax.set_xlim(-0.6, len(mine) - 0.4)  # every map keeps its slot, measured or not
         ax.set_xticks([])
         ax.set_title(game.removeprefix("MinAtar-"), fontsize=9)
     axes[0][0].set_ylabel("share of the map's mass on the objects")
@@ -543,6 +599,80 @@ def grounding_figure(table: pd.DataFrame, path: Path) -> Path:
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7)
     fig.suptitle("Where agents look: mass on the relevant objects (dashed: occupancy)", fontsize=10)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return _save(fig, path)
+
+
+def grounding_maps_figure(
+    examples: dict[tuple[str, str], dict[str, Any] | None], path: Path
+) -> Path:
+    """Beside :func:`grounding_figure`: per game (rows) and map (column groups), a few of the
+    states the share is measured on, drawn as MinAtar draws them, with the map over them (each
+    cell's opacity its share of the map's mass) and the relevant objects' cells outlined; under
+    each, that state's share on the objects. A map whose row reads "not yet" in the table shows
+    "not yet"."""
+    import textwrap
+
+    from matplotlib.patches import Rectangle
+
+    from agents.interpret.grounding import RELEVANT_CHANNELS
+    from agents.interpret.render import StateRenderer
+
+    plt = _plt()
+    count = max((len(found["maps"]) for found in examples.values() if found), default=1)
+    games = list(dict.fromkeys(game for _, game in examples))
+    labels = list(dict.fromkeys(label for label, _ in examples))
+    fig, axes = plt.subplots(
+        len(games),
+        len(labels) * count,
+        figsize=(1.25 * len(labels) * count + 1.2, 1.45 * len(games) + 1.0),
+        squeeze=False,
+    )
+    for r, game in enumerate(games):
+        for m, label in enumerate(labels):
+            found = examples.get((label, game))
+            for k in range(count):
+                ax = axes[r, m * count + k]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0 and k == (count - 1) // 2:
+                    ax.set_title(label.replace(", ", ",\n", 1), fontsize=7)
+                if not found or k >= len(found["maps"]):
+                    ax.text(
+                        0.5,
+                        0.5,
+                        "not yet",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        transform=ax.transAxes,
+                    )
+                    continue
+                names = tuple(found["channel_names"])
+                renderer = StateRenderer(1, names)
+                frame = np.asarray(found["frames"][k], dtype=np.float32) * 255
+                heat = np.asarray(found["maps"][k], dtype=float)
+                mask = np.asarray(frame > 0)[
+                    [names.index(name) for name in RELEVANT_CHANNELS[game]]
+                ].any(axis=0)
+                renderer.show(ax, renderer.newest(frame))
+                renderer.overlay(ax, heat)
+                for i, j in zip(*np.nonzero(mask), strict=True):
+                    ax.add_patch(
+                        Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="lime", lw=0.8)
+                    )
+                ax.set_xlabel(
+                    f"{heat[mask].sum():.2f} on objects (occ. {mask.mean():.2f})",
+                    fontsize=6,
+                    labelpad=1,
+                )
+        channels = textwrap.fill(", ".join(RELEVANT_CHANNELS[game]), 22)
+        axes[r, 0].set_ylabel(f"{game.removeprefix('MinAtar-')}\n{channels}", fontsize=7)
+    fig.suptitle(
+        "Where agents look, seed 0: each map (red, opacity = share of its mass) over states it is "
+        "measured on; the relevant objects' cells outlined (green)",
+        fontsize=9,
+    )
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -585,7 +715,7 @@ def build(
         if pilot_runs is not None
         else None
         for game in EMBEDDING_GAMES
-        for seed in rm.SEEDS
+        for seed in ATTENTION_SEEDS
     }
     out.mkdir(parents=True, exist_ok=True)
     rows, table2 = verdict_rows(results)
@@ -600,4 +730,6 @@ def build(
     paths += write_table(grounding, out / "grounding")
     paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
     paths.append(grounding_figure(grounding, out / "grounding.png"))
+    examples = map_examples(results, attention, grounding)
+    paths.append(grounding_maps_figure(examples, out / "grounding-maps.png"))
     return paths

@@ -142,6 +142,7 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
                 if arm == "idqn" and game == rm.BREAKOUT:
                     measures["grounding"] = {
                         "q_saliency": {"share_on_objects": 0.3 + 0.01 * seed, "occupancy": 0.03}
+                        | {"examples": _examples(seed)}
                     }
                 _run(tmp_path, arm, game, seed, measures, weights=arm == "idqn")
     paths = ci.build(study, None, tmp_path / "out")
@@ -150,6 +151,7 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
         "grounding.md",
         "verdicts.png",
         "grounding.png",
+        "grounding-maps.png",
     }
     verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv").set_index("test")
     for name in ci.VARIANTS:
@@ -165,6 +167,65 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
     assert row["share"].item() == pytest.approx(0.31)
     assert row["share_over_occupancy"].item() == pytest.approx(0.31 / 0.03, rel=1e-3)
     assert row["share_low"].item() < 0.31 < row["share_high"].item()
+    assert row["status"].item() == "measured"
+    waiting = grounding.set_index(["map", "game"])["status"]
+    assert waiting[("DDQN, saliency of Q(s, a*)", rm.BREAKOUT)] == "not yet (0 of 3 runs)"
+    attention_row = ("attention agent, spatial attention", rm.BREAKOUT)
+    assert waiting[attention_row] == "not yet (0 of 1 runs)"  # seed 0 only (amendment 4)
+    assert (tmp_path / "out" / "grounding-maps.png").stat().st_size > 0
+
+
+def _examples(seed: int) -> dict:
+    """Two constructed Breakout states: the paddle and ball, and a map on the ball alone."""
+    names = ("paddle", "ball", "trail", "brick")
+    frames = np.zeros((2, len(names), 10, 10), dtype=int)
+    frames[:, 0, 9, 4:7] = 1
+    frames[:, 1, 5, 5 + seed] = 1
+    maps = np.zeros((2, 10, 10))
+    maps[:, 5, 5 + seed] = 1.0
+    return {"channel_names": list(names), "frames": frames.tolist(), "maps": maps.tolist()}
+
+
+def test_the_maps_figure_shows_a_rows_maps_only_once_the_table_does():
+    complete = {
+        ("idqn", rm.BREAKOUT, seed): {
+            "measures": {
+                "grounding": {
+                    "q_saliency": {"share_on_objects": 0.5, "occupancy": 0.04}
+                    | {"examples": _examples(seed)}
+                }
+            }
+        }
+        for seed in rm.SEEDS
+    }
+    partial = {
+        ("ddqn", rm.BREAKOUT, seed): {
+            "measures": {
+                "grounding": {
+                    "q_saliency": {"share_on_objects": 0.1, "occupancy": 0.04}
+                    | {"examples": _examples(seed)}
+                }
+            }
+        }
+        for seed in (0, 1)
+    }
+    attention = {
+        (rm.BREAKOUT, 0): {
+            "measures": {
+                "spatial_attention": {"share_on_objects": 0.2, "occupancy": 0.04}
+                | {"examples": _examples(0)}
+            }
+        }
+    }
+    results = complete | partial
+    table = ci.grounding_table(results, attention)
+    examples = ci.map_examples(results, attention, table)
+    assert examples[("i-DQN, saliency of Q(s, a*)", rm.BREAKOUT)] == _examples(0)  # seed 0's
+    assert examples[("DDQN, saliency of Q(s, a*)", rm.BREAKOUT)] is None  # 2 of 3 seeds
+    assert examples[("attention agent, spatial attention", rm.BREAKOUT)] == _examples(0)
+    assert examples[("i-DQN, saliency of w_a*(s)", rm.BREAKOUT)] is None
+    ddqn = table[(table["map"] == "DDQN, saliency of Q(s, a*)") & (table["game"] == rm.BREAKOUT)]
+    assert ddqn["status"].item() == "not yet (2 of 3 runs)" and ddqn["share"].isna().all()
 
 
 def test_a_kept_result_of_other_weights_is_not_reused(tmp_path):

@@ -109,3 +109,47 @@ def test_collect_refuses_a_variant_run_without_interpret_json(tmp_path):
     collected = repo / "results/confirmatory/runs/idqn-dense-vae/MinAtar-Breakout/s0"
     assert (collected / rm.INTERPRET_FILE).is_file() and not (collected / "model.pt").exists()
     assert (collected / "episodes.csv.gz").is_file()
+
+
+def test_examples_keep_evenly_spaced_states_with_their_maps_as_shares():
+    names = ("paddle", "ball")
+    states = np.zeros((6, 2 * len(names), 10, 10), dtype=np.uint8)  # two stacked frames
+    states[:, -1, 3, 3] = 255  # the newest frame's ball
+    states[:, 1, 0, 0] = 255  # the older frame's ball: not drawn
+    maps = np.zeros((6, 10, 10))
+    maps[:, 3, 3] = np.arange(6)  # state 0's map has no mass
+    maps[:, 4, 4] = 1.0
+    found = rm._examples(states, maps, names, count=3)
+    assert found["channel_names"] == list(names)
+    frames = np.asarray(found["frames"])
+    assert frames.shape == (3, 2, 10, 10) and frames.max() == 1 and frames[:, 1, 0, 0].sum() == 0
+    shares = np.asarray(found["maps"])
+    assert shares.sum(axis=(1, 2)) == pytest.approx([1.0, 1.0, 1.0], abs=1e-4)
+    assert shares[:, 3, 3] == pytest.approx([0.0, 2 / 3, 4 / 5], abs=1e-5)  # states 0, 2, 4
+
+
+def test_grounding_keeps_example_maps_of_the_states_it_measures():
+    from agents.rundir import load_agent
+
+    run, config, agent = load_agent(PILOT_IDQN, device="cpu")
+    found = rm.grounding_measures(run, config, agent, 0, rm.Settings(grounding_states=4))
+    for name in ("q_saliency", "attention_saliency"):
+        examples = found[name]["examples"]
+        assert len(examples["maps"]) == 3 and "paddle" in examples["channel_names"]
+        assert np.asarray(examples["frames"]).shape == (3, len(examples["channel_names"]), 10, 10)
+    quiet = rm.Settings(grounding_states=4, grounding_examples=0)
+    assert (
+        "examples" not in rm.grounding_measures(run, config, agent, 0, quiet, False)["q_saliency"]
+    )
+
+
+def test_the_attention_agents_grounding_reads_its_attention_as_it_plays():
+    run = ROOT / "results/minatar/runs/attention/MinAtar-Breakout/s0"
+    found = rm.attention_agent_grounding(run, count=3, examples=2)
+    shares = found["spatial_attention"]
+    assert shares["states"] == 3 and 0.0 <= shares["share_on_objects"] <= 1.0
+    assert 0.0 < shares["occupancy"] < 0.2
+    maps = np.asarray(shares["examples"]["maps"])
+    assert maps.shape == (2, 10, 10) and maps.sum(axis=(1, 2)) == pytest.approx(
+        [1.0, 1.0], abs=1e-3
+    )

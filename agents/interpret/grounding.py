@@ -61,6 +61,6 @@ def run_shares(run_dir, count: int = 200, seed: int = 0) -> dict:
     from agents.rundir import load_agent
 
     run, config, agent = load_agent(run_dir, device="cpu")
-    settings = Settings(grounding_states=count)
+    settings = Settings(grounding_states=count, grounding_examples=0)
     found = grounding_measures(run, config, agent, seed, settings, attention=False)
     return {"agent": run.agent, "game": run.game, "seed": run.seed} | found["q_saliency"]

@@ -80,6 +80,9 @@ class Settings:
     purity_permutations: int = 1_000
     fixed_states: int = 200
     grounding_states: int = 200
+    #: Not a measure: how many of the grounding states each map keeps, with the map, for the
+    #: maps figure beside A1.4's table (evenly spaced; 0 keeps none). Display only.
+    grounding_examples: int = 3
 
 
 #: The sizes amendment 1 pre-registers.
@@ -256,7 +259,9 @@ def diversity_measures(agent, states: np.ndarray) -> dict[str, Any]:
 # -- where it looks (A1.4) -----------------------------------------------------------------------
 
 
-def _object_masks(run, config, states: np.ndarray) -> np.ndarray:
+def _objects(run, config, states: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+    """The game's object channel names, and per state the (H, W) cells holding its relevant
+    objects (:data:`agents.interpret.grounding.RELEVANT_CHANNELS`) in the newest frame."""
     from agents.interpret.grounding import RELEVANT_CHANNELS, object_mask
     from agents.rundir import make_run_env
     from agents.suites import suite_of
@@ -267,9 +272,10 @@ def _object_masks(run, config, states: np.ndarray) -> np.ndarray:
     names = suite_of(run.game).channel_names(env)
     env.close()
     newest = states[:, -len(names) :]  # the newest frame of a stack
-    return np.stack(
+    masks = np.stack(
         [object_mask(frame > 0, names, RELEVANT_CHANNELS[run.game]) for frame in newest]
     )
+    return names, masks
 
 
 def _shares(maps: np.ndarray, masks: np.ndarray) -> dict[str, Any]:
@@ -284,6 +290,36 @@ def _shares(maps: np.ndarray, masks: np.ndarray) -> dict[str, Any]:
         "occupancy": mean_fill,
         "share_over_occupancy": mean_share / mean_fill if mean_fill > 0 else float("nan"),
     }
+
+
+def _examples(
+    states: np.ndarray, maps: np.ndarray, names: tuple[str, ...], count: int
+) -> dict[str, Any]:
+    """``count`` of the states, evenly spaced, as the maps figure draws them: each newest frame's
+    object channels (0/1, channel-first), and its map as the share of the map's mass per cell
+    (rounded to 1e-5; all 0 for a map with no mass)."""
+    from agents.interpret.figures import evenly_spaced
+
+    chosen = evenly_spaced(np.arange(len(states)), count)
+    frames = (states[chosen, -len(names) :] > 0).astype(np.uint8)
+    picked = np.asarray(maps, dtype=float)[chosen]
+    total = picked.sum(axis=(1, 2), keepdims=True)
+    shares = np.where(total > 0, picked / np.where(total > 0, total, 1.0), 0.0)
+    return {
+        "channel_names": list(names),
+        "frames": frames.tolist(),
+        "maps": np.round(shares, 5).tolist(),
+    }
+
+
+def _map_result(
+    states: np.ndarray, maps: np.ndarray, names, masks: np.ndarray, examples: int
+) -> dict[str, Any]:
+    """One map's shares (:func:`_shares`) and, when ``examples`` > 0, its example states."""
+    result = _shares(maps, masks)
+    if examples > 0:
+        result["examples"] = _examples(states, maps, names, examples)
+    return result
 
 
 def greedy_saliency_maps(agent, states: np.ndarray, settings: dict) -> np.ndarray:
@@ -329,22 +365,26 @@ def grounding_measures(
     from agents.suites import suite_of
 
     states = spread_states(run, config, agent, settings.grounding_states, seed)
-    masks = _object_masks(run, config, states)
+    names, masks = _objects(run, config, states)
     saliency = suite_of(run.game).saliency
-    result = {"q_saliency": _shares(greedy_saliency_maps(agent, states, saliency), masks)}
+    examples = settings.grounding_examples
+    maps = greedy_saliency_maps(agent, states, saliency)
+    result = {"q_saliency": _map_result(states, maps, names, masks, examples)}
     if attention and run.agent == "idqn":
-        result["attention_saliency"] = _shares(
-            attention_saliency_maps(agent, states, saliency), masks
-        )
+        maps = attention_saliency_maps(agent, states, saliency)
+        result["attention_saliency"] = _map_result(states, maps, names, masks, examples)
     return result
 
 
-def attention_agent_grounding(run_dir: Path, count: int = 200, seed: int | None = None) -> dict:
+def attention_agent_grounding(
+    run_dir: Path, count: int = 200, seed: int | None = None, examples: int = 0
+) -> dict:
     """A1.4 for an attention-agent run (Mott et al. 2019): the share of its spatial attention,
     averaged over its queries, on the relevant objects, over ``count`` states spread over the
     first ``60 * count`` steps of its evaluation policy (``STATES_STREAM`` seeds of the run's
     seed unless ``seed`` is given). The agent is recurrent, so the episodes are played in order
-    and each step's attention read as the agent acts."""
+    and each step's attention read as the agent acts. ``examples`` of the states are kept with
+    their maps (:func:`_examples`)."""
     from agents.interpret.attention_maps import _upsample
     from agents.interpret.figures import check_run, evenly_spaced
     from agents.rollout import STATES_STREAM, episode_seed, rollout
@@ -377,9 +417,9 @@ def attention_agent_grounding(run_dir: Path, count: int = 200, seed: int | None 
     env.close()
     states = evenly_spaced(np.stack(observations), count)
     chosen = evenly_spaced(np.stack(maps), count)
-    masks = _object_masks(run, config, states)
+    names, masks = _objects(run, config, states)
     return {"agent": run.agent, "game": run.game, "seed": run.seed, "states_seed": seed} | {
-        "spatial_attention": _shares(chosen, masks)
+        "spatial_attention": _map_result(states, chosen, names, masks, examples)
     }
 
 

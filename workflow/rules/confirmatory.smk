@@ -25,6 +25,7 @@ rule confirmatory_report:
         multiext(f"{CONFIRMATORY_REPORTS}/interpret/table2", ".csv", ".md"),
         multiext(f"{CONFIRMATORY_REPORTS}/interpret/runs", ".csv", ".md"),
         multiext(f"{CONFIRMATORY_REPORTS}/interpret/grounding", ".csv", ".md", ".png"),
+        f"{CONFIRMATORY_REPORTS}/interpret/grounding-maps.png",
     log:
         f"{CONFIRMATORY_REPORTS}/logs/report.log",
     params:
