@@ -135,3 +135,44 @@ def test_init_is_a_late_key_the_pilot_runs_keep_their_digest():
     run = RunSpec("attention", "MinAtar-Breakout", 0, 1000, "minatar")
     orthogonal = config.model_copy(update={"init": "orthogonal"})
     assert identity_digest(run, orthogonal) != identity_digest(run, config)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "init,lr",
+    [
+        pytest.param(
+            "torch",
+            0.01,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 25: under PyTorch's default init the policy never reads its input "
+                "(docs/learning.md, 'Why the attention agent barely learns')",
+            ),
+        ),
+        ("orthogonal", 0.01),
+    ],
+)
+def test_updates_teach_the_policy_to_read_the_observation(init, lr):
+    """A contextual bandit: one 'ball' cell in a random column; LEFT pays left of the middle,
+    RIGHT right of it. The plain bandit above is solved by a policy that ignores its input; this
+    one needs the attention readout to find the cell (the spatial basis gives its column)."""
+    agent, rng = _agent(lr=lr, init=init), np.random.default_rng(0)
+
+    def frames(columns: np.ndarray) -> np.ndarray:
+        obs = np.zeros((len(columns), *SPEC.obs_shape), dtype=np.uint8)
+        obs[np.arange(len(columns)), 1, 5, columns] = 255
+        return obs
+
+    n, step, done = agent.num_envs, 0, np.ones(agent.num_envs, dtype=bool)
+    while agent.updates < 300:
+        columns = rng.integers(10, size=n)
+        obs = frames(columns)
+        actions = agent.act_vector(obs, step, rng)
+        step += n
+        paid = (actions == np.where(columns < 5, 1, 2)).astype(float)
+        agent.observe_vector(VectorStep(obs, actions, paid, obs, done, ~done), step, rng)
+    columns = np.arange(10)
+    probs = torch.softmax(agent.q_values(torch.as_tensor(frames(columns))), -1)
+    right = probs[columns, np.where(columns < 5, 1, 2)].mean()
+    assert right > 0.9, float(right)
