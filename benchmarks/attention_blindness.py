@@ -36,9 +36,9 @@ def _total_variation(a: torch.Tensor, b: torch.Tensor) -> float:
     return 0.5 * float((torch.softmax(a, -1) - torch.softmax(b, -1)).abs().sum(-1).mean())
 
 
-def trained_run(game: str, episodes: int, seed: int = 0) -> dict[str, float]:
+def trained_run(run_dir: Path, episodes: int) -> dict[str, float]:
     """How much the current observation moves a trained policy (see the module docstring)."""
-    run, config, agent = load_agent(RUNS / game / f"s{seed}", "cpu")
+    run, config, agent = load_agent(run_dir, "cpu")
     env = make_run_env(run, config)
     rng = np.random.default_rng(1)
     seen, moved, top, entropy = [], [], [], []
@@ -110,8 +110,9 @@ def at_init(count: int = 200) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--games", nargs="+", default=GAMES)
+    parser.add_argument("--games", nargs="*", default=GAMES)
     parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--runs", nargs="*", default=[], type=Path, help="other run directories")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(
@@ -119,10 +120,11 @@ def main() -> None:
         "| top action prob |"
     )
     print("|---|---|---|---|---|")
-    for game in args.games:
-        r = trained_run(game, args.episodes)
+    named = [(game, RUNS / game / "s0") for game in args.games]
+    for name, run_dir in named + [(str(run_dir), run_dir) for run_dir in args.runs]:
+        r = trained_run(run_dir, args.episodes)
         print(
-            f"| {game} | {r['steps']} | {r['tv_current_vs_earlier_obs']:.4f} "
+            f"| {name} | {r['steps']} | {r['tv_current_vs_earlier_obs']:.4f} "
             f"| {r['attention_entropy']:.2f} | {r['top_action_prob']:.2f} |"
         )
     print()
