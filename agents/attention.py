@@ -21,6 +21,11 @@ What the public reimplementation got wrong, and what this module does instead (e
 channels and locations, where this module permutes; its ConvLSTM state was not carried across the
 steps of an unroll; its peephole weights were never trained (this ConvLSTM has none).
 
+Two options, both off in the paper's network: ``init="orthogonal"`` (orthogonal weights and zero
+biases, stable-baselines3's actor-critic initialisation) and ``readout="pool"``, the no-attention
+baseline of Mott et al.'s claim: the same ConvLSTM and policy LSTM, with the value maps averaged
+over the h*w locations in place of the attention readouts (no keys, no queries).
+
 This module is the network only; the A2C learner is ``agents/actor_critic.py`` and the agent
 (action selection, memory, checkpoints) ``agents/attention_agent.py``.
 """
@@ -143,8 +148,13 @@ class AttentionNet(nn.Module):
         num_queries: int = 4,
         policy_hidden: int = 128,
         answer_hidden: int = 128,
+        readout: str = "attention",
+        init: str = "torch",
     ):
         super().__init__()
+        if readout not in ("attention", "pool"):
+            raise ValueError(f"readout must be 'attention' or 'pool', got {readout!r}")
+        self.readout = readout
         channels, height, width = obs_shape
         self.torso = suite_named(torso).attention_torso(channels)  # the suite's frames decide
         with torch.no_grad():
@@ -153,22 +163,31 @@ class AttentionNet(nn.Module):
         self.num_actions, self.num_queries = num_actions, num_queries
         self.key_channels, self.core_channels = key_channels, core_channels
         self.core = ConvLSTMCell(conv_channels, core_channels)
-        self.to_keys_values = nn.Conv2d(core_channels, key_channels + value_channels, 1)
-        # A buffer, not a parameter: saved with the weights, never trained.
-        self.register_buffer("basis", spatial_basis(grid_h, grid_w, basis_u, basis_v))
-        key_size, value_size = key_channels + basis_u * basis_v, value_channels + basis_u * basis_v
-        self.query = nn.Sequential(
-            nn.Linear(policy_hidden, answer_hidden),
-            nn.ReLU(),
-            nn.Linear(answer_hidden, num_queries * key_size),
-        )
-        self.answer = nn.Sequential(
-            nn.Linear(num_queries * (key_size + value_size), answer_hidden), nn.ReLU()
-        )
+        if readout == "pool":
+            self.to_values = nn.Conv2d(core_channels, value_channels, 1)
+            self.answer = nn.Sequential(nn.Linear(value_channels, answer_hidden), nn.ReLU())
+        else:
+            self.to_keys_values = nn.Conv2d(core_channels, key_channels + value_channels, 1)
+            # A buffer, not a parameter: saved with the weights, never trained.
+            self.register_buffer("basis", spatial_basis(grid_h, grid_w, basis_u, basis_v))
+            key_size = key_channels + basis_u * basis_v
+            value_size = value_channels + basis_u * basis_v
+            self.query = nn.Sequential(
+                nn.Linear(policy_hidden, answer_hidden),
+                nn.ReLU(),
+                nn.Linear(answer_hidden, num_queries * key_size),
+            )
+            self.answer = nn.Sequential(
+                nn.Linear(num_queries * (key_size + value_size), answer_hidden), nn.ReLU()
+            )
         self.policy_core = nn.LSTMCell(answer_hidden + 1 + num_actions, policy_hidden)
         self.policy_head = nn.Linear(policy_hidden, num_actions)
         self.value_head = nn.Linear(policy_hidden, 1)
         self.policy_hidden = policy_hidden
+        if init == "orthogonal":
+            orthogonal_init(self)
+        elif init != "torch":
+            raise ValueError(f"init must be 'torch' or 'orthogonal', got {init!r}")
 
     def initial_state(self, batch: int, device: torch.device | None = None) -> AttentionState:
         maps = torch.zeros(batch, self.core_channels, *self.grid, device=device)
@@ -190,12 +209,11 @@ class AttentionNet(nn.Module):
         state = state.masked(keep)
         features = self.torso(obs.float() / 255.0)  # (B, C, h, w)
         hidden, cell = self.core(features, (state.vision_hidden, state.vision_cell))  # (B, D, h, w)
-        keys, values = keys_and_values(self.to_keys_values(hidden), self.key_channels, self.basis)
-        batch = obs.shape[0]
-        queries = self.query(state.policy_hidden).view(batch, self.num_queries, -1)  # (B, Q, k+S)
-        _, attention = spatial_attention(keys, queries)  # (B, Q, h, w)
-        readouts = torch.einsum("bqhw,bhwd->bqd", attention, values)  # (B, Q, v+S)
-        answer = self.answer(torch.cat([readouts.flatten(1), queries.flatten(1)], dim=1))
+        if self.readout == "pool":
+            answer = self.answer(self.to_values(hidden).mean(dim=(2, 3)))  # (B, v) -> (B, P')
+            attention = hidden.new_empty(obs.shape[0], 0, *self.grid)  # no maps: (B, 0, h, w)
+        else:
+            answer, attention = self._attend(hidden, state.policy_hidden)
         previous = [
             (prev_reward.float() * keep).unsqueeze(1),  # (B, 1)
             F.one_hot(prev_action, self.num_actions).float() * keep.unsqueeze(1),  # (B, A)
@@ -209,3 +227,40 @@ class AttentionNet(nn.Module):
             attention=attention,
             state=AttentionState(hidden, cell, policy_hidden, policy_cell),
         )
+
+    def _attend(
+        self, hidden: torch.Tensor, policy_hidden: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The answer (B, P') and attention maps (B, Q, h, w) of the vision core's maps
+        ``hidden`` (B, D, h, w), queried from the previous policy state (B, P)."""
+        keys, values = keys_and_values(self.to_keys_values(hidden), self.key_channels, self.basis)
+        batch = hidden.shape[0]
+        queries = self.query(policy_hidden).view(batch, self.num_queries, -1)  # (B, Q, k+S)
+        _, attention = spatial_attention(keys, queries)  # (B, Q, h, w)
+        readouts = torch.einsum("bqhw,bhwd->bqd", attention, values)  # (B, Q, v+S)
+        answer = self.answer(torch.cat([readouts.flatten(1), queries.flatten(1)], dim=1))
+        return answer, attention
+
+
+def orthogonal_init(net: AttentionNet) -> None:
+    """Orthogonal weights and zero biases, with stable-baselines3's actor-critic gains: sqrt(2)
+    for the layers followed by a ReLU, 1 for the rest and the recurrent cores, 0.01 for the
+    policy head (a near-uniform first policy) and 1 for the value head. Why: under PyTorch's
+    default init the current observation barely moves the policy (docs/fidelity.md)."""
+    before_relu = {  # the layers a ReLU follows, in any nn.Sequential of the network
+        f"{name}.{i}"
+        for name, seq in net.named_modules()
+        if isinstance(seq, nn.Sequential)
+        for i in range(len(seq) - 1)
+        if isinstance(seq[i + 1], nn.ReLU)
+    }
+    for name, module in net.named_modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            gain = 0.01 if name == "policy_head" else math.sqrt(2) if name in before_relu else 1.0
+            nn.init.orthogonal_(module.weight, gain)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.LSTMCell):
+            for weight in (module.weight_ih, module.weight_hh):
+                nn.init.orthogonal_(weight)
+            nn.init.zeros_(module.bias_ih)
+            nn.init.zeros_(module.bias_hh)

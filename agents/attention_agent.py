@@ -15,7 +15,7 @@ is scaled down is listed in the presets (``agents/presets/attention/``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -58,6 +58,11 @@ class AttentionConfig(RunConfig):
     num_queries: int = Field(gt=0)
     policy_hidden: int = Field(gt=0)
     answer_hidden: int = Field(gt=0)
+    # "torch": PyTorch's default initialisation (as [L]); "orthogonal": stable-baselines3's
+    # actor-critic one (agents.attention.orthogonal_init). Added after the pilot's runs, whose
+    # configs lack it: a late key (RunConfig.LATE_KEYS).
+    init: Literal["torch", "orthogonal"] = "torch"
+    LATE_KEYS: ClassVar[tuple[str, ...]] = ("init",)
 
     @field_validator("torso")
     @classmethod
@@ -88,6 +93,7 @@ class AttentionAgent(VectorAgent):
     """Mott et al.'s agent, trained by A2C with GAE over unrolls of ``unroll_length`` steps."""
 
     name = "attention"
+    readout = "attention"  # what the policy LSTM reads (agents.attention.AttentionNet)
     config_class = AttentionConfig
     log_columns = ("loss", "policy", "value", "entropy", "grad_norm")
     config: AttentionConfig
@@ -107,6 +113,8 @@ class AttentionAgent(VectorAgent):
             num_queries=c.num_queries,
             policy_hidden=c.policy_hidden,
             answer_hidden=c.answer_hidden,
+            readout=self.readout,
+            init=c.init,
         ).to(device)
         self.optimizer = torch.optim.RMSprop(
             self.net.parameters(), lr=c.lr, alpha=c.rmsprop_alpha, eps=c.rmsprop_eps
@@ -336,6 +344,15 @@ class AttentionAgent(VectorAgent):
                 torch.ones(batch, dtype=torch.bool, device=self.device),
                 self.net.initial_state(batch, self.device),
             )
+
+
+class PooledAgent(AttentionAgent):
+    """The no-attention baseline of Mott et al.'s claim that attention costs little score: the
+    same agent, learner and settings, with the value maps averaged over the locations in place
+    of the attention readouts. Its ``attention`` outputs have no maps (Q = 0)."""
+
+    name = "no-attention"
+    readout = "pool"
 
 
 def _state_tuple(state: AttentionState) -> tuple[torch.Tensor, ...]:

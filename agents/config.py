@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -50,6 +50,10 @@ class RunConfig(BaseModel):
     eval_every_steps: int = Field(default=0, ge=0)
     eval_episodes: int = Field(default=20, gt=0)
     eval_max_steps: int = Field(default=10_000, gt=0)
+    #: Keys added after runs were committed, each with a default that is the behaviour before it:
+    #: left out of a run's identity while at that default, so those runs keep their digest
+    #: (:func:`agents.rundir.identity_digest`) and their weights still load.
+    LATE_KEYS: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -156,7 +160,10 @@ def _read_preset(
         if not resource.is_file():
             valid = ", ".join(preset_names(agent)) or "none"
             raise UsageError(f"unknown preset {preset!r} for agent {agent}; valid presets: {valid}")
-        text, where, folder = _read_text(resource, f"preset {preset}"), f"preset {preset}", base
+        # A shipped preset's relative ``extends:`` starts from its own folder, so one agent's
+        # preset can extend another agent's (``no-attention`` extends ``attention``).
+        folder = resource.parent if isinstance(resource, Path) else base
+        text, where = _read_text(resource, f"preset {preset}"), f"preset {preset}"
     data = load_yaml(text, where)
     if data is None:
         raise UsageError(f"{where} is empty; a preset is a mapping of key: value")

@@ -46,7 +46,10 @@ class AgentEntry:
 AGENTS: dict[str, AgentEntry] = {
     "ddqn": AgentEntry("agents.ddqn:DDQNAgent", label="DDQN", lockstep=True),
     "idqn": AgentEntry("agents.idqn:IDQNAgent", label="i-DQN", baseline="ddqn", lockstep=True),
-    "attention": AgentEntry("agents.attention_agent:AttentionAgent", label="Attention"),
+    "attention": AgentEntry(
+        "agents.attention_agent:AttentionAgent", label="Attention", baseline="no-attention"
+    ),
+    "no-attention": AgentEntry("agents.attention_agent:PooledAgent", label="No attention"),
     "random": AgentEntry("agents.random_agent:RandomAgent", label="Random"),
 }
 

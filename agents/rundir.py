@@ -257,8 +257,11 @@ def config_document(run: RunSpec, config: RunConfig) -> dict[str, Any]:
 def identity_digest(run: RunSpec, config: RunConfig) -> str:
     """Hash of everything that defines a run's trajectory: not its budget (which a resume may
     extend), nor its evaluation schedule (which plays apart from training; a run made before
-    the schedule existed keeps its digest)."""
-    trajectory = config.model_dump(exclude=set(EVALUATION_KEYS))
+    the schedule existed keeps its digest), nor a key added later while at its default
+    (``RunConfig.LATE_KEYS``)."""
+    fields = type(config).model_fields
+    late = {key for key in config.LATE_KEYS if getattr(config, key) == fields[key].default}
+    trajectory = config.model_dump(exclude=set(EVALUATION_KEYS) | late)
     identity = {**asdict(run), "frames": None, "config": trajectory}
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 

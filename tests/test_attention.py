@@ -129,3 +129,47 @@ def test_gradients_reach_every_parameter_and_the_atari_torso_shapes():
     assert not missing, missing
     atari = AttentionNet((4, 84, 84), num_actions=6, torso="atari")
     assert atari.grid == (9, 9) and atari.basis.shape == (9, 9, 16)
+
+
+def test_the_pooled_readout_has_no_attention_and_trains_both_cores():
+    """The no-attention baseline: no keys, queries or basis; the value maps averaged over the
+    locations feed the same policy LSTM; gradients still reach the ConvLSTM and the torso."""
+    torch.manual_seed(0)
+    net = AttentionNet(OBS, num_actions=3, readout="pool")
+    assert not any(hasattr(net, name) for name in ("query", "to_keys_values", "basis"))
+    out = _step(net, torch.full((2, *OBS), 255, dtype=torch.uint8), net.initial_state(2), True)
+    second = _step(net, torch.zeros(2, *OBS, dtype=torch.uint8), out.state, False)
+    assert second.logits.shape == (2, 3) and second.value.shape == (2,)
+    assert second.attention.shape == (2, 0, 10, 10)  # no maps
+    assert second.state.vision_cell.shape == (2, 32, 10, 10)
+    (second.logits.sum() + second.value.sum()).backward()
+    missing = [name for name, p in net.named_parameters() if p.grad is None or not p.grad.any()]
+    assert not missing, missing
+
+
+def test_orthogonal_init_gains_and_a_vision_core_that_sees_more():
+    torch.manual_seed(0)
+    net = AttentionNet(OBS, num_actions=3, init="orthogonal")
+    eye = torch.eye(3)
+    head = net.policy_head.weight  # (3, 128): orthogonal rows of norm 0.01
+    assert torch.allclose(head @ head.T, 0.01**2 * eye, atol=1e-8)
+    answer = net.answer[0].weight  # followed by a ReLU: gain sqrt(2)
+    assert torch.allclose(answer @ answer.T, 2 * torch.eye(len(answer)), atol=1e-4)
+    assert all(not b.any() for name, b in net.named_parameters() if "bias" in name)
+    # Under PyTorch's default init the ConvLSTM's maps barely depend on the observation (its
+    # gates see small inputs); the orthogonal init raises that spread.
+    obs = torch.cat(_states(16, seed=3))
+
+    def spread(model):
+        with torch.no_grad():
+            state = _step(model, obs, model.initial_state(16), True).state
+        return float(state.vision_hidden.std(0).mean())
+
+    assert spread(net) > 2 * spread(_net())
+
+
+def test_unknown_readout_or_init_is_refused():
+    with pytest.raises(ValueError, match="readout"):
+        AttentionNet(OBS, num_actions=3, readout="flatten")
+    with pytest.raises(ValueError, match="init"):
+        AttentionNet(OBS, num_actions=3, init="xavier")

@@ -1,0 +1,136 @@
+"""Does the attention agent's policy look at the screen? Measurements behind docs/learning.md,
+"Why the attention agent barely learns" (issue 25). No training.
+
+1. **Trained runs** (the committed seed-0 weights, ``results/minatar/runs/attention/<game>/s0``):
+   play ``--episodes`` episodes from the policy; at every step after the 20th, compare the policy
+   of the current observation with the policy of an earlier observation of the same episodes
+   (same memory, :meth:`AttentionAgent.preferences_in_context`), by total variation (0: the
+   current observation does not move the policy). Also the attention maps' entropy (uniform over
+   the 10 x 10 grid: ln 100 = 4.61) and the most likely action's probability.
+2. **At initialisation**, for ``torch`` and ``orthogonal`` init: over 200 observations of a
+   random Breakout policy, the spread (std over observations, averaged over units) of the
+   ConvLSTM's maps, the policy LSTM's state and the logits.
+
+    python benchmarks/attention_blindness.py [--games MinAtar-Breakout ...] [--episodes 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agents.attention import AttentionNet
+from agents.rollout import Step
+from agents.rundir import load_agent, make_run_env
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "results/minatar/runs/attention"
+GAMES = ["MinAtar-Breakout", "MinAtar-SpaceInvaders", "MinAtar-Freeway"]
+GAMES += ["MinAtar-Seaquest", "MinAtar-Asterix"]
+
+
+def _total_variation(a: torch.Tensor, b: torch.Tensor) -> float:
+    return 0.5 * float((torch.softmax(a, -1) - torch.softmax(b, -1)).abs().sum(-1).mean())
+
+
+def trained_run(run_dir: Path, episodes: int) -> dict[str, float]:
+    """How much the current observation moves a trained policy (see the module docstring)."""
+    run, config, agent = load_agent(run_dir, "cpu")
+    env = make_run_env(run, config)
+    rng = np.random.default_rng(1)
+    seen, moved, top, entropy = [], [], [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=1000 + episode)
+        agent.begin_episode(obs)
+        done = False
+        while not done:
+            seen.append(obs)
+            if len(seen) > 20:
+                other = seen[rng.integers(len(seen) - 10)]
+                now = agent.preferences_in_context(torch.as_tensor(obs[None]))
+                then = agent.preferences_in_context(torch.as_tensor(other[None]))
+                moved.append(_total_variation(now, then))
+            out = agent.step_one(obs)
+            probs = torch.softmax(out.logits, -1)[0]
+            top.append(float(probs.max()))
+            maps = out.attention.flatten(2)
+            entropy.append(float(-(maps * maps.clamp_min(1e-12).log()).sum(-1).mean()))
+            p = probs.double().numpy()
+            action = int(rng.choice(len(p), p=p / p.sum()))
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            agent.after_step(Step(0, 0, obs, action, reward, next_obs, terminated, truncated, {}))
+            obs, done = next_obs, terminated or truncated
+    env.close()
+    return {
+        "steps": len(top),
+        "tv_current_vs_earlier_obs": float(np.mean(moved)),
+        "attention_entropy": float(np.mean(entropy)),
+        "top_action_prob": float(np.mean(top)),
+    }
+
+
+def at_init(count: int = 200) -> dict[str, dict[str, float]]:
+    """Spread of the network's states over ``count`` Breakout observations, per init."""
+    run, config, _ = load_agent(RUNS / "MinAtar-Breakout" / "s0", "cpu")
+    env = make_run_env(run, config)
+    rng, frames = np.random.default_rng(0), []
+    obs, _ = env.reset(seed=5)
+    for t in range(count):
+        frames.append(obs)
+        obs, _, terminated, truncated, _ = env.step(int(rng.integers(3)))
+        if terminated or truncated:
+            obs, _ = env.reset(seed=6 + t)
+    env.close()
+    batch = torch.as_tensor(np.stack(frames))
+    sizes = {k: getattr(config, k) for k in ("core_channels", "value_channels", "policy_hidden")}
+    sizes |= {"basis_u": config.basis_u, "basis_v": config.basis_v}
+    result = {}
+    for init in ("torch", "orthogonal"):
+        torch.manual_seed(0)
+        net = AttentionNet(batch.shape[1:], 3, torso="minatar", **sizes, init=init)
+        with torch.no_grad():
+            out = net(
+                batch,
+                torch.zeros(count, dtype=torch.int64),
+                torch.zeros(count),
+                torch.ones(count, dtype=torch.bool),
+                net.initial_state(count),
+            )
+        result[init] = {
+            "vision_hidden_abs": float(out.state.vision_hidden.abs().mean()),
+            "vision_hidden_spread": float(out.state.vision_hidden.std(0).mean()),
+            "policy_hidden_spread": float(out.state.policy_hidden.std(0).mean()),
+            "logits_spread": float(out.logits.std(0).mean()),
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", nargs="*", default=GAMES)
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--runs", nargs="*", default=[], type=Path, help="other run directories")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(
+        "| game (seed 0, 300K steps) | steps | TV(pi(s_t), pi(earlier s)) | attention entropy "
+        "| top action prob |"
+    )
+    print("|---|---|---|---|---|")
+    named = [(game, RUNS / game / "s0") for game in args.games]
+    for name, run_dir in named + [(str(run_dir), run_dir) for run_dir in args.runs]:
+        r = trained_run(run_dir, args.episodes)
+        print(
+            f"| {name} | {r['steps']} | {r['tv_current_vs_earlier_obs']:.4f} "
+            f"| {r['attention_entropy']:.2f} | {r['top_action_prob']:.2f} |"
+        )
+    print()
+    for init, r in at_init().items():
+        print(f"init {init}: " + ", ".join(f"{k} {v:.2e}" for k, v in r.items()))
+
+
+if __name__ == "__main__":
+    main()
