@@ -1,7 +1,8 @@
 """The attention-augmented agent (Mott et al. 2019) as a trainable agent: an advantage
 actor-critic over fixed-length unrolls from synchronous environments.
 
-Read top to bottom: config, acting (one step in N environments, recurrent state carried),
+Read top to bottom (the config, :class:`~agents.config.AttentionConfig`, is in
+:mod:`agents.config`): acting (one step in N environments, recurrent state carried),
 learning (re-run the network over the unroll from the state it started in, GAE, the A2C loss,
 RMSProp, gradient clipping), memory for an exact resume, and the single-environment acting that
 evaluation and the analyses use. The network is :class:`agents.attention.AttentionNet`; the
@@ -15,69 +16,16 @@ is scaled down is listed in the presets (``agents/presets/attention/``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field, field_validator, model_validator
 
 from agents.actor_critic import a2c_loss, gae, unroll
 from agents.attention import AttentionNet, AttentionOutput, AttentionState
-from agents.config import RunConfig
+from agents.config import AttentionConfig
 from agents.contract import EnvSpec, VectorAgent, VectorStep
-from agents.errors import UsageError
 from agents.rollout import Step
-from agents.suites import suite_named
-
-
-class AttentionConfig(RunConfig):
-    """Keys of the attention agent: learner, unrolls and network sizes (presets give sources)."""
-
-    # Learner.
-    num_envs: int = Field(gt=0, le=256)
-    unroll_length: int = Field(gt=0)
-    gamma: float = Field(gt=0.0, le=1.0)
-    gae_lambda: float = Field(ge=0.0, le=1.0)
-    lr: float = Field(gt=0.0)
-    rmsprop_alpha: float = Field(gt=0.0, lt=1.0)
-    rmsprop_eps: float = Field(gt=0.0)
-    entropy_cost: float = Field(ge=0.0)
-    baseline_cost: float = Field(gt=0.0)
-    grad_clip_norm: float = Field(gt=0.0)
-    # "sum" over the T x N steps of an unroll, as TorchBeast's losses (RMSProp's eps of 0.01 is
-    # tuned to gradients that large); "mean" as A2C implementations such as stable-baselines3.
-    loss_reduction: Literal["sum", "mean"]
-    clip_rewards: bool  # what the learner and the policy LSTM see; logged returns stay raw
-    # Network.
-    torso: str  # the suite whose attention torso fits the frames (agents.suites.Suite.name)
-    core_channels: int = Field(gt=0)
-    key_channels: int = Field(gt=0)
-    value_channels: int = Field(gt=0)
-    basis_u: int = Field(gt=0)
-    basis_v: int = Field(gt=0)
-    num_queries: int = Field(gt=0)
-    policy_hidden: int = Field(gt=0)
-    answer_hidden: int = Field(gt=0)
-    # "torch": PyTorch's default initialisation (as [L]); "orthogonal": stable-baselines3's
-    # actor-critic one (agents.attention.orthogonal_init). Added after the pilot's runs, whose
-    # configs lack it: a late key (RunConfig.LATE_KEYS).
-    init: Literal["torch", "orthogonal"] = "torch"
-    LATE_KEYS: ClassVar[tuple[str, ...]] = ("init",)
-
-    @field_validator("torso")
-    @classmethod
-    def _known_suite(cls, torso: str) -> str:
-        try:
-            suite_named(torso)
-        except UsageError as exc:
-            raise ValueError(str(exc).replace("suite", "torso", 1)) from None
-        return torso
-
-    @model_validator(mode="after")
-    def _fp32_only(self) -> AttentionConfig:
-        if self.precision != "fp32":
-            raise ValueError("the attention agent runs in fp32 only (precision: fp32)")
-        return self
 
 
 def _sample(logits: torch.Tensor, rng: np.random.Generator) -> np.ndarray:
@@ -94,7 +42,6 @@ class AttentionAgent(VectorAgent):
 
     name = "attention"
     readout = "attention"  # what the policy LSTM reads (agents.attention.AttentionNet)
-    config_class = AttentionConfig
     log_columns = ("loss", "policy", "value", "entropy", "grad_norm")
     config: AttentionConfig
 

@@ -5,18 +5,33 @@ files under ``agents/presets/<agent>/<name>.yaml``; each value carries a comment
 (the paper's Table 3, the authors' code, or a documented decision). A preset may ``extends:``
 another preset of the same agent and list only what differs. ``--set key=value`` overrides a key
 after the preset is loaded; values are parsed as YAML scalars and then validated by the model.
+
+The models live here, not beside their agents, and :func:`resolve` checks a whole run (agent,
+game, seed, budget, preset, overrides): this module imports only pydantic, YAML and the light
+catalogues (:mod:`agents.registry`, :mod:`agents.suites`), no torch, so the workflow validates
+every run while it builds its job graph without loading an agent (``tests/test_config.py``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agents.errors import UsageError
+from agents.registry import get_agent
+from agents.suites import suite_named, suite_of
 
 UnitFloat = Field(ge=0.0, le=1.0)
 #: Keys that schedule evaluation only: a run's trajectory does not depend on them.
@@ -91,6 +106,120 @@ class TrainConfig(RunConfig):
                 f"replay_capacity ({self.replay_capacity}) must exceed frame_stack + 1 "
                 f"({self.frame_stack + 1}) to hold one transition"
             )
+        return self
+
+
+# The agents' models (agents/registry.py names each agent's). ------------------------------
+
+
+class RandomConfig(RunConfig):
+    """The environment protocol and the runner's schedule; nothing to learn."""
+
+
+class DDQNConfig(TrainConfig):
+    """Double-DQN keys on top of :class:`~agents.config.TrainConfig`."""
+
+    hidden_dim: int = Field(gt=0)
+    eps_start: float = UnitFloat
+    eps_end: float = UnitFloat
+    eps_decay_steps: int = Field(gt=0)
+    loss: Literal["huber", "mse"]
+    grad_clip_per_layer: bool  # the authors' code clips each layer's gradient norm separately
+    init: Literal["xavier", "torch-default"]
+
+
+class IDQNConfig(TrainConfig):
+    """i-DQN keys on top of :class:`~agents.config.TrainConfig`."""
+
+    # Model.
+    embedding_dim: int = Field(gt=0)
+    keys_per_action: int = Field(gt=1)
+    value_min: float
+    value_max: float
+    values: Literal[
+        "uniform-random", "linspace"
+    ]  # paper: sampled once per seed; code: evenly spaced
+    key_init_std: float = Field(gt=0.0)  # keys ~ N(0, std^2): 0.1 (paper), 1.0 (authors' code)
+    linear_init_std: float = Field(ge=0.0)  # 0: PyTorch's default init for linear layers
+    embedding: Literal["ae", "vae"]
+    vae_beta: float = Field(ge=0.0)
+    decoder: Literal["conv", "dense"]
+    dense_hidden: int = Field(ge=0)
+    input_normalization: Literal["none", "mean-image"]
+    mean_image_steps: int = Field(gt=0)
+    # Losses: total = l_bellman * Bellman + l_distributional * CE + l_reconstruction * recon
+    #                 + l_diversity * diversity + vae_beta * KL.
+    bellman_loss: Literal["mse", "huber"]
+    lambda_bellman: float = Field(ge=0.0)
+    lambda_distributional: float = Field(ge=0.0)
+    lambda_reconstruction: float = Field(ge=0.0)
+    lambda_diversity: float = Field(ge=0.0)
+    diversity_actions: Literal[
+        "taken", "all"
+    ]  # rows of A: w_{a_t}(s) (paper) or all actions (code)
+    diversity_per_sample: bool  # divide ||AA^T - I||^2 by the batch size (code)
+    # Exploration and optimisation.
+    exploration_lambda: float = Field(ge=0.0)
+    lr_halve_every_steps: int = Field(ge=0)  # 0: constant learning rate
+    lr_min: float = Field(ge=0.0)
+    grad_clip_per_layer: bool
+
+    @model_validator(mode="after")
+    def _value_range_is_ordered(self) -> IDQNConfig:
+        if self.value_min >= self.value_max:
+            raise ValueError(
+                f"value_min ({self.value_min}) must be less than value_max ({self.value_max})"
+            )
+        return self
+
+
+class AttentionConfig(RunConfig):
+    """Keys of the attention agent: learner, unrolls and network sizes (presets give sources)."""
+
+    # Learner.
+    num_envs: int = Field(gt=0, le=256)
+    unroll_length: int = Field(gt=0)
+    gamma: float = Field(gt=0.0, le=1.0)
+    gae_lambda: float = Field(ge=0.0, le=1.0)
+    lr: float = Field(gt=0.0)
+    rmsprop_alpha: float = Field(gt=0.0, lt=1.0)
+    rmsprop_eps: float = Field(gt=0.0)
+    entropy_cost: float = Field(ge=0.0)
+    baseline_cost: float = Field(gt=0.0)
+    grad_clip_norm: float = Field(gt=0.0)
+    # "sum" over the T x N steps of an unroll, as TorchBeast's losses (RMSProp's eps of 0.01 is
+    # tuned to gradients that large); "mean" as A2C implementations such as stable-baselines3.
+    loss_reduction: Literal["sum", "mean"]
+    clip_rewards: bool  # what the learner and the policy LSTM see; logged returns stay raw
+    # Network.
+    torso: str  # the suite whose attention torso fits the frames (agents.suites.Suite.name)
+    core_channels: int = Field(gt=0)
+    key_channels: int = Field(gt=0)
+    value_channels: int = Field(gt=0)
+    basis_u: int = Field(gt=0)
+    basis_v: int = Field(gt=0)
+    num_queries: int = Field(gt=0)
+    policy_hidden: int = Field(gt=0)
+    answer_hidden: int = Field(gt=0)
+    # "torch": PyTorch's default initialisation (as [L]); "orthogonal": stable-baselines3's
+    # actor-critic one (agents.attention.orthogonal_init). Added after the pilot's runs, whose
+    # configs lack it: a late key (RunConfig.LATE_KEYS).
+    init: Literal["torch", "orthogonal"] = "torch"
+    LATE_KEYS: ClassVar[tuple[str, ...]] = ("init",)
+
+    @field_validator("torso")
+    @classmethod
+    def _known_suite(cls, torso: str) -> str:
+        try:
+            suite_named(torso)
+        except UsageError as exc:
+            raise ValueError(str(exc).replace("suite", "torso", 1)) from None
+        return torso
+
+    @model_validator(mode="after")
+    def _fp32_only(self) -> AttentionConfig:
+        if self.precision != "fp32":
+            raise ValueError("the attention agent runs in fp32 only (precision: fp32)")
         return self
 
 
@@ -212,3 +341,42 @@ def build_config(
         message = first["msg"].removeprefix("Value error, ")
         prefix = f"invalid config value for {where}" if where else "invalid config"
         raise UsageError(f"{prefix}: {message}") from exc
+
+
+# A whole run, checked before anything is written. ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to train: the identity of a run, apart from its hyperparameters."""
+
+    agent: str
+    game: str
+    seed: int
+    frames: int  # emulator frames; agent steps = frames // frame_skip
+    preset: str
+
+
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes up to 2^64 - 1; pandas and JSON readers int64
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a seed that numpy, torch or a log reader would reject (or, for a bool, misread)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer in [0, 2^63 - 1], got {seed}")
+
+
+def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
+    """Validate everything about a run before anything is written."""
+    entry = get_agent(run.agent)
+    suite = suite_of(run.game)
+    check_seed(run.seed)
+    if run.frames <= 0:
+        raise UsageError(f"--frames must be positive, got {run.frames}")
+    config = build_config(entry.config, run.agent, run.preset, overrides)
+    suite.check_config(config)
+    if run.frames < config.frame_skip:
+        raise UsageError(
+            f"--frames {run.frames} is less than one agent step ({config.frame_skip} frames)"
+        )
+    return config

@@ -76,13 +76,11 @@ class Agent(ABC):
 
     Attributes:
         name: the registry name (``"ddqn"``).
-        config_class: the pydantic model of its presets (a :class:`agents.config.RunConfig`).
         log_columns: what :meth:`observe` returns after a learning update; the runner logs them.
         updates: learning updates so far (checkpointed by the runner).
     """
 
     name: ClassVar[str]
-    config_class: ClassVar[type[RunConfig]]
     log_columns: tuple[str, ...] = ()
 
     def __init__(self, config: RunConfig, spec: EnvSpec, device: torch.device):

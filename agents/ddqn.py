@@ -1,20 +1,18 @@
 """Double DQN (van Hasselt, Guez & Silver, 2016): the paper's baseline.
 
-Reads top to bottom: config, network, target, agent (action selection, update, checkpoint state,
-capabilities). The replay and the learning schedule come from :mod:`agents.value_based`.
+Reads top to bottom: network, target, agent (action selection, update, checkpoint state,
+capabilities). The replay and the learning schedule come from :mod:`agents.value_based`; the
+config, :class:`~agents.config.DDQNConfig`, from :mod:`agents.config` (which imports no torch).
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
-from agents.config import TrainConfig, UnitFloat
+from agents.config import DDQNConfig
 from agents.contract import EnvSpec
 from agents.networks import (
     ConvLayers,
@@ -29,18 +27,6 @@ from agents.networks import (
 from agents.replay import Batch
 from agents.suites import suite_of
 from agents.value_based import ValueBasedAgent
-
-
-class DDQNConfig(TrainConfig):
-    """Double-DQN keys on top of :class:`~agents.config.TrainConfig`."""
-
-    hidden_dim: int = Field(gt=0)
-    eps_start: float = UnitFloat
-    eps_end: float = UnitFloat
-    eps_decay_steps: int = Field(gt=0)
-    loss: Literal["huber", "mse"]
-    grad_clip_per_layer: bool  # the authors' code clips each layer's gradient norm separately
-    init: Literal["xavier", "torch-default"]
 
 
 class QNetwork(nn.Module):
@@ -114,7 +100,6 @@ class DDQNAgent(ValueBasedAgent):
     """Double DQN with epsilon-greedy exploration."""
 
     name = "ddqn"
-    config_class = DDQNConfig
     log_columns = ("loss", "q_mean", "epsilon")
 
     def __init__(self, config: DDQNConfig, spec: EnvSpec, device: torch.device):

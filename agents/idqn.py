@@ -1,7 +1,8 @@
 """i-DQN (Annasamy & Sycara, AAAI 2019): Q-values from attention over a small key-value store.
 
-Reads top to bottom: config, model, the four losses, directed exploration, the agent (action
-selection, update, inspection API, checkpoint state).
+Reads top to bottom: model, the four losses, directed exploration, the agent (action selection,
+update, inspection API, checkpoint state). Its config, :class:`~agents.config.IDQNConfig`, is in
+:mod:`agents.config` (which imports no torch).
 
     h(s)        = Linear(Conv(s))                                  embedding, 256-d
     w_a(s)      = softmax_i(h(s) . k_{a,i})                        attention over action a's N keys
@@ -17,15 +18,13 @@ positive); the spread above is what the authors' code computes (docs/fidelity.md
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field, model_validator
 from torch import nn
 
-from agents.config import TrainConfig
+from agents.config import IDQNConfig
 from agents.contract import EnvSpec
 from agents.networks import (
     ConvLayers,
@@ -40,52 +39,6 @@ from agents.networks import (
 from agents.replay import Batch
 from agents.suites import suite_of
 from agents.value_based import ValueBasedAgent
-
-
-class IDQNConfig(TrainConfig):
-    """i-DQN keys on top of :class:`~agents.config.TrainConfig`."""
-
-    # Model.
-    embedding_dim: int = Field(gt=0)
-    keys_per_action: int = Field(gt=1)
-    value_min: float
-    value_max: float
-    values: Literal[
-        "uniform-random", "linspace"
-    ]  # paper: sampled once per seed; code: evenly spaced
-    key_init_std: float = Field(gt=0.0)  # keys ~ N(0, std^2): 0.1 (paper), 1.0 (authors' code)
-    linear_init_std: float = Field(ge=0.0)  # 0: PyTorch's default init for linear layers
-    embedding: Literal["ae", "vae"]
-    vae_beta: float = Field(ge=0.0)
-    decoder: Literal["conv", "dense"]
-    dense_hidden: int = Field(ge=0)
-    input_normalization: Literal["none", "mean-image"]
-    mean_image_steps: int = Field(gt=0)
-    # Losses: total = l_bellman * Bellman + l_distributional * CE + l_reconstruction * recon
-    #                 + l_diversity * diversity + vae_beta * KL.
-    bellman_loss: Literal["mse", "huber"]
-    lambda_bellman: float = Field(ge=0.0)
-    lambda_distributional: float = Field(ge=0.0)
-    lambda_reconstruction: float = Field(ge=0.0)
-    lambda_diversity: float = Field(ge=0.0)
-    diversity_actions: Literal[
-        "taken", "all"
-    ]  # rows of A: w_{a_t}(s) (paper) or all actions (code)
-    diversity_per_sample: bool  # divide ||AA^T - I||^2 by the batch size (code)
-    # Exploration and optimisation.
-    exploration_lambda: float = Field(ge=0.0)
-    lr_halve_every_steps: int = Field(ge=0)  # 0: constant learning rate
-    lr_min: float = Field(ge=0.0)
-    grad_clip_per_layer: bool
-
-    @model_validator(mode="after")
-    def _value_range_is_ordered(self) -> IDQNConfig:
-        if self.value_min >= self.value_max:
-            raise ValueError(
-                f"value_min ({self.value_min}) must be less than value_max ({self.value_max})"
-            )
-        return self
-
 
 # Model -----------------------------------------------------------------------------------------
 
@@ -300,7 +253,6 @@ class IDQNAgent(ValueBasedAgent):
     """
 
     name = "idqn"
-    config_class = IDQNConfig
 
     def __init__(self, config: IDQNConfig, spec: EnvSpec, device: torch.device):
         super().__init__(config, spec, device)

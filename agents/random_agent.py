@@ -9,19 +9,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from agents.config import RunConfig
+from agents.config import RandomConfig
 from agents.contract import Agent, EnvSpec
-
-
-class RandomConfig(RunConfig):
-    """The environment protocol and the runner's schedule; nothing to learn."""
 
 
 class RandomAgent(Agent):
     """Picks every action uniformly at random, in training and in evaluation alike."""
 
     name = "random"
-    config_class = RandomConfig
 
     def __init__(self, config: RandomConfig, spec: EnvSpec, device: torch.device):
         super().__init__(config, spec, device)

@@ -1,8 +1,9 @@
 """The agents this suite can train, by CLI name: one line per agent.
 
-An entry names the agent's class by import path, so that listing agents imports nothing heavy and
-adding an agent is one line here (plus its module and its presets under
-``agents/presets/<name>/``). The class names its config model in ``config_class``.
+An entry names the agent's class and its config model by import path, so that listing agents and
+checking their configs imports nothing heavy (the models live in :mod:`agents.config`, which
+imports no torch), and adding an agent is one line here (plus its module, its model and its
+presets under ``agents/presets/<name>/``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class AgentEntry:
 
     Args:
         path: ``"module:Class"`` of the agent class (a subclass of :class:`agents.contract.Agent`).
+        config_path: ``"module:Class"`` of its config model (a :class:`agents.config.RunConfig`),
+            what its presets are validated against and its constructor receives.
         label: how tables and figures name it.
         baseline: the agent reports compare this one against, P(agent > baseline).
         default_preset: the preset ``train`` uses without ``--preset``.
@@ -28,6 +31,7 @@ class AgentEntry:
     """
 
     path: str
+    config_path: str
     label: str
     baseline: str | None = None
     default_preset: str = "paper"
@@ -35,22 +39,42 @@ class AgentEntry:
 
     @cached_property
     def agent(self) -> type:
-        module, _, name = self.path.partition(":")
-        return getattr(import_module(module), name)
+        return _imported(self.path)
 
-    @property
+    @cached_property
     def config(self) -> type:
-        return self.agent.config_class
+        return _imported(self.config_path)
+
+
+def _imported(path: str) -> type:
+    """The object ``"module:Name"`` names, its module imported now."""
+    module, _, name = path.partition(":")
+    return getattr(import_module(module), name)
 
 
 AGENTS: dict[str, AgentEntry] = {
-    "ddqn": AgentEntry("agents.ddqn:DDQNAgent", label="DDQN", lockstep=True),
-    "idqn": AgentEntry("agents.idqn:IDQNAgent", label="i-DQN", baseline="ddqn", lockstep=True),
-    "attention": AgentEntry(
-        "agents.attention_agent:AttentionAgent", label="Attention", baseline="no-attention"
+    "ddqn": AgentEntry(
+        "agents.ddqn:DDQNAgent", "agents.config:DDQNConfig", label="DDQN", lockstep=True
     ),
-    "no-attention": AgentEntry("agents.attention_agent:PooledAgent", label="No attention"),
-    "random": AgentEntry("agents.random_agent:RandomAgent", label="Random"),
+    "idqn": AgentEntry(
+        "agents.idqn:IDQNAgent",
+        "agents.config:IDQNConfig",
+        label="i-DQN",
+        baseline="ddqn",
+        lockstep=True,
+    ),
+    "attention": AgentEntry(
+        "agents.attention_agent:AttentionAgent",
+        "agents.config:AttentionConfig",
+        label="Attention",
+        baseline="no-attention",
+    ),
+    "no-attention": AgentEntry(
+        "agents.attention_agent:PooledAgent", "agents.config:AttentionConfig", label="No attention"
+    ),
+    "random": AgentEntry(
+        "agents.random_agent:RandomAgent", "agents.config:RandomConfig", label="Random"
+    ),
 }
 
 

@@ -30,7 +30,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,9 +38,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from agents.config import EVALUATION_KEYS, RunConfig, build_config, load_yaml
+from agents.config import EVALUATION_KEYS, RunConfig, RunSpec, load_yaml
+from agents.config import check_seed as check_seed  # re-exported: a run's checks live there
+from agents.config import resolve as resolve
 from agents.contract import Agent, EnvSpec
-from agents.envs import check_game, env_spec, make_env
+from agents.envs import env_spec, make_env
 from agents.errors import RunFailed, UsageError
 from agents.files import (
     TMP_SUFFIX,
@@ -54,7 +56,7 @@ from agents.files import (
 from agents.networks import cpu_capability
 from agents.registry import get_agent
 from agents.replay import FrameReplay
-from agents.suites import quiet_emulator, suite_of
+from agents.suites import quiet_emulator
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,17 +79,6 @@ RUN_FILES = (
     "evals.csv",
     "eval.csv",
 )
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """What to train: the identity of a run, apart from its hyperparameters."""
-
-    agent: str
-    game: str
-    seed: int
-    frames: int  # emulator frames; agent steps = frames // frame_skip
-    preset: str
 
 
 def make_run_env(run: RunSpec, config: RunConfig, render_mode: str | None = None):
@@ -121,31 +112,6 @@ def select_device(requested: str | None = None) -> torch.device:
     elif device.type != "cpu":
         raise UsageError(f"device {requested!r} is not supported; use cpu, cuda or cuda:N")
     return device
-
-
-MAX_SEED = 2**63 - 1  # torch.manual_seed takes up to 2^64 - 1; pandas and JSON readers int64
-
-
-def check_seed(seed: int) -> None:
-    """Refuse a seed that numpy, torch or a log reader would reject (or, for a bool, misread)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise UsageError(f"--seed must be an integer in [0, 2^63 - 1], got {seed}")
-
-
-def resolve(run: RunSpec, overrides: dict[str, Any]) -> RunConfig:
-    """Validate everything about a run before anything is written."""
-    entry = get_agent(run.agent)
-    check_game(run.game)
-    check_seed(run.seed)
-    if run.frames <= 0:
-        raise UsageError(f"--frames must be positive, got {run.frames}")
-    config = build_config(entry.config, run.agent, run.preset, overrides)
-    suite_of(run.game).check_config(config)
-    if run.frames < config.frame_skip:
-        raise UsageError(
-            f"--frames {run.frames} is less than one agent step ({config.frame_skip} frames)"
-        )
-    return config
 
 
 def check_memory(run: RunSpec, config: RunConfig, device: torch.device, members: int = 1) -> None:
@@ -614,7 +580,7 @@ def read_log(path: Path, header: list[str], run_dir: Path | None = None) -> pd.D
     a value that is not finite: a NaN return would drop out of every mean, or leave its seed
     without a statistic, and the verdict would not show it.
     """
-    import pandas as pd  # here, not at the top: the Snakefile imports this module at each start
+    import pandas as pd  # here, not at the top: training and loading runs never need it
 
     path = Path(path)
     run_dir = path.parent if run_dir is None else run_dir

@@ -29,27 +29,31 @@ The Atari protocol is built from the field's standard wrappers rather than hand-
 Rewards are returned raw. Clipping is the learner's business (the runner clips what it stores in
 the replay when the agent's config asks for it), so the recorded episode return is always the
 unclipped game score.
+
+The catalogue (which games, which suite, which preset, the protocol checks) imports nothing
+heavy: gymnasium, ale-py, stable-baselines3 and torch are imported inside the functions that build
+environments and torsos, so that the workflow checks its config and lists games without them.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
+import importlib.util
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
-
-import ale_py
-import gymnasium as gym
-import numpy as np
-from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TransformObservation
-from stable_baselines3.common.atari_wrappers import FireResetEnv
-from torch import nn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agents.errors import UsageError
-from agents.networks import ConvLayers
 
-gym.register_envs(ale_py)
+if TYPE_CHECKING:
+    import gymnasium as gym
+    from torch import nn
+
+    from agents.networks import ConvLayers
 
 #: Where the full list of valid names is shown (the unknown-game message points there).
 LIST_COMMAND = "python -m agents list"
@@ -148,15 +152,49 @@ PAPER_GAMES = (
     "Venture",
 )
 ATARI_GAMES = (*PAPER_GAMES, "Pong")
-#: Every ALE game of the installed ale-py: its ROMs ship inside the wheel (no download), and
-#: each has an ``ALE/<Game>-v5`` id. CamelCase names: ``Breakout``, ``MsPacman``, ``Pitfall2``.
-ALE_GAMES = tuple(
-    name.removeprefix("ALE/").removesuffix("-v5")
-    for name in gym.registry
-    if name.startswith("ALE/") and name.endswith("-v5")
-)
+#: ROMs ale-py ships without a single-player game, so without an ``ALE/<Game>-v5`` id.
+_MULTIPLAYER_ROMS = frozenset({"combat", "joust", "maze_craze", "warlords"})
 #: Mnih et al. 2015; Table 3 of i-DQN: (out_channels, kernel, stride) per conv layer.
 NATURE_CONVS: ConvLayers = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+
+
+@functools.cache
+def ale_games() -> tuple[str, ...]:
+    """Every ALE game of the installed ale-py, each with an ``ALE/<Game>-v5`` id (its ROMs ship
+    inside the wheel: no download). CamelCase names: ``Breakout``, ``MsPacman``, ``Pitfall2``.
+
+    Read from the wheel's ROM list (``ale_py/roms/md5.json``) and named as ale-py's registration
+    names them, without importing ale-py (which imports gymnasium); where that list is not there,
+    from gymnasium's registry. ``tests/test_envs.py`` checks the two agree.
+    """
+    spec = importlib.util.find_spec("ale_py")  # finds the package without running it
+    listing = Path(spec.submodule_search_locations[0]) / "roms" / "md5.json" if spec else None
+    if listing is None or not listing.is_file():
+        return registered_ale_games()
+    roms = (name.removesuffix(".bin") for name in json.loads(listing.read_text()))
+    return tuple(
+        rom.title().replace("_", "") for rom in roms if rom not in _MULTIPLAYER_ROMS
+    )  # ale_py.registration.rom_id_to_name
+
+
+def registered_ale_games() -> tuple[str, ...]:
+    """The ALE games as gymnasium's registry has them, once ale-py has registered its ids."""
+    gym = _gymnasium()
+    return tuple(
+        name.removeprefix("ALE/").removesuffix("-v5")
+        for name in gym.registry
+        if name.startswith("ALE/") and name.endswith("-v5")
+    )
+
+
+@functools.cache
+def _gymnasium():
+    """gymnasium, with ale-py's ``ALE/...`` ids registered (imported on first use: heavy)."""
+    import ale_py
+    import gymnasium as gym
+
+    gym.register_envs(ale_py)
+    return gym
 
 
 @contextmanager
@@ -167,6 +205,8 @@ def quiet_emulator() -> Iterator[None]:
     ALE cannot say its log level, so the block ends at the default one (Info); the next emulator
     made shows the banner as usual.
     """
+    import ale_py
+
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Warning)
     try:
         yield
@@ -184,7 +224,10 @@ def make_atari_env(
     render_mode: str | None = None,
 ) -> gym.Env:
     """One ALE game under the paper's protocol (arguments as :func:`agents.envs.make_env`'s)."""
-    env = gym.make(
+    from gymnasium.wrappers import AtariPreprocessing
+    from stable_baselines3.common.atari_wrappers import FireResetEnv
+
+    env = _gymnasium().make(
         f"ALE/{game}-v5",
         frameskip=1,
         repeat_action_probability=0.0,
@@ -212,6 +255,8 @@ def atari_action_meanings(env: gym.Env) -> tuple[str, ...]:
 
 
 def _atari_attention_torso(channels: int) -> nn.Module:
+    from torch import nn
+
     # 84 x 84 pixels: Mott et al.'s two strided convolutions.
     return nn.Sequential(
         nn.Conv2d(channels, 32, 8, stride=4), nn.ReLU(), nn.Conv2d(32, 64, 4, stride=2)
@@ -241,17 +286,20 @@ def make_minatar_env(game: str, *, frame_stack: int = 4, **atari_only) -> gym.En
     :func:`agents.envs.make_env` (``color``, ``frame_skip``, ``noop_max``, ``render_mode``) are
     ignored.
     """
+    import gymnasium as gym
     from minatar.gym import register_envs
 
     env_id = f"MinAtar/{game.removeprefix('MinAtar-')}-v1"
     if env_id not in gym.registry:
         register_envs()
-    env = _ForgetLastActionOnReset(gym.make(env_id))
+    env = _forget_last_action_on_reset()(gym.make(env_id))
     return stack_frames(channels_first(env, scale=255), frame_stack)
 
 
-class _ForgetLastActionOnReset(gym.Wrapper):
-    """Make each MinAtar episode a pure function of its seed and its actions.
+@functools.cache
+def _forget_last_action_on_reset() -> type[gym.Wrapper]:
+    """The wrapper class (made on first use: gymnasium is heavy) that makes each MinAtar episode
+    a pure function of its seed and its actions.
 
     MinAtar's sticky actions repeat ``last_action`` with probability 0.1, and ``reset`` keeps it,
     so an episode's first step could repeat the previous episode's last action. A run resumed in
@@ -259,10 +307,14 @@ class _ForgetLastActionOnReset(gym.Wrapper):
     it to 0 (NOOP, its value in a new environment) at every reset removes that carry-over; a
     deviation from MinAtar listed in docs/fidelity.md.
     """
+    import gymnasium as gym
 
-    def reset(self, **kwargs):
-        self.env.unwrapped.game.last_action = 0
-        return self.env.reset(**kwargs)
+    class ForgetLastActionOnReset(gym.Wrapper):
+        def reset(self, **kwargs):
+            self.env.unwrapped.game.last_action = 0
+            return self.env.reset(**kwargs)
+
+    return ForgetLastActionOnReset
 
 
 def minatar_action_meanings(env: gym.Env) -> tuple[str, ...]:
@@ -287,6 +339,8 @@ def _check_minatar_config(config: Any) -> None:
 
 
 def _minatar_attention_torso(channels: int) -> nn.Module:
+    from torch import nn
+
     # 10 x 10 object channels: one padded 3x3 conv keeps every cell as a location.
     return nn.Sequential(nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU())
 
@@ -296,6 +350,10 @@ def _minatar_attention_torso(channels: int) -> nn.Module:
 
 def channels_first(env: gym.Env, scale: int) -> gym.Env:
     """HWC frames -> CHW uint8 (times ``scale``), so that stacks concatenate along channels."""
+    import gymnasium as gym
+    import numpy as np
+    from gymnasium.wrappers import TransformObservation
+
     height, width, channels = env.observation_space.shape
     space = gym.spaces.Box(0, 255, (channels, height, width), np.uint8)
 
@@ -307,6 +365,10 @@ def channels_first(env: gym.Env, scale: int) -> gym.Env:
 
 def stack_frames(env: gym.Env, frame_stack: int) -> gym.Env:
     """Stack frames; multi-channel frames are merged into (frame_stack * C, H, W)."""
+    import gymnasium as gym
+    import numpy as np
+    from gymnasium.wrappers import FrameStackObservation, TransformObservation
+
     frame_shape = env.observation_space.shape
     env = FrameStackObservation(env, frame_stack)
     if len(frame_shape) == 3:
@@ -320,7 +382,7 @@ def stack_frames(env: gym.Env, frame_stack: int) -> gym.Env:
 
 def _atari_games() -> tuple[str, ...]:
     # The paper's games and Pong first, in the order the CLI has always listed them.
-    return (*ATARI_GAMES, *(g for g in ALE_GAMES if g not in ATARI_GAMES))
+    return (*ATARI_GAMES, *(g for g in ale_games() if g not in ATARI_GAMES))
 
 
 ATARI = Suite(

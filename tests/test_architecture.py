@@ -1,8 +1,14 @@
-"""The layout docs/architecture.md describes holds: every module is in it, and no two modules of
-the package import each other (directly or round a longer cycle)."""
+"""The layout docs/architecture.md describes holds: every module is in it, no two modules of the
+package import each other (directly or round a longer cycle), and the workflow builds its job
+graph without torch."""
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "agents"
@@ -94,3 +100,78 @@ def test_architecture_names_every_module():
         if path.name != "__init__.py" and str(path.relative_to(PACKAGE)) not in text
     ]
     assert missing == [], f"docs/architecture.md does not describe {missing}"
+
+
+# -- the workflow's parse path: what Snakemake imports to build its job graph imports no torch.
+
+#: What neither the workflow's parse nor its config check may load: each takes seconds (torch
+#: about ten on a loaded CPU) and none is needed to check a config or plan runs.
+HEAVY = ("torch", "gymnasium", "ale_py", "stable_baselines3", "minatar")
+
+
+def _workflow_imports() -> list[str]:
+    """The package's import statements of workflow/Snakefile and workflow/rules/*.smk, as
+    written there (a statement spanning lines in parentheses joined into one)."""
+    statements = []
+    for path in [
+        ROOT / "workflow" / "Snakefile",
+        *sorted((ROOT / "workflow" / "rules").glob("*.smk")),
+    ]:
+        text = path.read_text()
+        for match in re.finditer(r"^from agents[\w.]* import (\([^)]*\)|.*)$", text, re.MULTILINE):
+            statements.append(" ".join(match.group(0).split()))
+    return statements
+
+
+def _heavy_modules_loaded(code: str) -> list[str]:
+    """The heavy modules a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)}))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_workflow_imports_no_torch_to_check_its_config():
+    """Everything the .smk files import, then what its config check does with it: every agent's
+    config resolved on a game of every suite (the models, the presets, the suites' protocol
+    checks) and every game listed (the training rule's wildcard)."""
+    statements = _workflow_imports()
+    assert any("agents.config" in s for s in statements) and any("suites" in s for s in statements)
+    check = "\n".join(
+        [
+            *statements,
+            "from agents.config import RunSpec, parse_overrides, resolve",
+            "from agents.registry import AGENTS",
+            "from agents.suites import SUITES, all_games",
+            "assert len(all_games()) > 100",
+            "for agent in AGENTS:",
+            "    for suite in SUITES:",
+            "        resolve(RunSpec(agent, suite.default_games[0], 0, 1000, suite.preset), {})",
+        ]
+    )
+    assert _heavy_modules_loaded(check) == []
+
+
+def test_the_heavy_module_probe_sees_torch():
+    """The probe above can fail: an agent module loads torch."""
+    assert "torch" in _heavy_modules_loaded("import agents.ddqn")
+
+
+@pytest.mark.slow
+def test_a_dry_run_of_the_workflow_imports_no_torch():
+    """``python -X importtime -m snakemake -n all`` (issue 26): no heavy module in its imports."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "snakemake", "-n", "--cores", "1", "all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line
+    }
+    assert "agents.pipeline" in imported  # the probe read the workflow's imports
+    assert sorted(m for m in imported if m.split(".")[0] in HEAVY) == []

@@ -107,3 +107,11 @@ def test_the_attention_agent_needs_a_suite_torso():
     no_torso = Suite("bare", (), (), ((4, 3, 1),), "minatar", lambda: (), None, None)
     with pytest.raises(UsageError, match="no torso for the bare suite"):
         no_torso.attention_torso(1)
+
+
+def test_the_ale_games_read_without_ale_py_are_those_it_registers():
+    """:func:`agents.suites.ale_games` reads ale-py's ROM list and names each game as ale-py's
+    registration does, without importing it; an ale-py that names or drops a game otherwise
+    fails here (same games, same order: ``python -m agents list`` shows them in it)."""
+    assert suites.ale_games() == suites.registered_ale_games()
+    assert {"Breakout", "MsPacman", "Pong", *suites.PAPER_GAMES} <= set(suites.ale_games())

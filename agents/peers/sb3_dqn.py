@@ -27,8 +27,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.config import build_config
-from agents.ddqn import DDQNConfig
+from agents.config import DDQNConfig, build_config
 from agents.envs import make_env
 from agents.errors import UsageError
 from agents.files import atomic_write_csv, atomic_write_json, atomic_write_yaml

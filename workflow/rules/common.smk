@@ -2,13 +2,11 @@ import posixpath
 import re
 import sys
 
-from agents.config import build_config, parse_overrides
+from agents.config import RunSpec, build_config, parse_overrides, resolve
 from agents.errors import UsageError
-from agents.peers import sb3_dqn
 from agents.outputs import OUTPUTS, SUFFIXES
 from agents.pipeline import ATTENTION, all_targets, arguments, inputs, place, rule_groups, selection, targets, variant_runs
 from agents.registry import AGENTS, PEER_LABELS, get_agent
-from agents.rundir import RunSpec, resolve
 from agents.runtable import (
     INTERPRETED, STUDIES, cell_of, check_lockstep, confirmatory_runs, evaluation_items, find_run,
     lockstep_command, preset_of, run_path, run_table, study_items, table2_inputs, training_jobs,

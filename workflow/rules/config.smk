@@ -160,12 +160,12 @@ def check_confirmatory():
             try:
                 parsed = parse_overrides(spec.get("overrides", []) + evaluation_items(CONFIRMATORY, game))
                 suite_of(game)
-                if spec["agent"] in PEER_LABELS:
+                agent = spec["agent"]
+                if agent in PEER_LABELS:  # the peer trains with our DDQN's preset (sb3_dqn.settings)
                     if spec["preset"] != suite_of(game).preset:
                         raise UsageError(f"the peer runs our DDQN's {suite_of(game).preset} settings, not {spec['preset']}")
-                    sb3_dqn.settings(game, parsed)
-                else:
-                    resolve(RunSpec(spec["agent"], game, 0, budget, spec["preset"]), parsed)
+                    agent = "ddqn"
+                resolve(RunSpec(agent, game, 0, budget, spec["preset"]), parsed)
             except UsageError as exc:
                 sys.exit(f"error: config {where}: {exc}")
 
