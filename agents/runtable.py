@@ -232,8 +232,10 @@ def training_jobs(runs: Iterable[Run], config: Mapping, exists=os.path.exists) -
 
     A finished run (its ``summary.json`` exists) always stays a job of its own, exactly the job
     it was without lockstep, so switching lockstep on never retrains it; Table 2's runs (no
-    ``s<seed>`` folder) and peers always train alone.
+    ``s<seed>`` folder), peers and the confirmatory study's runs (pre-registered as single runs,
+    docs/preregistration.md) always train alone.
     """
+    study = (config.get("confirmatory") or {}).get("runs_dir")
     jobs: list[list[Run]] = []
     cells: dict[tuple, list[Run]] = {}
     for run in runs:
@@ -241,6 +243,7 @@ def training_jobs(runs: Iterable[Run], config: Mapping, exists=os.path.exists) -
         alone = (
             size == 1
             or not os.path.basename(run.path).startswith("s")
+            or (study is not None and run.path.startswith(study.rstrip("/") + "/"))
             or exists(os.path.join(run.path, "summary.json"))
         )
         if alone:

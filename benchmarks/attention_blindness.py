@@ -17,13 +17,14 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from agents.attention import AttentionNet
-from agents.rollout import Step
+from agents.rollout import rollout
 from agents.rundir import load_agent, make_run_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,27 +43,32 @@ def trained_run(run_dir: Path, episodes: int) -> dict[str, float]:
     env = make_run_env(run, config)
     rng = np.random.default_rng(1)
     seen, moved, top, entropy = [], [], [], []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=1000 + episode)
-        agent.begin_episode(obs)
-        done = False
-        while not done:
-            seen.append(obs)
-            if len(seen) > 20:
-                other = seen[rng.integers(len(seen) - 10)]
-                now = agent.preferences_in_context(torch.as_tensor(obs[None]))
-                then = agent.preferences_in_context(torch.as_tensor(other[None]))
-                moved.append(_total_variation(now, then))
-            out = agent.step_one(obs)
-            probs = torch.softmax(out.logits, -1)[0]
-            top.append(float(probs.max()))
-            maps = out.attention.flatten(2)
-            entropy.append(float(-(maps * maps.clamp_min(1e-12).log()).sum(-1).mean()))
-            p = probs.double().numpy()
-            action = int(rng.choice(len(p), p=p / p.sum()))
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            agent.after_step(Step(0, 0, obs, action, reward, next_obs, terminated, truncated, {}))
-            obs, done = next_obs, terminated or truncated
+
+    def act(obs: np.ndarray) -> int:
+        seen.append(obs)
+        if len(seen) > 20:
+            other = seen[rng.integers(len(seen) - 10)]
+            now = agent.preferences_in_context(torch.as_tensor(obs[None]))
+            then = agent.preferences_in_context(torch.as_tensor(other[None]))
+            moved.append(_total_variation(now, then))
+        out = agent.step_one(obs)
+        probs = torch.softmax(out.logits, -1)[0]
+        top.append(float(probs.max()))
+        maps = out.attention.flatten(2)
+        entropy.append(float(-(maps * maps.clamp_min(1e-12).log()).sum(-1).mean()))
+        p = probs.double().numpy()
+        return int(rng.choice(len(p), p=p / p.sum()))
+
+    steps = rollout(
+        env,
+        act,
+        lambda episode: 1000 + episode,
+        episodes=episodes,
+        begin_episode=agent.begin_episode,
+        after_step=agent.after_step,
+    )
+    for _ in steps:
+        pass
     env.close()
     return {
         "steps": len(top),
@@ -76,13 +82,9 @@ def at_init(count: int = 200) -> dict[str, dict[str, float]]:
     """Spread of the network's states over ``count`` Breakout observations, per init."""
     run, config, _ = load_agent(RUNS / "MinAtar-Breakout" / "s0", "cpu")
     env = make_run_env(run, config)
-    rng, frames = np.random.default_rng(0), []
-    obs, _ = env.reset(seed=5)
-    for t in range(count):
-        frames.append(obs)
-        obs, _, terminated, truncated, _ = env.step(int(rng.integers(3)))
-        if terminated or truncated:
-            obs, _ = env.reset(seed=6 + t)
+    rng = np.random.default_rng(0)
+    steps = rollout(env, lambda obs: int(rng.integers(3)), lambda episode: 5 + episode)
+    frames = [step.obs for step in itertools.islice(steps, count)]
     env.close()
     batch = torch.as_tensor(np.stack(frames))
     sizes = {k: getattr(config, k) for k in ("core_channels", "value_channels", "policy_hidden")}

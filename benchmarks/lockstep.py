@@ -339,11 +339,15 @@ def main() -> None:
                 agent, "Pong", "paper", pong_sizes, *pong, args.threads, device, args.pong_capacity
             )
     for agent, game in sorted({(row["agent"], row["game"]) for row in rows}):
-        best = max(
-            (row for row in rows if (row["agent"], row["game"]) == (agent, game)),
-            key=lambda row: row["ratio"],
-        )
-        print(f"{agent} {game}: best S = {best['S']}, {best['ratio']:.2f}x practice", flush=True)
+        cell = [row for row in rows if (row["agent"], row["game"]) == (agent, game)]
+        ways = [(row["ratio"], f"lockstep S = {row['S']}") for row in cell]
+        ways += [
+            (row["split_ratio"], f"split lockstep 2 x S = {row['S'] // 2}")
+            for row in cell
+            if "split" in row
+        ]
+        ratio, way = max(ways)
+        print(f"{agent} {game}: fastest: {way}, {ratio:.2f}x practice", flush=True)
     if args.profile:
         for agent in args.agents:
             if minatar_sizes:

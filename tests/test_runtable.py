@@ -78,6 +78,16 @@ def test_a_finished_run_is_never_in_a_lockstep_job():
     assert all(run.path not in done for run in lockstep)
 
 
+def test_the_confirmatory_studys_runs_train_alone_whatever_lockstep_says():
+    config = _config(lockstep="all")
+    grid = [run for run in run_table(config) if "/runs/ddqn/" in run.path]
+    # This grid's folder stands for the study's runs_dir; a mere prefix of it does not count.
+    study = config | {"confirmatory": {"runs_dir": "results/smoke/runs"}}
+    assert all(len(job) == 1 for job in training_jobs(grid, study))
+    prefix = config | {"confirmatory": {"runs_dir": "results/smoke/run"}}
+    assert [len(job) for job in training_jobs(grid, prefix)] == [5]
+
+
 def test_the_registry_says_which_agents_train_in_lockstep():
     assert {name for name, entry in AGENTS.items() if entry.lockstep} == set(LEARNERS)
     with pytest.raises(UsageError, match="random cannot train in lockstep"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from workflow_helpers import ROOT, git_clone, job_counts, snakemake
+from workflow_helpers import ROOT, git_clone, job_counts, planned_runs, snakemake
 
 from agents.outputs import OUTPUTS, outputs_needing
 
@@ -322,7 +322,7 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     ]
     assert len(summaries) == 45 + 4, "the committed main grid and Table 2 variant runs"
 
-    def plan(target: str, *configs: str) -> dict[str, int]:
+    def plan(target: str, *configs: str) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "snakemake", "-n", target, "--cores", "2"]
             + ["--configfile", *(configs or ["config/minatar.yaml"])],
@@ -332,21 +332,24 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
             timeout=600,
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        return job_counts(result.stdout)
+        return result.stdout
 
-    reports = plan("reports")  # make minatar-reports: no training of any kind
+    reports = job_counts(plan("reports"))  # make minatar-reports: no training of any kind
     assert not [job for job in reports if job.startswith("train")], reports
-    counts = plan("all")
-    # The studies' runs are committed chunk by chunk: exactly the missing ones are planned.
+    # The studies' runs are committed chunk by chunk: exactly the missing ones are planned, in
+    # lockstep jobs (config/minatar.yaml) or alone.
     studies = [
         p for folder in ("ablations", "sensitivity") for p in (runs / folder).rglob("summary.json")
     ]
-    assert counts.get("train", 0) == (5 * 3 + 7 * 3) - len(studies), counts
+    planned = planned_runs(plan("all"))
+    assert len(planned) == len(set(planned)) == (5 * 3 + 7 * 3) - len(studies), planned
     # The confirmatory study (config/confirmatory.yaml): 71 pre-registered runs and amendment 1's
-    # 21, committed as they finish; a clone plans exactly the missing ones, never the pilot's.
+    # 21, committed as they finish; a clone plans exactly the missing ones, never the pilot's,
+    # each a single run as pre-registered (no lockstep job).
     committed = list((clone / "results" / "confirmatory" / "runs").rglob("summary.json"))
     study = plan("confirmatory", "config/minatar.yaml", "config/confirmatory.yaml")
-    assert study.get("train", 0) == 71 + 21 - len(committed), study
+    assert len(planned_runs(study)) == 71 + 21 - len(committed), study[-3000:]
+    assert "train_lockstep" not in study
 
 
 # The smallest GIF: one pixel. Only its presence matters to the report's plan.
@@ -404,8 +407,10 @@ def test_the_peers_target_plans_one_peer_run_per_game_and_seed(tmp_path):
         f"reports_dir={tmp_path / 'reports'}",  # the committed peer reports would be up to date
     )
     counts = job_counts(out.stdout)
-    # The main runs: ddqn, idqn, attention and random x 5 games x 3 seeds.
-    assert counts["train"] == 5 * 3 + 4 * 5 * 3, counts  # the peer's and the main runs
+    # The peer's runs and the main runs: ddqn, idqn, attention and random x 5 games x 3 seeds
+    # (DDQN's and i-DQN's in lockstep jobs, config/minatar.yaml).
+    planned = planned_runs(out.stdout)
+    assert len(planned) == len(set(planned)) == 5 * 3 + 4 * 5 * 3, counts
     assert counts["peer_reports"] == 1
     # The aggregate with the peers beside our agents (issue 21: SB3 beside DDQN, i-DQN, attention).
     assert f"{tmp_path / 'reports'}/peers/aggregate.csv" in out.stdout

@@ -43,3 +43,16 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
     return counts
+
+
+def planned_runs(dry_run_output: str) -> list[str]:
+    """The run directories a dry run plans to train (``snakemake -n`` output), one per run
+    whether it trains alone (rule ``train``) or in a lockstep job (``train_lockstep_s...``)."""
+    runs, rule = [], None
+    for line in dry_run_output.splitlines():
+        words = line.split()
+        if words[:1] in (["rule"], ["localrule"]):
+            rule = words[1].rstrip(":")
+        elif words[:1] == ["output:"] and rule is not None and rule.startswith("train"):
+            runs += [p.rstrip(",") for p in words[1:] if p.rstrip(",").endswith("summary.json")]
+    return [path.removesuffix("/summary.json") for path in runs]
