@@ -83,6 +83,13 @@ class Agent(ABC):
     name: ClassVar[str]
     log_columns: tuple[str, ...] = ()
 
+    @classmethod
+    def loss_columns(cls, config: RunConfig) -> tuple[str, ...]:
+        """The :attr:`log_columns` an agent built with ``config`` logs, without building it: what
+        a resume checks its ``losses.csv`` against. Agents whose columns depend on the config
+        override it."""
+        return cls.log_columns
+
     def __init__(self, config: RunConfig, spec: EnvSpec, device: torch.device):
         self.config = config
         self.spec = spec

@@ -254,6 +254,12 @@ class IDQNAgent(ValueBasedAgent):
 
     name = "idqn"
 
+    @classmethod
+    def loss_columns(cls, config: IDQNConfig) -> tuple[str, ...]:
+        """The four losses, Q's mean and the weighted total; the KL term too with a VAE."""
+        columns = ("loss", "q_mean", "bellman", "distributional", "reconstruction", "diversity")
+        return (*columns, "kl") if config.embedding == "vae" else columns
+
     def __init__(self, config: IDQNConfig, spec: EnvSpec, device: torch.device):
         super().__init__(config, spec, device)
         bf16 = config.precision == "bf16"
@@ -267,16 +273,7 @@ class IDQNAgent(ValueBasedAgent):
         self.target.requires_grad_(False)
         self.sync_target()
         self.optimizer = make_adam(self.online.parameters(), config.lr, config.adam_eps)
-        self.log_columns = (
-            "loss",
-            "q_mean",
-            "bellman",
-            "distributional",
-            "reconstruction",
-            "diversity",
-        )
-        if config.embedding == "vae":
-            self.log_columns += ("kl",)
+        self.log_columns = self.loss_columns(config)
         # Mean-image input normalisation (authors' code): a running sum over the first steps.
         self.input_mean = torch.zeros(spec.obs_shape, device=device)
         self.mean_image_count = 0

@@ -489,7 +489,7 @@ def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[st
             "--out"
         )
     episodes, updates = int(checkpoint["episode"]), int(checkpoint["updates"])
-    loss_header = ["frame", "update", *get_agent(run.agent).agent.log_columns]
+    loss_header = ["frame", "update", *get_agent(run.agent).agent.loss_columns(config)]
     # Each log: its header, its counter column, the counter's last value that the checkpoint has
     # seen (Session keeps the rows up to it on resume) and how many rows that makes.
     logs = {

@@ -213,6 +213,21 @@ def test_shipped_minatar_presets_resume_exactly(tmp_path, agent):
     _same_run(whole, killed)
 
 
+@pytest.mark.parametrize("embedding", ["ae", "vae"])
+def test_an_idqn_run_with_logged_losses_resumes(tmp_path, embedding):
+    """A resume checks losses.csv against the columns the agent logs. i-DQN's depend on its
+    config (KL with a VAE), and checking them against the class's empty default refused every
+    i-DQN resume whose checkpoint had counted a logged loss row."""
+    run = RunSpec("idqn", "MinAtar-Breakout", 3, 600, "minatar")
+    fast = {"learning_starts": 200, "checkpoint_every_steps": 200, "log_loss_every_updates": 10}
+    overrides = {**fast, "embedding": embedding}
+    train(run, tmp_path, overrides, progress=False)
+    assert len(_rows(tmp_path / "losses.csv")) >= 5
+    longer = RunSpec("idqn", "MinAtar-Breakout", 3, 800, "minatar")
+    train(longer, tmp_path, overrides, progress=False)
+    assert json.loads((tmp_path / "summary.json").read_text())["frames"] == 800
+
+
 @pytest.fixture(scope="module")
 def longer_minatar_run(tmp_path_factory) -> Path:
     """One uninterrupted 3,000-step DDQN MinAtar run, shared by the extension tests."""
