@@ -245,9 +245,16 @@ def longer_minatar_run(tmp_path_factory) -> Path:
     return out
 
 
+# Each case is two MinAtar runs through the CLI: the torn logs are slow, the fast tier keeps the
+# plain extension and the torn-row reading itself (tests/test_files.py).
 @pytest.mark.parametrize(
     "torn",
-    [None, ("episodes.csv", "48"), ("episodes.csv", "2400,9,-2"), ("losses.csv", "1200,40,0.0")],
+    [
+        None,
+        pytest.param(("episodes.csv", "48"), marks=pytest.mark.slow),
+        pytest.param(("episodes.csv", "2400,9,-2"), marks=pytest.mark.slow),
+        pytest.param(("losses.csv", "1200,40,0.0"), marks=pytest.mark.slow),
+    ],
 )
 def test_extending_a_finished_run_equals_one_longer_run(tmp_path, longer_minatar_run, torn):
     """Finish at 1,497 steps (mid-episode for seed 3), extend to 3,000: the same episodes as one
