@@ -51,7 +51,9 @@ lint: setup
 	$(SNAKEMAKE) --lint
 
 # Two tiers. `make test` runs every test, as CI does; `make test-fast` leaves out the `slow` ones
-# (longer end-to-end checks: the smoke DAG, whole training runs) for the edit-test loop.
+# for the edit-test loop. Slow are the longer end-to-end checks: the smoke DAG, whole training
+# runs, a fresh install, the README's dry runs, and the CLI-level kill-and-resume, second-writer
+# and torn-log checks beyond one per code path; the fast tier keeps a cheaper check of each path.
 # Test files run in parallel (pytest-xdist), each file whole on one worker (--dist loadfile), so
 # a module's fixtures, such as test_workflow.py's one smoke DAG, are built once. No test
 # collected is a failure (pytest exits 5), not a pass.

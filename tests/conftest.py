@@ -1,4 +1,6 @@
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import pytest
 
@@ -7,17 +9,26 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1" if os.environ.get("PYTEST_XDIST_WORKER") else "2")
 
 
+@pytest.fixture(scope="session")
+def shared_tiny_overrides() -> Mapping:
+    """A DDQN config small enough to train a few thousand steps in seconds, read-only, for
+    module-scoped fixtures (a test that edits it takes ``tiny_overrides``, its own copy)."""
+    return MappingProxyType(
+        {
+            "replay_capacity": 2000,
+            "learning_starts": 200,
+            "batch_size": 8,
+            "target_sync_steps": 100,
+            "checkpoint_every_steps": 300,
+            "log_loss_every_updates": 20,
+        }
+    )
+
+
 @pytest.fixture
-def tiny_overrides() -> dict:
-    """A DDQN config small enough to train a few thousand steps in seconds."""
-    return {
-        "replay_capacity": 2000,
-        "learning_starts": 200,
-        "batch_size": 8,
-        "target_sync_steps": 100,
-        "checkpoint_every_steps": 300,
-        "log_loss_every_updates": 20,
-    }
+def tiny_overrides(shared_tiny_overrides) -> dict:
+    """The tiny DDQN config, a copy of the test's own."""
+    return dict(shared_tiny_overrides)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -88,12 +89,23 @@ def test_unwritable_output_directory(tmp_path, capsys):
     assert "exists and is not a directory" in err
 
 
-@pytest.fixture
-def finished_run(tmp_path, tiny_overrides):
-    out = tmp_path / "run"
-    overrides = {**tiny_overrides, "learning_starts": 50}
+@pytest.fixture(scope="module")
+def _trained_run(tmp_path_factory, shared_tiny_overrides) -> tuple[Path, dict]:
+    """A finished 100-step DDQN Pong run, trained once for this module (a Pong run of the
+    full-size network is seconds of training, and a dozen tests read one)."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    overrides = {**shared_tiny_overrides, "learning_starts": 50}
     train(RunSpec("ddqn", "Pong", 0, 4 * 100, "paper"), out, overrides, progress=False)
     return out, overrides
+
+
+@pytest.fixture
+def finished_run(tmp_path, _trained_run):
+    """A copy of the module's finished run in this test's folder, for the test to damage."""
+    source, overrides = _trained_run
+    out = tmp_path / "run"
+    shutil.copytree(source, out)
+    return out, dict(overrides)
 
 
 def _snapshot(folder):

@@ -370,6 +370,9 @@ def whole_job(tmp_path_factory) -> Path:
     return out
 
 
+# SIGKILL and resume through the CLI: a third job per test. The fast tier keeps the lockstep
+# resume path through the catch-up test below (members resumed from their checkpoints).
+@pytest.mark.slow
 def test_a_killed_job_resumes_to_the_uninterrupted_jobs_state(tmp_path, whole_job):
     killed = tmp_path / "killed"
     proc = subprocess.Popen(_cli(killed, 2400), env=_env(), stderr=subprocess.DEVNULL)
@@ -571,6 +574,7 @@ def whole_idqn_job(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow  # two i-DQN jobs through the CLI; DDQN's catch-up test stays in the fast tier
 def test_a_killed_idqn_job_resumes_to_the_uninterrupted_jobs_state(tmp_path, whole_idqn_job):
     """SIGKILL mid-run, resume: every member ends bit-identical to the uninterrupted job (VAE
     noise streams, mean images and learning rates included)."""

@@ -30,6 +30,9 @@ def _rows(path: Path, drop: str | None = None) -> list[dict]:
     return [{k: v for k, v in r.items() if k != drop} for r in rows]
 
 
+# Three Pong runs of the full-size network through the CLI. The fast tier keeps the same
+# SIGKILL-and-resume path on MinAtar (test_shipped_minatar_presets_resume_exactly[ddqn]).
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_state(tmp_path, tiny_overrides):
     frames = 4 * 2600  # about three Pong episodes at random play
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -161,6 +164,9 @@ def _same_run(a: Path, b: Path) -> None:
     assert first["rng"]["numpy"] == second["rng"]["numpy"]
 
 
+# A whole Pong run beside the refused one. The fast tier keeps the lock itself
+# (tests/test_files.py::test_the_lock_refuses_a_second_holder_and_dies_with_its_process).
+@pytest.mark.slow
 def test_a_second_writer_is_refused(tmp_path, tiny_overrides):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -191,7 +197,9 @@ def yaml_run(out: Path) -> dict:
     return yaml.safe_load((out / "config.yaml").read_text())["run"]
 
 
-@pytest.mark.parametrize("agent", ["ddqn", "idqn"])
+# i-DQN's kill-and-resume is slow; its resume stays in the fast tier in process
+# (test_an_idqn_run_with_logged_losses_resumes).
+@pytest.mark.parametrize("agent", ["ddqn", pytest.param("idqn", marks=pytest.mark.slow)])
 def test_shipped_minatar_presets_resume_exactly(tmp_path, agent):
     """The minatar presets checkpoint their replay, so a killed run resumes bit-exactly."""
     frames = 2400
@@ -237,9 +245,16 @@ def longer_minatar_run(tmp_path_factory) -> Path:
     return out
 
 
+# Each case is two MinAtar runs through the CLI: the torn logs are slow, the fast tier keeps the
+# plain extension and the torn-row reading itself (tests/test_files.py).
 @pytest.mark.parametrize(
     "torn",
-    [None, ("episodes.csv", "48"), ("episodes.csv", "2400,9,-2"), ("losses.csv", "1200,40,0.0")],
+    [
+        None,
+        pytest.param(("episodes.csv", "48"), marks=pytest.mark.slow),
+        pytest.param(("episodes.csv", "2400,9,-2"), marks=pytest.mark.slow),
+        pytest.param(("losses.csv", "1200,40,0.0"), marks=pytest.mark.slow),
+    ],
 )
 def test_extending_a_finished_run_equals_one_longer_run(tmp_path, longer_minatar_run, torn):
     """Finish at 1,497 steps (mid-episode for seed 3), extend to 3,000: the same episodes as one
