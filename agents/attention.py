@@ -21,10 +21,15 @@ What the public reimplementation got wrong, and what this module does instead (e
 channels and locations, where this module permutes; its ConvLSTM state was not carried across the
 steps of an unroll; its peephole weights were never trained (this ConvLSTM has none).
 
-Two options, both off in the paper's network: ``init="orthogonal"`` (orthogonal weights and zero
-biases, stable-baselines3's actor-critic initialisation) and ``readout="pool"``, the no-attention
+Options, all off in the paper's network: ``init="orthogonal"`` (orthogonal weights and zero
+biases, stable-baselines3's actor-critic initialisation); ``readout="pool"``, the no-attention
 baseline of Mott et al.'s claim: the same ConvLSTM and policy LSTM, with the value maps averaged
-over the h*w locations in place of the attention readouts (no keys, no queries).
+over the h*w locations in place of the attention readouts (no keys, no queries); and, for issue
+25, ``core_norm="layer"`` (the readout reads each location's ConvLSTM channels layer-normalised)
+and ``attention_scale`` (the scores multiplied before the softmax). Why the last two: at init
+the ConvLSTM's maps are small and the queries, at an episode's first step the query MLP's
+biases, are too, so the maps are uniform and the readout averages the observation away
+(docs/learning.md, "Why the attention agent barely learns").
 
 This module is the network only; the A2C learner is ``agents/actor_critic.py`` and the agent
 (action selection, memory, checkpoints) ``agents/attention_agent.py``.

@@ -85,7 +85,12 @@ def trained_run(run_dir: Path, episodes: int) -> dict[str, float]:
 INITS = {
     "torch": {"init": "torch"},
     "orthogonal": {"init": "orthogonal"},
-    "minatar-v2": {"init": "torch", "core_norm": "layer", "attention_scale": 5.0},
+    "minatar-v2": {"init": "torch", "core_norm": "layer"},
+    "minatar-v2, attention_scale 5": {
+        "init": "torch",
+        "core_norm": "layer",
+        "attention_scale": 5.0,
+    },
 }
 
 

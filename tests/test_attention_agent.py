@@ -152,7 +152,7 @@ BLIND += " barely learns')"
         pytest.param("minatar", {}, marks=pytest.mark.xfail(strict=True, reason=BLIND)),
         pytest.param("minatar", {"lr": 0.01}, marks=pytest.mark.xfail(strict=True, reason=BLIND)),
         ("minatar", {"init": "orthogonal", "lr": 0.01}),
-        # Layer-normalised maps and scores x5, at the preset's learning rate (issue 25's fix).
+        # Layer-normalised ConvLSTM maps, at the preset's learning rate (issue 25's fix).
         ("minatar-v2", {}),
     ],
     ids=["minatar", "minatar-lr-0.01", "minatar-orthogonal-lr-0.01", "minatar-v2"],
