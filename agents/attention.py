@@ -21,10 +21,15 @@ What the public reimplementation got wrong, and what this module does instead (e
 channels and locations, where this module permutes; its ConvLSTM state was not carried across the
 steps of an unroll; its peephole weights were never trained (this ConvLSTM has none).
 
-Two options, both off in the paper's network: ``init="orthogonal"`` (orthogonal weights and zero
-biases, stable-baselines3's actor-critic initialisation) and ``readout="pool"``, the no-attention
+Options, all off in the paper's network: ``init="orthogonal"`` (orthogonal weights and zero
+biases, stable-baselines3's actor-critic initialisation); ``readout="pool"``, the no-attention
 baseline of Mott et al.'s claim: the same ConvLSTM and policy LSTM, with the value maps averaged
-over the h*w locations in place of the attention readouts (no keys, no queries).
+over the h*w locations in place of the attention readouts (no keys, no queries); and, for issue
+25, ``core_norm="layer"`` (the readout reads each location's ConvLSTM channels layer-normalised)
+and ``attention_scale`` (the scores multiplied before the softmax). Why the last two: at init
+the ConvLSTM's maps are small and the queries, at an episode's first step the query MLP's
+biases, are too, so the maps are uniform and the readout averages the observation away
+(docs/learning.md, "Why the attention agent barely learns").
 
 This module is the network only; the A2C learner is ``agents/actor_critic.py`` and the agent
 (action selection, memory, checkpoints) ``agents/attention_agent.py``.
@@ -53,20 +58,22 @@ def spatial_basis(height: int, width: int, u: int, v: int) -> torch.Tensor:
 
 
 def spatial_attention(
-    keys: torch.Tensor, queries: torch.Tensor
+    keys: torch.Tensor, queries: torch.Tensor, scale: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Scores and the spatial softmax of every query over every location.
 
     Args:
         keys: (B, h, w, d), channels last.
         queries: (B, Q, d).
+        scale: what the dot products are multiplied by before the softmax (1: Mott et al.'s
+            unscaled scores).
 
     Returns:
         ``(scores, attention)``, both (B, Q, h, w); each query's attention sums to 1 over the
         h * w locations (never over channels).
     """
     batch, height, width, _ = keys.shape
-    scores = torch.einsum("bhwd,bqd->bqhw", keys, queries)  # (B, Q, h, w)
+    scores = scale * torch.einsum("bhwd,bqd->bqhw", keys, queries)  # (B, Q, h, w)
     attention = scores.flatten(2).softmax(dim=-1).reshape(batch, -1, height, width)
     return scores, attention
 
@@ -150,11 +157,14 @@ class AttentionNet(nn.Module):
         answer_hidden: int = 128,
         readout: str = "attention",
         init: str = "torch",
+        core_norm: str = "none",
+        attention_scale: float = 1.0,
     ):
         super().__init__()
         if readout not in ("attention", "pool"):
             raise ValueError(f"readout must be 'attention' or 'pool', got {readout!r}")
         self.readout = readout
+        self.attention_scale = attention_scale
         channels, height, width = obs_shape
         self.torso = suite_named(torso).attention_torso(channels)  # the suite's frames decide
         with torch.no_grad():
@@ -163,6 +173,11 @@ class AttentionNet(nn.Module):
         self.num_actions, self.num_queries = num_actions, num_queries
         self.key_channels, self.core_channels = key_channels, core_channels
         self.core = ConvLSTMCell(conv_channels, core_channels)
+        if core_norm not in ("none", "layer"):
+            raise ValueError(f"core_norm must be 'none' or 'layer', got {core_norm!r}")
+        # What the readout reads of the vision core: its maps, or each location's channels
+        # normalised to zero mean and unit variance (the carried state stays raw).
+        self.core_norm = nn.LayerNorm(core_channels) if core_norm == "layer" else None
         if readout == "pool":
             self.to_values = nn.Conv2d(core_channels, value_channels, 1)
             self.answer = nn.Sequential(nn.Linear(value_channels, answer_hidden), nn.ReLU())
@@ -209,11 +224,12 @@ class AttentionNet(nn.Module):
         state = state.masked(keep)
         features = self.torso(obs.float() / 255.0)  # (B, C, h, w)
         hidden, cell = self.core(features, (state.vision_hidden, state.vision_cell))  # (B, D, h, w)
+        maps = self._normalise(hidden)
         if self.readout == "pool":
-            answer = self.answer(self.to_values(hidden).mean(dim=(2, 3)))  # (B, v) -> (B, P')
+            answer = self.answer(self.to_values(maps).mean(dim=(2, 3)))  # (B, v) -> (B, P')
             attention = hidden.new_empty(obs.shape[0], 0, *self.grid)  # no maps: (B, 0, h, w)
         else:
-            answer, attention = self._attend(hidden, state.policy_hidden)
+            answer, attention = self._attend(maps, state.policy_hidden)
         previous = [
             (prev_reward.float() * keep).unsqueeze(1),  # (B, 1)
             F.one_hot(prev_action, self.num_actions).float() * keep.unsqueeze(1),  # (B, A)
@@ -228,6 +244,13 @@ class AttentionNet(nn.Module):
             state=AttentionState(hidden, cell, policy_hidden, policy_cell),
         )
 
+    def _normalise(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The maps (B, D, h, w) the readout reads: ``hidden`` itself, or with ``core_norm:
+        layer`` each location's D channels layer-normalised."""
+        if self.core_norm is None:
+            return hidden
+        return self.core_norm(hidden.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
     def _attend(
         self, hidden: torch.Tensor, policy_hidden: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -236,7 +259,7 @@ class AttentionNet(nn.Module):
         keys, values = keys_and_values(self.to_keys_values(hidden), self.key_channels, self.basis)
         batch = hidden.shape[0]
         queries = self.query(policy_hidden).view(batch, self.num_queries, -1)  # (B, Q, k+S)
-        _, attention = spatial_attention(keys, queries)  # (B, Q, h, w)
+        _, attention = spatial_attention(keys, queries, self.attention_scale)  # (B, Q, h, w)
         readouts = torch.einsum("bqhw,bhwd->bqd", attention, values)  # (B, Q, v+S)
         answer = self.answer(torch.cat([readouts.flatten(1), queries.flatten(1)], dim=1))
         return answer, attention

@@ -62,6 +62,8 @@ class AttentionAgent(VectorAgent):
             answer_hidden=c.answer_hidden,
             readout=self.readout,
             init=c.init,
+            core_norm=c.core_norm,
+            attention_scale=c.attention_scale,
         ).to(device)
         self.optimizer = torch.optim.RMSprop(
             self.net.parameters(), lr=c.lr, alpha=c.rmsprop_alpha, eps=c.rmsprop_eps

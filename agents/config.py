@@ -205,7 +205,14 @@ class AttentionConfig(RunConfig):
     # actor-critic one (agents.attention.orthogonal_init). Added after the pilot's runs, whose
     # configs lack it: a late key (RunConfig.LATE_KEYS).
     init: Literal["torch", "orthogonal"] = "torch"
-    LATE_KEYS: ClassVar[tuple[str, ...]] = ("init",)
+    # "none": the readout reads the ConvLSTM's maps as they are (as [L]); "layer": each
+    # location's channels layer-normalised first (agents.attention.AttentionNet), issue 25.
+    # A late key, as init.
+    core_norm: Literal["none", "layer"] = "none"
+    # What the attention scores (keys . queries) are multiplied by before the spatial softmax:
+    # 1 is Mott et al.'s unscaled dot product; larger starts the maps less uniform. A late key.
+    attention_scale: float = Field(default=1.0, gt=0.0)
+    LATE_KEYS: ClassVar[tuple[str, ...]] = ("init", "core_norm", "attention_scale")
 
     @field_validator("torso")
     @classmethod

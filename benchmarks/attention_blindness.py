@@ -7,9 +7,11 @@
    (same memory, :meth:`AttentionAgent.preferences_in_context`), by total variation (0: the
    current observation does not move the policy). Also the attention maps' entropy (uniform over
    the 10 x 10 grid: ln 100 = 4.61) and the most likely action's probability.
-2. **At initialisation**, for ``torch`` and ``orthogonal`` init: over 200 observations of a
-   random Breakout policy, the spread (std over observations, averaged over units) of the
-   ConvLSTM's maps, the policy LSTM's state and the logits.
+2. **At initialisation**, for ``torch`` and ``orthogonal`` init and ``minatar-v2``'s vision
+   pathway (:data:`INITS`): over 200 observations of a random Breakout policy, the spread (std
+   over observations, averaged over units) of the ConvLSTM's maps, the attention maps, the policy
+   LSTM's state and the logits; the attention's entropy; and the gradient norm that a
+   policy-gradient step toward the ball sends to the attention maps and the ConvLSTM.
 
     python benchmarks/attention_blindness.py [--games MinAtar-Breakout ...] [--episodes 5]
 """
@@ -78,34 +80,68 @@ def trained_run(run_dir: Path, episodes: int) -> dict[str, float]:
     }
 
 
+#: The networks compared at initialisation: the ``minatar`` preset, its orthogonal init, and
+#: ``minatar-v2``'s vision pathway (issue 25).
+INITS = {
+    "torch": {"init": "torch"},
+    "orthogonal": {"init": "orthogonal"},
+    "minatar-v2": {"init": "torch", "core_norm": "layer"},
+    "minatar-v2, attention_scale 5": {
+        "init": "torch",
+        "core_norm": "layer",
+        "attention_scale": 5.0,
+    },
+}
+
+
 def at_init(count: int = 200) -> dict[str, dict[str, float]]:
-    """Spread of the network's states over ``count`` Breakout observations, per init."""
+    """How much ``count`` Breakout observations move each network of :data:`INITS` at init, and
+    how much gradient a policy-gradient step toward reading the screen sends back: the loss
+    raises the log-probability of moving the paddle toward the ball's column (channels 0 and 1)
+    against the mean over actions, advantage 1, episode-first steps."""
     run, config, _ = load_agent(RUNS / "MinAtar-Breakout" / "s0", "cpu")
     env = make_run_env(run, config)
     rng = np.random.default_rng(0)
     steps = rollout(env, lambda obs: int(rng.integers(3)), lambda episode: 5 + episode)
     frames = [step.obs for step in itertools.islice(steps, count)]
     env.close()
-    batch = torch.as_tensor(np.stack(frames))
+    batch = torch.as_tensor(np.stack(frames))  # (count, C, 10, 10)
+
+    def column(channel: int) -> torch.Tensor:  # each frame's mean column of the channel's cells
+        cells = batch[:, channel].float().sum(1)  # (count, 10)
+        return (cells * torch.arange(10)).sum(1) / cells.sum(1).clamp_min(1)
+
+    toward = torch.where(column(1) < column(0), 1, 2)  # LEFT or RIGHT (count,)
     sizes = {k: getattr(config, k) for k in ("core_channels", "value_channels", "policy_hidden")}
     sizes |= {"basis_u": config.basis_u, "basis_v": config.basis_v}
     result = {}
-    for init in ("torch", "orthogonal"):
+    for name, options in INITS.items():
         torch.manual_seed(0)
-        net = AttentionNet(batch.shape[1:], 3, torso="minatar", **sizes, init=init)
-        with torch.no_grad():
-            out = net(
-                batch,
-                torch.zeros(count, dtype=torch.int64),
-                torch.zeros(count),
-                torch.ones(count, dtype=torch.bool),
-                net.initial_state(count),
-            )
-        result[init] = {
-            "vision_hidden_abs": float(out.state.vision_hidden.abs().mean()),
-            "vision_hidden_spread": float(out.state.vision_hidden.std(0).mean()),
-            "policy_hidden_spread": float(out.state.policy_hidden.std(0).mean()),
-            "logits_spread": float(out.logits.std(0).mean()),
+        net = AttentionNet(batch.shape[1:], 3, torso="minatar", **sizes, **options)
+        out = net(
+            batch,
+            torch.zeros(count, dtype=torch.int64),
+            torch.zeros(count),
+            torch.ones(count, dtype=torch.bool),
+            net.initial_state(count),
+        )
+        out.attention.retain_grad()
+        log_probs = out.logits.log_softmax(-1)  # (count, 3)
+        chosen = log_probs.gather(1, toward[:, None]).squeeze(1)
+        (-(chosen - log_probs.mean(1)).mean()).backward()
+        maps = out.attention.detach().flatten(2)  # (count, Q, 100)
+        vision, policy = out.state.vision_hidden.detach(), out.state.policy_hidden.detach()
+        result[name] = {
+            "vision_hidden_abs": float(vision.abs().mean()),
+            "vision_hidden_spread": float(vision.std(0).mean()),
+            "attention_entropy": float(-(maps * maps.clamp_min(1e-12).log()).sum(-1).mean()),
+            "attention_spread": float(maps.std(0).mean()),
+            "policy_hidden_spread": float(policy.std(0).mean()),
+            "logits_spread": float(out.logits.detach().std(0).mean()),
+            "grad_attention": float(out.attention.grad.norm()),
+            "grad_vision_core": float(
+                torch.cat([p.grad.flatten() for p in net.core.parameters()]).norm()
+            ),
         }
     return result
 

@@ -173,3 +173,34 @@ def test_unknown_readout_or_init_is_refused():
         AttentionNet(OBS, num_actions=3, readout="flatten")
     with pytest.raises(ValueError, match="init"):
         AttentionNet(OBS, num_actions=3, init="xavier")
+    with pytest.raises(ValueError, match="core_norm"):
+        AttentionNet(OBS, num_actions=3, core_norm="batch")
+
+
+def test_the_attention_scale_multiplies_the_scores():
+    keys, queries = torch.randn(2, 10, 10, 6), torch.randn(2, 3, 6)
+    plain, _ = spatial_attention(keys, queries)
+    scores, attention = spatial_attention(keys, queries, scale=5.0)
+    assert torch.allclose(scores, 5 * plain, atol=1e-5)
+    assert torch.allclose(attention, (5 * plain).flatten(2).softmax(-1).view_as(attention))
+
+
+@pytest.mark.parametrize("readout", ["attention", "pool"])
+def test_core_norm_reads_normalised_maps_and_carries_the_raw_state(readout):
+    """``core_norm: layer``: each location's channels have zero mean and unit variance where the
+    readout reads them, so the current observation reaches it on the scale of the spatial basis
+    (issue 25); the ConvLSTM's carried state is the same as without it."""
+    torch.manual_seed(0)
+    plain = AttentionNet(OBS, num_actions=3, readout=readout)
+    torch.manual_seed(0)
+    normed = AttentionNet(OBS, num_actions=3, readout=readout, core_norm="layer")
+    obs = torch.cat(_states(16, seed=3))
+    raw = _step(plain, obs, plain.initial_state(16), True).state.vision_hidden
+    out = _step(normed, obs, normed.initial_state(16), True)
+    assert torch.equal(out.state.vision_hidden, raw)  # same weights, same raw maps
+    maps = normed._normalise(raw)  # (B, D, h, w)
+    assert torch.allclose(maps.mean(1), torch.zeros(()), atol=1e-5)
+    variance = maps.var(1, unbiased=False)  # var / (var + eps): raw maps are small at init
+    assert ((variance > 0.8) & (variance <= 1.0)).all()
+    # The observation's spread in what the readout reads grows by more than an order of magnitude.
+    assert maps.std(0).mean() > 20 * raw.std(0).mean()

@@ -34,10 +34,10 @@ SMALL = {
 }
 
 
-def _agent(name: str = "attention", **overrides) -> AttentionAgent:
+def _agent(name: str = "attention", preset: str = "minatar", **overrides) -> AttentionAgent:
     torch.manual_seed(0)
     entry = get_agent(name)
-    config = build_config(entry.config, name, "minatar", {**SMALL, **overrides})
+    config = build_config(entry.config, name, preset, {**SMALL, **overrides})
     return entry.agent(config, SPEC, torch.device("cpu"))
 
 
@@ -103,7 +103,7 @@ def test_bf16_is_refused_with_one_line():
 def test_the_no_attention_baseline_shares_every_setting_and_has_no_attention():
     attention, pooled = _agent("attention"), _agent("no-attention")
     assert isinstance(pooled, PooledAgent) and pooled.net.readout == "pool"
-    for preset in ("paper", "minatar"):  # its presets extend the attention agent's
+    for preset in ("paper", "minatar", "minatar-v2"):  # its presets extend the attention agent's
         assert build_config(AttentionConfig, "no-attention", preset, {}) == build_config(
             AttentionConfig, "attention", preset, {}
         )
@@ -127,37 +127,41 @@ def test_the_no_attention_baseline_trains():
     assert all(not torch.equal(a, b) for a, b in zip(before, agent.net.parameters(), strict=True))
 
 
-def test_init_is_a_late_key_the_pilot_runs_keep_their_digest():
-    """The pilot's committed runs were made before ``init`` existed: their weights still load (the
-    digest is checked), and a config with another ``init`` is another run."""
+@pytest.mark.parametrize(
+    "late", [{"init": "orthogonal"}, {"core_norm": "layer"}, {"attention_scale": 5.0}]
+)
+def test_late_keys_the_pilot_runs_keep_their_digest(late):
+    """The pilot's committed runs were made before ``init``, ``core_norm`` and
+    ``attention_scale`` existed: their weights still load (the digest is checked), and a config
+    with another value of one of them is another run."""
     _, config, agent = load_agent(PILOT_RUN, "cpu")
-    assert config.init == "torch" and isinstance(agent, AttentionAgent)
+    assert (config.init, config.core_norm, config.attention_scale) == ("torch", "none", 1.0)
+    assert isinstance(agent, AttentionAgent)
     run = RunSpec("attention", "MinAtar-Breakout", 0, 1000, "minatar")
-    orthogonal = config.model_copy(update={"init": "orthogonal"})
-    assert identity_digest(run, orthogonal) != identity_digest(run, config)
+    assert identity_digest(run, config.model_copy(update=late)) != identity_digest(run, config)
+
+
+BLIND = "issue 25: the policy never reads its input (docs/learning.md, 'Why the attention agent"
+BLIND += " barely learns')"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "init,lr",
+    "preset,overrides",
     [
-        pytest.param(
-            "torch",
-            0.01,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 25: under PyTorch's default init the policy never reads its input "
-                "(docs/learning.md, 'Why the attention agent barely learns')",
-            ),
-        ),
-        ("orthogonal", 0.01),
+        pytest.param("minatar", {}, marks=pytest.mark.xfail(strict=True, reason=BLIND)),
+        pytest.param("minatar", {"lr": 0.01}, marks=pytest.mark.xfail(strict=True, reason=BLIND)),
+        ("minatar", {"init": "orthogonal", "lr": 0.01}),
+        # Layer-normalised ConvLSTM maps, at the preset's learning rate (issue 25's fix).
+        ("minatar-v2", {}),
     ],
+    ids=["minatar", "minatar-lr-0.01", "minatar-orthogonal-lr-0.01", "minatar-v2"],
 )
-def test_updates_teach_the_policy_to_read_the_observation(init, lr):
+def test_updates_teach_the_policy_to_read_the_observation(preset, overrides):
     """A contextual bandit: one 'ball' cell in a random column; LEFT pays left of the middle,
     RIGHT right of it. The plain bandit above is solved by a policy that ignores its input; this
     one needs the attention readout to find the cell (the spatial basis gives its column)."""
-    agent, rng = _agent(lr=lr, init=init), np.random.default_rng(0)
+    agent, rng = _agent(preset=preset, **overrides), np.random.default_rng(0)
 
     def frames(columns: np.ndarray) -> np.ndarray:
         obs = np.zeros((len(columns), *SPEC.obs_shape), dtype=np.uint8)
