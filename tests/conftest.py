@@ -1,12 +1,45 @@
 import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 
-# Two cores: keep torch from oversubscribing when pytest runs beside subprocess trainings, and
-# when pytest-xdist runs test files side by side (`make test`), one thread per worker.
-os.environ.setdefault("OMP_NUM_THREADS", "1" if os.environ.get("PYTEST_XDIST_WORKER") else "2")
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Two cores: keep torch from oversubscribing when pytest runs beside subprocess trainings,
+    and when pytest-xdist runs test files side by side (`make test`), one thread per worker.
+    Set in the controller before it starts the workers, which inherit it (a value set by the
+    user wins). Two threads in each of two workers tripled the fast tier's CPU time
+    (docs/benchmarks.md, "The test tiers' wall clock")."""
+    parallel = getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")
+    os.environ.setdefault("OMP_NUM_THREADS", "1" if parallel else "2")
+    if "torch" in sys.modules:  # a plugin imported it first; its pool may already be sized
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_slurm_controller_to_wait_for():
+    """Every Snakemake start imports the Slurm executor plugin, which asks `scontrol show config`
+    for MinJobAge. Where a Slurm client is installed without a reachable controller (as on the
+    CI machines) that call waits out a 9 s timeout, so each dry run in the tests cost 10 s of wall
+    clock for 1 s of CPU. No test talks to a cluster: an `scontrol` that fails at once is put
+    first on PATH, and the plugin reads its failure as "MinJobAge unknown", as it does the
+    timeout."""
+    if shutil.which("scontrol") is None:
+        yield
+        return
+    shim = Path(tempfile.mkdtemp(prefix="no-slurm-"))
+    (shim / "scontrol").write_text("#!/bin/sh\nexit 1\n")
+    (shim / "scontrol").chmod(0o755)
+    path = os.environ["PATH"]
+    os.environ["PATH"] = f"{shim}{os.pathsep}{path}"
+    yield
+    os.environ["PATH"] = path
+    shutil.rmtree(shim, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
