@@ -139,3 +139,21 @@ def test_each_environment_plays_its_own_seeded_episodes():
     assert len({episode_seed(5, k * 4 + i, TRAIN_STREAM) for k in range(3) for i in range(4)}) == 12
     first.close()
     second.close()
+
+
+def test_evaluation_phases_leave_vector_training_untouched(tmp_path, whole_run):
+    """The whole run again with an evaluation phase every 400 steps (the attention agent's
+    evaluation policy, one environment and its own memory): the same episodes, losses, weights,
+    optimiser, recurrent state and RNG; the phases land in evals.csv at 400, 800, 1200 and 1600."""
+    evaluated = tmp_path / "evaluated"
+    phases = {"eval_every_steps": 400, "eval_episodes": 2, "eval_max_steps": 200}
+    subprocess.run(
+        _cli(evaluated, WHOLE, {**FAST, **phases}), check=True, env=ENV, capture_output=True
+    )
+    _same_run(whole_run, evaluated)
+    evals = _rows(evaluated / "evals.csv")
+    assert [(int(r["frame"]), int(r["episode"])) for r in evals] == [
+        (frame, episode) for frame in (400, 800, 1200, 1600) for episode in (0, 1)
+    ]
+    assert all(1 <= int(r["length"]) <= 200 for r in evals)
+    assert not (whole_run / "evals.csv").exists()
