@@ -153,3 +153,19 @@ def test_the_attention_agents_grounding_reads_its_attention_as_it_plays():
     assert maps.shape == (2, 10, 10) and maps.sum(axis=(1, 2)) == pytest.approx(
         [1.0, 1.0], abs=1e-3
     )
+
+
+def test_an_attention_arms_run_carries_its_grounding_on_every_seed(tmp_path):
+    """Amendment 5: the attention arms' interpret.json holds the spatial attention's share on the
+    objects, from the run's weights; the no-attention baseline has no attention to measure."""
+    assert rm.measures_of("attention", "MinAtar-Freeway") == ("grounding",)
+    assert rm.measures_of("no-attention", "MinAtar-Breakout") == ()
+    run = ROOT / "results/minatar/runs/attention/MinAtar-Breakout/s0"
+    result = rm.compute(run, settings=TINY)
+    assert result["arm"] == "attention" and result["seed"] == 0
+    assert result["inputs"]["weights_sha256"] == rm.weights_digest(run)
+    shares = result["measures"]["grounding"]["spatial_attention"]
+    assert shares["states"] == TINY.grounding_states and 0.0 <= shares["share_on_objects"] <= 1.0
+    assert rm.read(rm.write(tmp_path / rm.INTERPRET_FILE, result)) == json.loads(json.dumps(result))
+    with pytest.raises(UsageError, match="needs an attention-agent run"):
+        rm.compute(PILOT_IDQN, settings=TINY, arm="attention")

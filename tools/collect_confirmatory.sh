@@ -4,7 +4,8 @@
 # gzipped (python -m agents pack), never a checkpoint or a replay; the weights-only model.pt of
 # seed 0 (float32), and of seeds 1 and 2 of ddqn and idqn in float16 (amendments 1 and 2); the
 # arms of amendment 1 bring their interpret.json instead of weights (measured here from the
-# source's weights when it has none yet: python -m agents interpret-run), and are refused without it.
+# source's weights when it has none yet: python -m agents interpret-run), and are refused without it;
+# the attention arms (amendment 5) bring both: every seed's interpret.json, seed 0's weights in float16.
 #   bash tools/collect_confirmatory.sh /path/to/training/checkout     # then git add + commit
 # A run is finished when it has summary.json; runs already here are left as they are.
 set -euo pipefail
@@ -50,6 +51,23 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
       ;;
     idqn-original-code)
       if [ "$seed" = s0 ]; then cp "$SOURCE/$run/model.pt" "$run.incoming/"; fi
+      ;;
+    attention | attention-3-seeds)
+      # Amendment 5: every seed's grounding measured from its weights; seed 0's weights, halved.
+      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
+        "$PY" -m agents interpret-run "$SOURCE/$run" > /dev/null \
+          || echo "could not measure $run (see the error above)" >&2
+      fi
+      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
+        echo "refused $run: no interpret.json (amendment 5: measure it before collecting)" >&2
+        rm -rf "$run.incoming"
+        continue
+      fi
+      cp "$SOURCE/$run/interpret.json" "$run.incoming/"
+      if [ "$seed" = s0 ]; then cp "$SOURCE/$run/model.pt" "$run.incoming/" && half=(--half-weights); fi
+      ;;
+    no-attention)
+      if [ "$seed" = s0 ]; then cp "$SOURCE/$run/model.pt" "$run.incoming/" && half=(--half-weights); fi
       ;;
   esac
   "$PY" -m agents pack "${half[@]}" "$run.incoming" > /dev/null

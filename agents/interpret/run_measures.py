@@ -54,7 +54,12 @@ ARM_MEASURES = {
     "idqn-vae-beta0.01": ("claim5",),
     "idqn-dense-vae": ("claim5",),
     "idqn-no-diversity": ("claim9",),
+    # Amendment 5 (A5.2): where the attention agent looks, on every seed.
+    "attention": ("grounding",),
+    "attention-3-seeds": ("grounding",),
 }
+#: The arms of the attention agent (amendment 5): their grounding reads its spatial attention.
+ATTENTION_ARMS = ("attention", "attention-3-seeds")
 #: The arms amendment 2 keeps no weights of: their runs are collected with this file only.
 MEASURED_AT_COLLECTION = (
     "idqn-vae-beta0",
@@ -442,7 +447,7 @@ def compute(
     (claim 9's fixed states) to ``RUNS/idqn/MinAtar-Breakout/s0``; ``arm`` to the run's place.
     A DDQN run that is not there leaves claim 4's DDQN part null."""
     from agents.interpret.figures import check_run
-    from agents.rundir import _git_commit, load_agent, make_run_env
+    from agents.rundir import load_agent, make_run_env
 
     placed_arm, game, seed = arm_of(run_dir)
     arm = arm or placed_arm
@@ -450,11 +455,22 @@ def compute(
         raise UsageError(
             f"{run_dir}: arm {arm!r} has no interpretability measures ({', '.join(ARM_MEASURES)})"
         )
-    expected_agent = "ddqn" if arm == "ddqn" else "idqn"
+    expected_agent = {"ddqn": "ddqn"}.get(arm, "attention" if arm in ATTENTION_ARMS else "idqn")
     run, config = check_run(run_dir, expected_agent)
     if (run.game, run.seed) != (game, seed):
         raise UsageError(f"{run_dir} holds {run.game} seed {run.seed}, not what its place says")
     measures = measures_of(arm, run.game)
+    if arm in ATTENTION_ARMS:
+        found = attention_agent_grounding(
+            run_dir, settings.grounding_states, examples=settings.grounding_examples
+        )
+        return _document(
+            run,
+            arm,
+            settings,
+            {"weights_sha256": weights_digest(run_dir)},
+            {"grounding": {"spatial_attention": found["spatial_attention"]}},
+        )
     _, _, agent = load_agent(run_dir, device="cpu")
     inputs: dict[str, Any] = {"weights_sha256": weights_digest(run_dir)}
     result: dict[str, Any] = {}
@@ -486,6 +502,13 @@ def compute(
         result["claim9"] = diversity_measures(agent, states)
     if "grounding" in measures:
         result["grounding"] = grounding_measures(run, config, agent, run.seed, settings)
+    return _document(run, arm, settings, inputs, result)
+
+
+def _document(run, arm: str, settings: Settings, inputs: dict, result: dict) -> dict[str, Any]:
+    """``interpret.json``'s content: the measures with what they were computed from."""
+    from agents.rundir import _git_commit
+
     return {
         "schema_version": SCHEMA_VERSION,
         "arm": arm,
