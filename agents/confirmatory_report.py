@@ -53,6 +53,9 @@ ARM_LABELS = {
     "idqn-vae-beta0.01": "i-DQN VAE beta=0.01",
     "idqn-dense-vae": "i-DQN Dense VAE",
     "idqn-no-diversity": "i-DQN lambda_4=0",
+    "attention": "attention agent",
+    "no-attention": "no-attention baseline",
+    "attention-3-seeds": "attention agent (3 seeds)",
 }
 
 

@@ -349,12 +349,12 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     ]
     planned = planned_runs(plan("all"))
     assert len(planned) == len(set(planned)) == (5 * 3 + 7 * 3) - len(studies), planned
-    # The confirmatory study (config/confirmatory.yaml): 71 pre-registered runs and amendment 1's
-    # 21, committed as they finish; a clone plans exactly the missing ones, never the pilot's,
-    # each a single run as pre-registered (no lockstep job).
+    # The confirmatory study (config/confirmatory.yaml): 71 pre-registered runs, amendment 1's
+    # 21 and amendment 5's 36, committed as they finish; a clone plans exactly the missing ones,
+    # never the pilot's, each a single run as pre-registered (no lockstep job).
     committed = list((clone / "results" / "confirmatory" / "runs").rglob("summary.json"))
     study = plan("confirmatory", "config/minatar.yaml", "config/confirmatory.yaml")
-    assert len(planned_runs(study)) == 71 + 21 - len(committed), study[-3000:]
+    assert len(planned_runs(study)) == 71 + 21 + 36 - len(committed), study[-3000:]
     assert "train_lockstep" not in study
 
 

@@ -5,7 +5,8 @@
 # seed 0 (float32), and of seeds 1 and 2 of ddqn and idqn in float16 (amendments 1 and 2); the
 # arms of amendment 1 bring their interpret.json instead of weights (measured here from the
 # source's weights when it has none yet: python -m agents interpret-run), and are refused without it;
-# the attention arms (amendment 5) bring both: every seed's interpret.json, seed 0's weights in float16.
+# the attention arms (amendment 5) bring both: every seed's interpret.json, seed 0's weights in
+# float16, and (with no-attention) seed 0's losses.csv only.
 #   bash tools/collect_confirmatory.sh /path/to/training/checkout     # then git add + commit
 # A run is finished when it has summary.json; runs already here are left as they are.
 set -euo pipefail
@@ -23,11 +24,16 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   for file in config.yaml meta.json episodes.csv evals.csv train.log summary.json; do
     cp "$SOURCE/$run/$file" "$run.incoming/"
   done
-  if [ -e "$SOURCE/$run/losses.csv" ]; then  # the SB3 peer logs no losses
-    cp "$SOURCE/$run/losses.csv" "$run.incoming/"
-  fi
   arm=$(basename "$(dirname "$(dirname "$run")")")
   seed=$(basename "$run")
+  case "$arm:$seed" in
+    attention*:s0 | no-attention:s0) keep_losses=yes ;;
+    attention* | no-attention) keep_losses=no ;;  # amendment 5: seed 0's only, to fit 40 MB
+    *) keep_losses=yes ;;
+  esac
+  if [ -e "$SOURCE/$run/losses.csv" ] && [ "$keep_losses" = yes ]; then  # SB3 logs no losses
+    cp "$SOURCE/$run/losses.csv" "$run.incoming/"
+  fi
   half=()
   case "$arm" in
     idqn-vae-* | idqn-dense-vae | idqn-no-diversity)
@@ -64,9 +70,6 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
         continue
       fi
       cp "$SOURCE/$run/interpret.json" "$run.incoming/"
-      if [ "$seed" = s0 ]; then cp "$SOURCE/$run/model.pt" "$run.incoming/" && half=(--half-weights); fi
-      ;;
-    no-attention)
       if [ "$seed" = s0 ]; then cp "$SOURCE/$run/model.pt" "$run.incoming/" && half=(--half-weights); fi
       ;;
   esac

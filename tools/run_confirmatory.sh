@@ -11,6 +11,7 @@
 # finished run is never redone and a killed one resumes from its checkpoint. Run it from a clean
 # checkout (the runs record its commit):
 #   bash tools/run_confirmatory.sh            # both lanes, in the background of this shell
+#   bash tools/run_confirmatory.sh attention  # amendment 5's arms instead: attention | no-attention
 #   touch .stop-lanes                         # each lane stops after its current run
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,27 @@ lane() {  # run each target in turn; a failed run is reported and the lane goes 
       || echo "lane: $target failed (see its train.log)" >&2
   done
 }
+
+if [ "${1:-}" = attention ]; then  # amendment 5's arms, started from its commit or later
+  MOTT_GAMES=(MinAtar-Breakout MinAtar-SpaceInvaders MinAtar-Asterix)
+  OTHER_GAMES=(MinAtar-Freeway MinAtar-Seaquest)
+  lane1=() lane2=()
+  for seed in 0 1 2 3 4; do
+    for game in "${MOTT_GAMES[@]}"; do
+      lane1+=("$RUNS/attention/$game/s$seed/summary.json")
+      lane2+=("$RUNS/no-attention/$game/s$seed/summary.json")
+    done
+  done
+  for seed in 0 1 2; do
+    for game in "${OTHER_GAMES[@]}"; do
+      lane2+=("$RUNS/attention-3-seeds/$game/s$seed/summary.json")
+    done
+  done
+  lane "${lane1[@]}" &
+  lane "${lane2[@]}" &
+  wait
+  exit 0
+fi
 
 lane1=($(cells idqn 0 1 2 3 4))
 lane2=($(cells ddqn 0 1 2 3 4))
