@@ -43,6 +43,14 @@ from agents.rundir import EVAL_PHASE_HEADER, read_episodes, read_log
 from agents.stats import best_and_final, step_window_mean
 
 ANCHORS = Path(__file__).resolve().parent.parent / "data" / "minatar" / "reference_dqn.csv"
+#: Young & Tian's actor-critic at 300K steps (amendment 5's learning test).
+AC_LAMBDA = ANCHORS.with_name("ac_lambda_300k.csv")
+#: Amendment 5: Mott et al.'s claim is attention against no-attention on the former's games.
+MOTT_ARMS = ("attention", "no-attention")
+#: Amendment 5's arms of the attention agent (its above-random test spans both).
+ATTENTION_ARMS = ("attention", "attention-3-seeds")
+#: Amendment 5's learning test: the steps at which AC(lambda) is read, and its games.
+AC_STEPS, AC_GAMES, AC_EPISODES = 300_000, ("MinAtar-Breakout", "MinAtar-SpaceInvaders"), 100
 READ_POINTS = {"dqn_0.3M": 300_000, "dqn_1M": 1_000_000, "dqn_2M": 2_000_000, "dqn_5M": 5_000_000}
 ARM_LABELS = {
     "ddqn": "DDQN",
@@ -282,7 +290,118 @@ def preregistered_tests(study: Study) -> list[Test]:
             Test("S2", "ddqn", "sb3-dqn", (g,), "final_eval", "equivalence", MARGIN, False)
             for g in SCORE_GAMES
         ]
+    if all(arm in study.arms for arm in MOTT_ARMS):  # amendment 5, A5.2
+        games = tuple(study.arms["attention"].get("games", study.budgets))
+        for statistic in ("final_eval", "train_last10"):
+            kind = "non-inferiority"
+            tests.append(Test("Mott", *MOTT_ARMS, games, statistic, kind, MARGIN, True))
+            tests += [Test("Mott", *MOTT_ARMS, (g,), statistic, kind, MARGIN, False) for g in games]
     return tests
+
+
+def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
+    """The finished run directories of ``arm`` on ``game`` (a failed run is finished: it scores
+    as random, as pre-registered) and how many the study has."""
+    seeds = study.arms[arm]["seeds"]
+    folders = [study.runs_dir / arm / game / f"s{seed}" for seed in seeds]
+    return [f for f in folders if (f / "summary.json").is_file() or _failed(f)], len(seeds)
+
+
+def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
+    """Amendment 5: per game, the attention agent's mean training return of the last 100
+    episodes that end by step 300,000 (AC(lambda)'s own statistic, at its frames), over seeds,
+    with its 95% t-interval; **holds** if the interval's upper end reaches AC(lambda=0.8)."""
+    reference = pd.read_csv(AC_LAMBDA)
+    rows = []
+    for game in AC_GAMES:
+        if "attention" not in study.arms or game not in study.arms["attention"].get(
+            "games", study.budgets
+        ):
+            continue
+        target = float(
+            reference.loc[
+                (reference["game"] == game) & (reference["agent"] == "AC(0.8)"), "return_300k"
+            ].item()
+        )
+        done, expected = _complete_runs(study, "attention", game)
+        row = {"game": game, "runs": f"{len(done)}/{expected}", "ac_lambda_300k": target}
+        if len(done) < expected:
+            rows.append(row | {"verdict": f"not yet ({len(done)} of {expected} runs)"})
+            continue
+        scores = []
+        random = float(pd.read_csv(ANCHORS).set_index("game").loc[game, "random"])
+        for folder in done:
+            if _failed(folder):
+                scores.append(random)
+                continue
+            episodes = read_episodes(folder)
+            by_then = episodes.loc[episodes["frame"] <= steps, "return"]
+            scores.append(float(by_then.iloc[-AC_EPISODES:].mean()))
+        mean, lower, upper = _interval(pd.Series(scores))
+        verdict = "holds" if upper >= target else "does not hold"
+        rows.append(row | {"mean": mean, "lower": lower, "upper": upper, "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def above_random_test(study: Study, pilot_runs: Path, alpha: float = 0.05) -> pd.DataFrame:
+    """Amendment 5: per game, whether every seed of the attention agent's arm there is above
+    random: its training episodes ending in the last 10% of the budget's steps against the
+    pilot's uniform-random episodes of the game, one-sided Welch t-test at ``alpha``. The last
+    row: **holds** if at least 4 of the 5 games count."""
+    from scipy import stats
+
+    rows = []
+    for arm in ATTENTION_ARMS:
+        if arm not in study.arms:
+            continue
+        for game in study.arms[arm].get("games", study.budgets):
+            done, expected = _complete_runs(study, arm, game)
+            row = {"arm": ARM_LABELS[arm], "game": game, "runs": f"{len(done)}/{expected}"}
+            if len(done) < expected:
+                rows.append(row | {"every_seed_above_random": None})
+                continue
+            random_returns = np.concatenate(
+                [
+                    read_episodes(folder)["return"].to_numpy(dtype=float)
+                    for folder in sorted((pilot_runs / "random" / game).glob("s*"))
+                ]
+            )
+            if len(random_returns) == 0:
+                raise UsageError(f"no random-policy runs of {game} under {pilot_runs / 'random'}")
+            above = []
+            for folder in done:
+                if _failed(folder):
+                    above.append(False)
+                    continue
+                episodes = read_episodes(folder)
+                budget = study.budgets[game]
+                window = episodes["frame"] > 0.9 * budget
+                returns = episodes.loc[window & (episodes["frame"] <= budget), "return"]
+                test = stats.ttest_ind(
+                    returns.to_numpy(dtype=float),
+                    random_returns,
+                    equal_var=False,
+                    alternative="greater",
+                )
+                above.append(bool(test.pvalue < alpha))
+            rows.append(
+                row
+                | {
+                    "seeds_above_random": f"{sum(above)}/{len(above)}",
+                    "every_seed_above_random": all(above),
+                }
+            )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    counted = table["every_seed_above_random"]
+    if counted.isna().any():
+        verdict = f"not yet ({int(counted.notna().sum())} of {len(counted)} games complete)"
+    else:
+        games = int(counted.astype(bool).sum())
+        verdict = f"{'holds' if games >= 4 else 'does not hold'} ({games} of {len(counted)} games)"
+    summary = {"arm": "attention agent", "game": "at least 4 of 5 games", "verdict": verdict}
+    return pd.concat([table, pd.DataFrame([summary])], ignore_index=True)
 
 
 def _markdown(table: pd.DataFrame) -> str:
@@ -397,7 +516,8 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
 
 
 def build(config: dict[str, Any], out: Path) -> list[Path]:
-    """Everything of the report, from the runs on disk (complete or not)."""
+    """Everything of the report, from the runs on disk (complete or not). The pilot's runs
+    (``runs_dir``, config/minatar.yaml) give amendment 5's random-policy episodes."""
     study = Study.from_config(config)
     anchors = pd.read_csv(ANCHORS).set_index("game")
     runs = load_study(study, anchors)
@@ -408,4 +528,8 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     paths += _write_table(verdicts, out / "verdicts")
     paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
     paths.append(aggregate_figure(runs, study, out / "aggregate.png"))
+    if any(arm in study.arms for arm in ATTENTION_ARMS):
+        paths += _write_table(ac_lambda_test(study), out / "attention-ac-lambda")
+        pilot = Path(config.get("runs_dir", "results/minatar/runs"))
+        paths += _write_table(above_random_test(study, pilot), out / "attention-above-random")
     return paths

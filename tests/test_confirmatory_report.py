@@ -157,3 +157,90 @@ def test_halved_weights_load_and_act_like_the_originals(tiny_minatar_run):
     obs = torch.randint(0, 2, (8, *full.spec.obs_shape), dtype=torch.uint8) * 255
     assert torch.allclose(halved.q_values(obs), full.q_values(obs), rtol=1e-2, atol=1e-3)
     assert next(halved.online.parameters()).dtype == torch.float32
+
+
+MOTT_GAMES = ["MinAtar-Breakout", "MinAtar-SpaceInvaders", "MinAtar-Asterix"]
+OTHER_GAMES = ["MinAtar-Freeway", "MinAtar-Seaquest"]
+
+
+def _attention_config(root, pilot) -> dict:
+    arms = {
+        "attention": {"agent": "attention", "preset": "minatar-v2", "seeds": [0, 1, 2, 3, 4]},
+        "no-attention": {"agent": "no-attention", "preset": "minatar-v2", "seeds": [0, 1, 2, 3, 4]},
+        "attention-3-seeds": {"agent": "attention", "preset": "minatar-v2", "seeds": [0, 1, 2]},
+    }
+    arms["attention"]["games"] = arms["no-attention"]["games"] = MOTT_GAMES
+    arms["attention-3-seeds"]["games"] = OTHER_GAMES
+    config = _config(root)
+    config["confirmatory"]["arms"] |= arms
+    return config | {"runs_dir": str(pilot)}
+
+
+def _attention_study(root, pilot, gap_norm: float, at_random: tuple[str, ...] = ()) -> None:
+    """The baseline at the reference DQN, the attention agent ``gap_norm`` normalised units below
+    it, except on ``at_random`` where it plays at random; random-policy episodes in ``pilot``."""
+    _study(root, 0.0)
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    rng = np.random.default_rng(1)
+    for game in GAMES:
+        random = anchors.loc[game, "random"]
+        folder = pilot / "random" / game / "s0"
+        folder.mkdir(parents=True)
+        rows = ["frame,episode,return,length,seconds"]
+        rows += [f"{10 * i},{i},{random + rng.normal(0, 0.3):.3f},10,0.1" for i in range(1, 300)]
+        (folder / "episodes.csv").write_text("\n".join(rows) + "\n")
+        scale = anchors.loc[game, "dqn_at_budget"] - random
+        for seed in range(5):
+            base = anchors.loc[game, "dqn_at_budget"] + rng.normal(0, 0.02) * scale
+            if game in MOTT_GAMES:
+                _write_run(root / "no-attention" / game / f"s{seed}", base, base)
+            score = random if game in at_random else base - gap_norm * scale
+            arm = "attention" if game in MOTT_GAMES else "attention-3-seeds"
+            if arm == "attention" or seed < 3:
+                _write_run(root / arm / game / f"s{seed}", score, score)
+
+
+def test_mott_claim_holds_for_a_tie_and_fails_for_a_clear_loss(tmp_path):
+    for gap, expected in ((0.0, "holds"), (0.6, "does not hold")):
+        runs, pilot, out = tmp_path / f"runs{gap}", tmp_path / f"pilot{gap}", tmp_path / f"out{gap}"
+        _attention_study(runs, pilot, gap)
+        build(_attention_config(runs, pilot), out)
+        verdicts = _verdicts(out)
+        mott = verdicts[verdicts["claim"] == "Mott"]
+        assert set(mott["scope"]) == {"aggregate (IQM)", *MOTT_GAMES}
+        assert _primary(verdicts, "Mott") == expected
+
+
+def test_the_attention_agent_above_random_on_four_games_holds_and_on_three_does_not(tmp_path):
+    from agents.confirmatory_report import Study, above_random_test
+
+    for at_random, expected in ((("MinAtar-Seaquest",), "holds"), (OTHER_GAMES, "does not hold")):
+        root = tmp_path / "-".join(at_random)
+        _attention_study(root / "runs", root / "pilot", 0.0, at_random)
+        study = Study.from_config(_attention_config(root / "runs", root / "pilot"))
+        table = above_random_test(study, root / "pilot")
+        assert table["verdict"].iloc[-1].startswith(expected), table
+        per_game = table.dropna(subset=["every_seed_above_random"])
+        found = zip(per_game["game"], per_game["every_seed_above_random"], strict=True)
+        assert dict(found) == {game: game not in at_random for game in GAMES}
+
+
+def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
+    from agents.confirmatory_report import Study, ac_lambda_test
+
+    _attention_study(tmp_path / "runs", tmp_path / "pilot", 0.0)
+    study = Study.from_config(_attention_config(tmp_path / "runs", tmp_path / "pilot"))
+    # The constructed runs pay `early` until frame 900: by frame 500 that is the reference DQN's
+    # score, above AC(lambda) on both games; a run whose early episodes pay 0 is below it.
+    table = ac_lambda_test(study, steps=500)
+    assert list(table["game"]) == ["MinAtar-Breakout", "MinAtar-SpaceInvaders"]
+    assert list(table["verdict"]) == ["holds", "holds"]
+    for seed in range(5):
+        folder = tmp_path / "runs" / "attention" / "MinAtar-Breakout" / f"s{seed}"
+        episodes = pd.read_csv(folder / "episodes.csv")
+        episodes.loc[episodes["frame"] <= 500, "return"] = 0.0
+        episodes.to_csv(folder / "episodes.csv", index=False)
+    table = ac_lambda_test(study, steps=500)
+    assert list(table["verdict"]) == ["does not hold", "holds"]
+    (tmp_path / "runs" / "attention" / "MinAtar-Asterix" / "s4" / "summary.json").unlink()
+    assert ac_lambda_test(study, steps=500)["verdict"].tolist() == ["does not hold", "holds"]
