@@ -528,8 +528,8 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     paths += _write_table(verdicts, out / "verdicts")
     paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
     paths.append(aggregate_figure(runs, study, out / "aggregate.png"))
-    if any(arm in study.arms for arm in ATTENTION_ARMS):
-        paths += _write_table(ac_lambda_test(study), out / "attention-ac-lambda")
-        pilot = Path(config.get("runs_dir", "results/minatar/runs"))
-        paths += _write_table(above_random_test(study, pilot), out / "attention-above-random")
+    # Amendment 5's tests of the attention agent (empty tables for a study without its arms).
+    paths += _write_table(ac_lambda_test(study), out / "attention-ac-lambda")
+    pilot = Path(config.get("runs_dir", "results/minatar/runs"))
+    paths += _write_table(above_random_test(study, pilot), out / "attention-above-random")
     return paths
