@@ -1,4 +1,5 @@
-"""A small, seeded learning check: both agents beat a random policy on MinAtar Breakout.
+"""Small, seeded learning checks: DDQN and i-DQN beat a random policy on MinAtar Breakout, and
+the attention agent improves on MinAtar SpaceInvaders.
 
 The full version (3 seeds, two games, curves) is benchmarks/minatar_learning.py; see
 docs/learning.md. Here one seed and 15K steps per agent, single-threaded for determinism.
@@ -56,3 +57,27 @@ def test_agents_learn_minatar_breakout(tmp_path, one_thread, agent, overrides):
     learned = returns.tail(30).mean()
     print(f"{agent}: last-30-episode mean {learned:.2f}, random {random_mean:.2f}")
     assert learned > 3 * random_mean, (learned, random_mean)
+
+
+# The attention agent's learner (issue 25): minatar-v2 on MinAtar-SpaceInvaders, tuning seed 100,
+# 100K steps (docs/learning.md, "Third round": the same run's first 100K steps). Deterministic on
+# one thread; a learner that stops learning stays at the first window's level, near random.
+ATTENTION_STEPS = 100_000
+
+
+@pytest.mark.slow
+def test_the_attention_agent_learns_minatar_spaceinvaders(tmp_path, one_thread):
+    train(
+        RunSpec("attention", "MinAtar-SpaceInvaders", 100, ATTENTION_STEPS, "minatar-v2"),
+        tmp_path,
+        {},
+        progress=False,
+    )
+    episodes = pd.read_csv(tmp_path / "episodes.csv")
+    first = episodes.loc[episodes["frame"] <= 20_000, "return"].mean()
+    last = episodes.loc[episodes["frame"] > ATTENTION_STEPS - 20_000, "return"].mean()
+    random_mean = float(
+        np.mean(random_policy_returns("MinAtar-SpaceInvaders", 100, seed=123, frame_stack=1))
+    )
+    print(f"attention: first 20K {first:.2f}, last 20K {last:.2f}, random {random_mean:.2f}")
+    assert last > 1.25 * first and last > 1.25 * random_mean, (first, last, random_mean)
