@@ -2,7 +2,8 @@
 the attention agent improves on MinAtar SpaceInvaders.
 
 The full version (3 seeds, two games, curves) is benchmarks/minatar_learning.py; see
-docs/learning.md. Here one seed and 15K steps per agent, single-threaded for determinism.
+docs/learning.md. Here one seed, 15K steps per DQN agent and 100K for the attention agent,
+single-threaded for determinism.
 """
 
 import numpy as np
