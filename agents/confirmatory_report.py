@@ -462,6 +462,76 @@ def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path:
     return path
 
 
+def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> Path:
+    """Amendment 5: the training return of the attention agent and its no-attention baseline,
+    per game (the mean of the episodes ending in each 50K-step bin, averaged over the complete
+    seeds, with a min-max band), beside Young & Tian's AC(lambda) at 300K steps (its transcribed
+    value and uncertainty) and the reference DQN's read points: curves at equal frames."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = [arm for arm in (*ATTENTION_ARMS, "no-attention") if arm in study.arms]
+    games = [
+        g
+        for g in study.budgets
+        if any(g in study.arms[a].get("games", study.budgets) for a in arms)
+    ]
+    reference = pd.read_csv(AC_LAMBDA)
+    fig, axes = plt.subplots(1, max(len(games), 1), figsize=(4 * max(len(games), 1), 3.4))
+    axes = np.atleast_1d(axes)
+    for ax, game in zip(axes, games, strict=False):
+        for arm in arms:
+            if game not in study.arms[arm].get("games", study.budgets):
+                continue
+            done, _ = _complete_runs(study, arm, game)
+            curves = []
+            for folder in done:
+                if _failed(folder):
+                    continue
+                episodes = read_episodes(folder)
+                bins = (episodes["frame"] - 1) // 50_000
+                curves.append(episodes.groupby(bins)["return"].mean())
+            if not curves:
+                continue
+            table = pd.concat(curves, axis=1)
+            steps = (table.index + 1) * 50_000
+            ax.plot(steps, table.mean(axis=1), label=f"{ARM_LABELS[arm]} ({len(curves)})")
+            ax.fill_between(steps, table.min(axis=1), table.max(axis=1), alpha=0.15)
+        ac = reference[(reference["game"] == game) & (reference["agent"] == "AC(0.8)")]
+        if not ac.empty:
+            ax.errorbar(
+                [AC_STEPS],
+                ac["return_300k"],
+                yerr=ac["uncertainty"],
+                fmt="o",
+                color="black",
+                capsize=3,
+                label="AC(lambda) at 300K",
+                zorder=3,
+            )
+        anchor = anchors.loc[game]
+        points = {
+            steps: anchor[col] for col, steps in READ_POINTS.items() if steps <= study.budgets[game]
+        }
+        ax.scatter(
+            list(points), list(points.values()), marker="x", color="gray", label="reference DQN"
+        )
+        ax.axhline(anchor["random"], color="gray", linestyle="--", linewidth=1, label="random")
+        ax.set(title=game.removeprefix("MinAtar-"), xlabel="agent steps")
+    axes[0].set_ylabel("training return (50K-step bins)")
+    axes[0].legend(fontsize=7)
+    if not games:
+        axes[0].axis("off")
+        axes[0].text(0.5, 0.5, "no attention-agent arms in this study", ha="center")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
     """IQM of the normalised final evaluation over the score games per arm (95% stratified
     bootstrap), and rliable's performance profiles. Until every arm's runs are complete the
@@ -532,4 +602,5 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     paths += _write_table(ac_lambda_test(study), out / "attention-ac-lambda")
     pilot = Path(config.get("runs_dir", "results/minatar/runs"))
     paths += _write_table(above_random_test(study, pilot), out / "attention-above-random")
+    paths.append(attention_curves_figure(study, anchors, out / "attention-curves.png"))
     return paths

@@ -209,6 +209,7 @@ def test_mott_claim_holds_for_a_tie_and_fails_for_a_clear_loss(tmp_path):
         mott = verdicts[verdicts["claim"] == "Mott"]
         assert set(mott["scope"]) == {"aggregate (IQM)", *MOTT_GAMES}
         assert _primary(verdicts, "Mott") == expected
+        assert (out / "attention-curves.png").stat().st_size > 10_000
 
 
 def test_the_attention_agent_above_random_on_four_games_holds_and_on_three_does_not(tmp_path):

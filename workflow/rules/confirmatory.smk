@@ -23,6 +23,7 @@ rule confirmatory_report:
         # Amendment 5's tests of the attention agent (Mott et al.'s claim is in verdicts).
         multiext(f"{CONFIRMATORY_REPORTS}/attention-ac-lambda", ".csv", ".md"),
         multiext(f"{CONFIRMATORY_REPORTS}/attention-above-random", ".csv", ".md"),
+        report(f"{CONFIRMATORY_REPORTS}/attention-curves.png", category="Confirmatory study"),
         # Amendment 1's tests and where agents look (agents/confirmatory_interpret.py).
         multiext(f"{CONFIRMATORY_REPORTS}/interpret/verdicts", ".csv", ".md", ".png"),
         multiext(f"{CONFIRMATORY_REPORTS}/interpret/table2", ".csv", ".md"),
