@@ -55,12 +55,20 @@ EMBEDDING_GAMES = (
     "MinAtar-Asterix",
     "MinAtar-Seaquest",
 )
+#: The grounding row of amendment 5's attention arms (both arms, one row per game).
+ATTENTION_ARMS_ROW = "attention-arms"
 #: A1.4's maps: (row label, arm or "attention", key under the run's measures).
 MAPS = (
     ("i-DQN, saliency of Q(s, a*)", "idqn", ("grounding", "q_saliency")),
     ("i-DQN, saliency of w_a*(s)", "idqn", ("grounding", "attention_saliency")),
     ("DDQN, saliency of Q(s, a*)", "ddqn", ("grounding", "q_saliency")),
     ("attention agent, spatial attention", "attention", ("spatial_attention",)),
+    # Amendment 5's runs (every seed's interpret.json): 0-4 on its Mott games, 0-2 elsewhere.
+    (
+        "attention agent (amendment 5), spatial attention",
+        "attention-arms",
+        ("grounding", "spatial_attention"),
+    ),
 )
 
 #: The attention agent's seeds: its pilot runs commit seed 0's weights only (amendment 4).
@@ -239,7 +247,7 @@ def run_result(
     run_dir = runs_dir / arm / game / f"s{seed}"
     if not (run_dir / "summary.json").is_file():
         return None
-    if arm in rm.MEASURED_AT_COLLECTION:
+    if arm in rm.MEASURED_AT_COLLECTION or arm in rm.ATTENTION_ARMS:
         path = run_dir / rm.INTERPRET_FILE
         return rm.read(path) if path.is_file() else None
     if not _has_weights(run_dir):
@@ -427,18 +435,29 @@ def _map_values(
 ) -> dict[int, dict[str, Any]]:
     """Seed -> one map's measured values (shares, examples) on ``game``, for the seeds it has."""
     found = {}
-    for seed in expected_seeds(arm):
-        result = (
-            attention.get((game, seed)) if arm == "attention" else results.get((arm, game, seed))
-        )
+    for seed in expected_seeds(arm, game, results):
+        if arm == "attention":
+            result = attention.get((game, seed))
+        elif arm == ATTENTION_ARMS_ROW:
+            result = next(
+                (results[(a, game, seed)] for a in rm.ATTENTION_ARMS if (a, game, seed) in results),
+                None,
+            )
+        else:
+            result = results.get((arm, game, seed))
         value = _measure(result, path)
         if value is not None:
             found[seed] = value
     return found
 
 
-def expected_seeds(arm: str) -> tuple[int, ...]:
-    """The seeds a map's row is reported on: 0-2, the attention agent's seed 0 (amendment 4)."""
+def expected_seeds(
+    arm: str, game: str, results: dict[tuple[str, str, int], dict | None]
+) -> tuple[int, ...]:
+    """The seeds a map's row is reported on: 0-2, the pilot attention agent's seed 0
+    (amendment 4), and every seed the study gives amendment 5's attention arms on ``game``."""
+    if arm == ATTENTION_ARMS_ROW:
+        return tuple(sorted(s for a, g, s in results if a in rm.ATTENTION_ARMS and g == game))
     return ATTENTION_SEEDS if arm == "attention" else rm.SEEDS
 
 
@@ -454,7 +473,9 @@ def grounding_table(
     for label, arm, path in MAPS:
         for game in EMBEDDING_GAMES:
             found = _map_values(results, attention, arm, game, path)
-            expected = len(expected_seeds(arm))
+            expected = len(expected_seeds(arm, game, results))
+            if expected == 0:  # a study without amendment 5's arms on this game
+                continue
             row = {"map": label, "game": game, "seeds": len(found)}
             if len(found) < expected:
                 rows.append(
@@ -706,7 +727,7 @@ def build(
     cache = out / "runs"
     results: dict[tuple[str, str, int], dict | None] = {}
     for arm, game, seed in study.cells():
-        if seed in rm.SEEDS and rm.measures_of(arm, game):
+        if (seed in rm.SEEDS or arm in rm.ATTENTION_ARMS) and rm.measures_of(arm, game):
             results[(arm, game, seed)] = run_result(
                 study.runs_dir, arm, game, seed, cache, settings
             )

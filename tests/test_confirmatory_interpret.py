@@ -133,7 +133,14 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
     for arm in ci.VARIANTS.values():
         if arm != "idqn":
             arms[arm]["games"] = list(GAMES)
+    arms["attention-3-seeds"]["games"] = ["MinAtar-Freeway"]
+    arms["attention"]["games"] = [rm.BREAKOUT]
     study = Study(tmp_path / "runs", dict.fromkeys(ci.EMBEDDING_GAMES, 1000), arms)
+    # Amendment 5's attention agent: every seed's interpret.json, on Breakout only.
+    for seed in rm.SEEDS:
+        shares = {"share_on_objects": 0.5 + 0.01 * seed, "occupancy": 0.05}
+        measures = {"grounding": {"spatial_attention": shares}}
+        _run(tmp_path, "attention", rm.BREAKOUT, seed, measures, weights=False)
     # Table 2: every variant's runs, in the paper's order; grounding on one game only.
     for rank, arm in enumerate(ci.VARIANTS.values()):
         for game in GAMES:
@@ -172,6 +179,13 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
     assert waiting[("DDQN, saliency of Q(s, a*)", rm.BREAKOUT)] == "not yet (0 of 3 runs)"
     attention_row = ("attention agent, spatial attention", rm.BREAKOUT)
     assert waiting[attention_row] == "not yet (0 of 1 runs)"  # seed 0 only (amendment 4)
+    amended = grounding.set_index(["map", "game"]).loc[
+        "attention agent (amendment 5), spatial attention"
+    ]
+    assert amended.loc[rm.BREAKOUT, "share"] == pytest.approx(0.51)
+    assert amended.loc[rm.BREAKOUT, "seeds"] == 3
+    assert amended.loc["MinAtar-Freeway", "status"] == "not yet (0 of 3 runs)"
+    assert set(amended.index) == {rm.BREAKOUT, "MinAtar-Freeway"}  # the arms' games only
     assert (tmp_path / "out" / "grounding-maps.png").stat().st_size > 0
 
 
