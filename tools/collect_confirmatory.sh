@@ -61,7 +61,9 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
     attention | attention-3-seeds)
       # Amendment 5: every seed's grounding measured from its weights; seed 0's weights, halved.
       if [ ! -e "$SOURCE/$run/interpret.json" ]; then
-        "$PY" -m agents interpret-run "$SOURCE/$run" > /dev/null \
+        # One thread: the machine that collects is usually still training (about 6 CPU-minutes
+        # a run, 12,000 steps of one environment, measured beside four training runs).
+        OMP_NUM_THREADS=1 "$PY" -m agents interpret-run "$SOURCE/$run" > /dev/null \
           || echo "could not measure $run (see the error above)" >&2
       fi
       if [ ! -e "$SOURCE/$run/interpret.json" ]; then
