@@ -15,6 +15,23 @@ SOURCE=${1:?usage: tools/collect_confirmatory.sh TRAINING_CHECKOUT}
 RUNS=results/confirmatory/runs
 PY=${PY:-.venv/bin/python}
 
+# The run's interpret.json into $run.incoming, measured first from the source's weights on the
+# machine that trained it (amendments 2 and 5); without it the run is refused (status 1).
+# One thread: the machine that collects is usually still training (about 6 CPU-minutes for an
+# attention run, 12,000 steps of one environment, measured beside four training runs).
+bring_measures() {
+  if [ ! -e "$SOURCE/$run/interpret.json" ]; then
+    OMP_NUM_THREADS=1 "$PY" -m agents interpret-run "$SOURCE/$run" > /dev/null \
+      || echo "could not measure $run (see the error above)" >&2
+  fi
+  if [ ! -e "$SOURCE/$run/interpret.json" ]; then
+    echo "refused $run: no interpret.json (measure it before collecting)" >&2
+    rm -rf "$run.incoming"
+    return 1
+  fi
+  cp "$SOURCE/$run/interpret.json" "$run.incoming/"
+}
+
 collected=()
 for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   [ -e "$summary" ] || continue
@@ -37,17 +54,7 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   half=()
   case "$arm" in
     idqn-vae-* | idqn-dense-vae | idqn-no-diversity)
-      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
-        # Measured here, from the weights on the machine that trained the run (amendment 2).
-        "$PY" -m agents interpret-run "$SOURCE/$run" > /dev/null \
-          || echo "could not measure $run (see the error above)" >&2
-      fi
-      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
-        echo "refused $run: no interpret.json (amendment 2: measure it before collecting)" >&2
-        rm -rf "$run.incoming"
-        continue
-      fi
-      cp "$SOURCE/$run/interpret.json" "$run.incoming/"
+      bring_measures || continue
       ;;
     ddqn | idqn)
       case "$seed" in
@@ -60,18 +67,7 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
       ;;
     attention | attention-3-seeds)
       # Amendment 5: every seed's grounding measured from its weights; seed 0's weights, halved.
-      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
-        # One thread: the machine that collects is usually still training (about 6 CPU-minutes
-        # a run, 12,000 steps of one environment, measured beside four training runs).
-        OMP_NUM_THREADS=1 "$PY" -m agents interpret-run "$SOURCE/$run" > /dev/null \
-          || echo "could not measure $run (see the error above)" >&2
-      fi
-      if [ ! -e "$SOURCE/$run/interpret.json" ]; then
-        echo "refused $run: no interpret.json (amendment 5: measure it before collecting)" >&2
-        rm -rf "$run.incoming"
-        continue
-      fi
-      cp "$SOURCE/$run/interpret.json" "$run.incoming/"
+      bring_measures || continue
       if [ "$seed" = s0 ]; then cp "$SOURCE/$run/model.pt" "$run.incoming/" && half=(--half-weights); fi
       ;;
   esac
