@@ -42,7 +42,57 @@ rule confirmatory_report:
         f"--out {CONFIRMATORY_REPORTS} > {{log}} 2>&1"
 
 
+# Amendment 7: per game, the attention agent's run whose strip and GIF the report shows is seed 0,
+# fixed before the runs and never chosen on its score; its weights are the ones committed.
+SHOWCASE = {run.game: run.path for run in confirmatory_runs(config) if run.agent == "attention" and run.seed == 0}
+
+
+rule confirmatory_attention_strip:
+    """Seed 0's attention over eight steps of an episode, and the chosen action's saliency
+    (Mott et al.'s Fig 3), on one game."""
+    input:
+        lambda wildcards: f"{SHOWCASE[wildcards.game]}/summary.json",
+    output:
+        report(f"{CONFIRMATORY_REPORTS}/attention/{{game}}-strip.png", category="Confirmatory study", subcategory="Attention agent"),
+        f"{CONFIRMATORY_REPORTS}/attention/{{game}}-strip.pdf",
+    wildcard_constraints:
+        game=wildcard_choices(SHOWCASE),
+    log:
+        f"{CONFIRMATORY_REPORTS}/logs/attention-strip-{{game}}.log",
+    params:
+        python=PYTHON,
+        run=lambda wildcards: SHOWCASE[wildcards.game],
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret attention-strip --run {params.run} --out {params.stem} > {log} 2>&1"
+
+
+rule confirmatory_attention_video:
+    """Seed 0's attention over an episode as a GIF, on one game (git-ignored: rebuilt from the
+    committed weights)."""
+    input:
+        lambda wildcards: f"{SHOWCASE[wildcards.game]}/summary.json",
+    output:
+        f"{CONFIRMATORY_REPORTS}/attention/{{game}}-video.gif",
+    wildcard_constraints:
+        game=wildcard_choices(SHOWCASE),
+    log:
+        f"{CONFIRMATORY_REPORTS}/logs/attention-video-{{game}}.log",
+    params:
+        python=PYTHON,
+        run=lambda wildcards: SHOWCASE[wildcards.game],
+        stem=lambda wildcards, output: os.path.splitext(output[0])[0],
+    conda:
+        ENV
+    shell:
+        "{params.python} -m agents interpret attention-video --run {params.run} --out {params.stem} > {log} 2>&1"
+
+
 rule confirmatory:
     """The confirmatory study: its runs (those not committed yet), then its report."""
     input:
         rules.confirmatory_report.output,
+        expand(rules.confirmatory_attention_strip.output, game=SHOWCASE),
+        expand(rules.confirmatory_attention_video.output, game=SHOWCASE),
