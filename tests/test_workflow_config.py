@@ -356,6 +356,9 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     study = plan("confirmatory", "config/minatar.yaml", "config/confirmatory.yaml")
     assert len(planned_runs(study)) == 71 + 21 + 36 - len(committed), study[-3000:]
     assert "train_lockstep" not in study
+    # Amendment 7: seed 0's attention strip and GIF on each of the five games.
+    jobs = job_counts(study)
+    assert jobs["confirmatory_attention_strip"] == jobs["confirmatory_attention_video"] == 5, jobs
 
 
 # The smallest GIF: one pixel. Only its presence matters to the report's plan.
