@@ -181,6 +181,19 @@ def test_dry_run_accepts_pong():
     assert counts["train"] == 3 * 3 + 8 + 36  # 3 agents on Pong; Table 2; studies (none reused)
 
 
+def test_the_pong_config_plans_its_two_runs_and_their_report_only():
+    """config/pong.yaml (issue 27): DDQN and i-DQN on Pong at 10M frames, and `grid` builds the
+    grid's tables and figures and i-DQN's Pong figures, without Table 2's MsPacman runs or the
+    studies."""
+    out = snakemake("grid", "-n", "--configfile", "config/pong.yaml")
+    counts = job_counts(out.stdout + out.stderr)
+    assert counts["train"] == 2, counts
+    runs = [f"results/atari/pong/{agent}/Pong/s0" for agent in ("ddqn", "idqn")]
+    assert sorted(planned_runs(out.stdout)) == runs
+    assert "--frames 10000000 --preset paper" in out.stdout
+    assert counts["interpret_game_figure"] == 5 and "report_agreements_table" not in counts, counts
+
+
 def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
     for kind, trainings in (("keys", 1), ("tsne", 2)):
         out = snakemake(f"reports/interpret/Alien/{kind}.png", "-n", "--quiet", "rules")

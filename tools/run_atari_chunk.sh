@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One chunk of a long Atari run of config/pong.yaml (issue 27): train the agent's run for at most
+# MINUTES of wall clock (it resumes from its last checkpoint, and a chunk cut short loses only the
+# steps since it), then append the chunk to results/atari/README.md: start and end frame (the
+# checkpoint's, or the budget once finished), the CPU model and the wall time.
+#   bash tools/run_atari_chunk.sh ddqn 150        # then commit results/atari/ (see its README)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+AGENT=${1:?usage: tools/run_atari_chunk.sh AGENT MINUTES}
+MINUTES=${2:?usage: tools/run_atari_chunk.sh AGENT MINUTES}
+SNAKEMAKE=${SNAKEMAKE:-.venv/bin/snakemake}
+PY=${PY:-.venv/bin/python}
+RUN=results/atari/pong/$AGENT/Pong/s0
+LOG=results/atari/README.md
+case "$AGENT" in ddqn | idqn) ;; *) echo "error: AGENT must be ddqn or idqn (config/pong.yaml)" >&2; exit 2 ;; esac
+[[ "$MINUTES" =~ ^[1-9][0-9]*$ ]] || { echo "error: MINUTES must be a positive integer" >&2; exit 2; }
+
+frame() {  # the frame a restart resumes from: the checkpoint's step times the frame skip
+  "$PY" - "$RUN" <<'PYTHON'
+import json, sys
+from pathlib import Path
+import torch, yaml
+run = Path(sys.argv[1])
+if (run / "summary.json").exists():
+    print(json.loads((run / "summary.json").read_text())["frames"])
+elif (run / "checkpoint.pt").exists():
+    step = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)["step"]
+    print(step * yaml.safe_load((run / "config.yaml").read_text())["config"]["frame_skip"])
+else:
+    print(0)
+PYTHON
+}
+
+start=$(frame)
+began=$(date -u +%Y-%m-%dT%H:%MZ)
+t0=$(date +%s)
+status=0
+timeout --signal=INT --kill-after=60 "${MINUTES}m" "$SNAKEMAKE" "$RUN/summary.json" \
+  --configfile config/pong.yaml --cores 2 || status=$?
+wall=$(( $(date +%s) - t0 ))
+end=$(frame)
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+case "$status" in
+  0) how="finished" ;;
+  124) how="stopped at ${MINUTES} min" ;;
+  *) how="failed (exit $status, see $RUN/train.log)" ;;
+esac
+row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores | $wall | $how |"
+tmp=$(mktemp "$LOG.XXXX")
+cat "$LOG" > "$tmp" && printf '%s\n' "$row" >> "$tmp" && mv "$tmp" "$LOG"
+echo "$row"
