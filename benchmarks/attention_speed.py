@@ -1,19 +1,23 @@
 """The attention agent's cost on this machine: steps/s on MinAtar and on Atari (84x84), and
-where a vector step's time goes.
+where a vector step's time goes; beside it the same agent without attention (issue 25's
+baseline), on MinAtar.
 
-Two measurements, on one torch thread (as the MinAtar grid runs):
+Two measurements, on one torch thread (as the MinAtar runs train):
 
-1. **Whole runs through the CLI**, fresh subprocesses, ``--rounds`` rounds: MinAtar-Breakout
-   with the ``minatar`` preset (16 environments, unrolls of 20) and Atari Breakout with the
-   ``paper`` preset (32 environments, unrolls of 50, 84x84 gray, frame skip 4). Steps/s are agent
-   steps (environment steps summed over the environments) per second of training, as the
-   runner's summary gives them.
+1. **Whole runs through the CLI**, fresh subprocesses, ``--rounds`` rounds, the settings in
+   alternating order: MinAtar-Breakout with ``--minatar-preset`` (default ``minatar-v2``, the
+   confirmatory study's: 16 environments, unrolls of 5) for each of ``--agents``, and Atari
+   Breakout with the attention agent's ``paper`` preset (32 environments, unrolls of 50, 84x84
+   gray, frame skip 4; left out with ``--atari-steps 0``). Steps/s are agent steps (environment
+   steps summed over the environments) per second of training, as the runner's summary gives
+   them.
 2. **Where the time goes**, in this process: the training run's vector loop
    (:class:`agents.vector_runner.VectorEpisodes`: act, step the environments, observe and learn)
    with each part timed, over ``--updates`` updates after one warm-up update, and the profiler's
    top ops of one update (BPTT over the unroll, GAE, the loss, RMSProp).
 
     python benchmarks/attention_speed.py [--minatar-steps 20000] [--atari-steps 6400] [--rounds 2]
+        [--minatar-preset minatar-v2] [--agents attention no-attention]
 
 Time it only when nothing else runs on the machine.
 """
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -40,14 +45,24 @@ from agents.rollout import TRAIN_STREAM, episode_seed
 from agents.rundir import RunSpec, make_run_env, resolve
 from agents.vector_runner import VectorEpisodes, make_vector_env
 
-SETTINGS = {"MinAtar": ("MinAtar-Breakout", "minatar", 1), "Atari": ("Breakout", "paper", 4)}
+
+class Setting(NamedTuple):
+    agent: str
+    game: str
+    preset: str
+    frame_skip: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.agent}, {self.game}, `{self.preset}`"
 
 
-def whole_run(game: str, preset: str, frames: int) -> float:
+def whole_run(setting: Setting, frames: int) -> float:
     """Agent steps per second of one fresh CLI run (its summary's steps over train seconds)."""
+    agent, game, preset, _ = setting
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
-        cmd = [sys.executable, "-m", "agents", "train", "--agent", "attention", "--game", game]
+        cmd = [sys.executable, "-m", "agents", "train", "--agent", agent, "--game", game]
         cmd += ["--preset", preset, "--frames", str(frames), "--out", str(out), "--no-progress"]
         cmd += ["--device", "cpu"]
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -56,15 +71,17 @@ def whole_run(game: str, preset: str, frames: int) -> float:
         return summary["agent_steps"] / summary["train_seconds"]
 
 
-def _agent(game: str, preset: str):
-    """A fresh attention agent for ``game`` with ``preset``, its run and config."""
-    run = RunSpec(agent="attention", game=game, seed=0, frames=10**9, preset=preset)
+def _agent(setting: Setting):
+    """A fresh agent of ``setting``, its run and config."""
+    run = RunSpec(
+        agent=setting.agent, game=setting.game, seed=0, frames=10**9, preset=setting.preset
+    )
     config = resolve(run, {})
     env = make_run_env(run, config)
-    spec = env_spec(env, game, config.frame_stack)
+    spec = env_spec(env, setting.game, config.frame_stack)
     env.close()
     torch.manual_seed(0)
-    return run, config, get_agent("attention").agent(config, spec, torch.device("cpu"))
+    return run, config, get_agent(setting.agent).agent(config, spec, torch.device("cpu"))
 
 
 def _episodes(run, config, n: int) -> VectorEpisodes:
@@ -73,10 +90,10 @@ def _episodes(run, config, n: int) -> VectorEpisodes:
     return VectorEpisodes(envs, lambda index: episode_seed(run.seed, index, TRAIN_STREAM))
 
 
-def breakdown(game: str, preset: str, updates: int) -> dict[str, float]:
+def breakdown(setting: Setting, updates: int) -> dict[str, float]:
     """Seconds per agent step in acting, stepping the environments and observing/learning."""
     torch.set_num_threads(1)
-    run, config, agent = _agent(game, preset)
+    run, config, agent = _agent(setting)
     rng = np.random.default_rng(0)
     stepper = _episodes(run, config, agent.num_envs)
     totals = {"act (forward, no grad)": 0.0, "environments": 0.0, "learn (BPTT + RMSProp)": 0.0}
@@ -101,10 +118,10 @@ def breakdown(game: str, preset: str, updates: int) -> dict[str, float]:
     return {name: seconds / steps for name, seconds in totals.items()}
 
 
-def update_profile(game: str, preset: str) -> list[tuple[str, float]]:
+def update_profile(setting: Setting) -> list[tuple[str, float]]:
     """The profiler's self time (ms) of the top ops of one update, after a warm-up update."""
     torch.set_num_threads(1)
-    run, config, agent = _agent(game, preset)
+    run, config, agent = _agent(setting)
     rng = np.random.default_rng(0)
     stepper = _episodes(run, config, agent.num_envs)
 
@@ -131,33 +148,44 @@ def main() -> None:
     parser.add_argument("--atari-steps", type=int, default=6_400, help="agent steps (x4 frames)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--updates", type=int, default=10, help="breakdown: timed updates")
+    parser.add_argument("--minatar-preset", default="minatar-v2")
+    parser.add_argument(
+        "--agents", nargs="+", default=["attention", "no-attention"], help="on MinAtar"
+    )
     args = parser.parse_args()
     print_machine()
     print(f"torch {torch.__version__}, one thread per run")
-    budgets = {"MinAtar": args.minatar_steps, "Atari": args.atari_steps * 4}
-    rates: dict[str, list[float]] = {name: [] for name in SETTINGS}
+    budgets = {
+        Setting(agent, "MinAtar-Breakout", args.minatar_preset, 1): args.minatar_steps
+        for agent in args.agents
+    }
+    if args.atari_steps > 0:
+        budgets[Setting("attention", "Breakout", "paper", 4)] = args.atari_steps * 4
+    rates: dict[Setting, list[float]] = {setting: [] for setting in budgets}
     for round_index in range(args.rounds):
-        order = list(SETTINGS) if round_index % 2 == 0 else list(reversed(SETTINGS))
-        for name in order:
-            game, preset, _ = SETTINGS[name]
-            rates[name].append(whole_run(game, preset, budgets[name]))
-            print(f"round {round_index + 1}: {name} {rates[name][-1]:.1f} steps/s", flush=True)
+        order = list(budgets) if round_index % 2 == 0 else list(reversed(budgets))
+        for setting in order:
+            rates[setting].append(whole_run(setting, budgets[setting]))
+            print(
+                f"round {round_index + 1}: {setting.label} {rates[setting][-1]:.1f} steps/s",
+                flush=True,
+            )
     print("\n| setting | steps/s (median) | rounds |")
     print("|---|---|---|")
-    for name, (game, preset, skip) in SETTINGS.items():
-        values = ", ".join(f"{v:.1f}" for v in rates[name])
+    for setting, frames in budgets.items():
+        values = ", ".join(f"{v:.1f}" for v in rates[setting])
         print(
-            f"| {game}, `{preset}` ({budgets[name] // skip} agent steps) | "
-            f"{np.median(rates[name]):.1f} | {values} |"
+            f"| {setting.label} ({frames // setting.frame_skip} agent steps) | "
+            f"{np.median(rates[setting]):.1f} | {values} |"
         )
-    for name, (game, preset, _) in SETTINGS.items():
-        parts = breakdown(game, preset, args.updates)
+    for setting in budgets:
+        parts = breakdown(setting, args.updates)
         total = sum(parts.values())
-        print(f"\n{name} ({game}, `{preset}`): {1000 * total:.3f} ms per agent step")
+        print(f"\n{setting.label}: {1000 * total:.3f} ms per agent step", flush=True)
         for part, seconds in parts.items():
             print(f"  {part:28s} {1000 * seconds:.3f} ms ({100 * seconds / total:.0f}%)")
         print("  one update's top ops (self ms):")
-        for key, ms in update_profile(game, preset):
+        for key, ms in update_profile(setting):
             print(f"    {key:40s} {ms:8.2f}")
 
 
