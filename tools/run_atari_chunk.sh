@@ -31,21 +31,34 @@ else:
 PYTHON
 }
 
+if [ -e "$RUN/summary.json" ]; then
+  echo "$RUN is finished (summary.json); nothing to train" >&2
+  exit 0
+fi
 start=$(frame)
-began=$(date -u +%Y-%m-%dT%H:%MZ)
+began=$(date -u +%Y-%m-%dT%H%MZ)
 t0=$(date +%s)
 status=0
 timeout --signal=INT --kill-after=60 "${MINUTES}m" "$SNAKEMAKE" "$RUN/summary.json" \
   --configfile config/pong.yaml --cores 2 || status=$?
 wall=$(( $(date +%s) - t0 ))
-end=$(frame)
+end=$(frame) || end="?"
+# The train rule rewrites train.log at each start: keep each chunk's.
+if [ -e "$RUN/train.log" ]; then cp "$RUN/train.log" "$RUN/train-$began.log"; fi
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 case "$status" in
   0) how="finished" ;;
   124) how="stopped at ${MINUTES} min" ;;
-  *) how="failed (exit $status, see $RUN/train.log)" ;;
+  137) how="stopped at ${MINUTES} min, killed after 60 s more" ;;
+  *) how="failed (exit $status, see $RUN/train-$began.log)" ;;
 esac
 row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores | $wall | $how |"
-tmp=$(mktemp "$LOG.XXXX")
-cat "$LOG" > "$tmp" && printf '%s\n' "$row" >> "$tmp" && mv "$tmp" "$LOG"
+tmp="$LOG.tmp"
+if ! { cat "$LOG" && printf '%s\n' "$row"; } > "$tmp"; then
+  rm -f "$tmp"
+  echo "error: could not record the chunk in $LOG: $row" >&2
+  exit 1
+fi
+chmod 644 "$tmp"
+mv "$tmp" "$LOG"
 echo "$row"

@@ -42,9 +42,19 @@ rule confirmatory_report:
         f"--out {CONFIRMATORY_REPORTS} > {{log}} 2>&1"
 
 
-# Amendment 7: per game, the attention agent's run whose strip and GIF the report shows is seed 0,
-# fixed before the runs and never chosen on its score; its weights are the ones committed.
-SHOWCASE = {run.game: run.path for run in confirmatory_runs(config) if run.agent == "attention" and run.seed == 0}
+def showcase_runs():
+    """Amendment 7: per game, the attention agent's run whose strip and GIF the report shows:
+    seed 0, fixed before any score of its arms was read (never the best seed); its float16
+    weights are the committed ones, which the figures are drawn from."""
+    runs = [run for run in confirmatory_runs(config) if run.agent == "attention" and run.seed == 0]
+    games = [run.game for run in runs]
+    if len(set(games)) != len(games):
+        sys.exit("error: config confirmatory.arms: two attention arms train seed 0 of one game; amendment 7 draws one")
+    return {run.game: run.path for run in runs}
+
+
+SHOWCASE = showcase_runs()
+VIDEO_STEPS = f"--max-steps {config['attention_video_steps']}" if "attention_video_steps" in config else ""
 
 
 rule confirmatory_attention_strip:
@@ -71,7 +81,7 @@ rule confirmatory_attention_strip:
 
 rule confirmatory_attention_video:
     """Seed 0's attention over an episode as a GIF, on one game (git-ignored: rebuilt from the
-    committed weights)."""
+    committed weights), as long as config attention_video_steps says (the CLI's default without)."""
     input:
         lambda wildcards: f"{SHOWCASE[wildcards.game]}/summary.json",
     output:
@@ -83,11 +93,13 @@ rule confirmatory_attention_video:
     params:
         python=PYTHON,
         run=lambda wildcards: SHOWCASE[wildcards.game],
+        steps=VIDEO_STEPS,
         stem=lambda wildcards, output: os.path.splitext(output[0])[0],
     conda:
         ENV
     shell:
-        "{params.python} -m agents interpret attention-video --run {params.run} --out {params.stem} > {log} 2>&1"
+        "{params.python} -m agents interpret attention-video --run {params.run} {params.steps} "
+        "--out {params.stem} > {log} 2>&1"
 
 
 rule confirmatory:
