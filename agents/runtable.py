@@ -199,6 +199,21 @@ def confirmatory_runs(config: Mapping) -> list[Run]:
     return runs
 
 
+def attention_showcase(config: Mapping) -> dict[str, str]:
+    """Per game, the confirmatory run whose attention strip and GIF the report draws
+    (docs/preregistration-amendments.md, amendment 7): seed 0 of the attention agent's arm,
+    fixed before any score of its arms was read, never the best seed. Its committed float16
+    weights are what the figures are drawn from, so a clone draws the same ones."""
+    runs = [run for run in confirmatory_runs(config) if run.agent == "attention" and run.seed == 0]
+    showcase = {run.game: run.path for run in runs}
+    if len(showcase) != len(runs):
+        raise UsageError(
+            "config confirmatory.arms: two attention arms train seed 0 of one game, "
+            "and amendment 7 draws one run per game"
+        )
+    return showcase
+
+
 def lockstep_size(config: Mapping, agent: str) -> int | None:
     """How many seeds of ``agent``'s cells one job trains (config ``lockstep``): None for all of
     them, 1 (the default) for one run per job. An agent whose registry entry has no lockstep

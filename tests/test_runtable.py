@@ -10,7 +10,7 @@ from workflow_helpers import ROOT
 from agents.errors import UsageError
 from agents.lockstep import LEARNERS
 from agents.registry import AGENTS
-from agents.runtable import check_lockstep, run_table, training_jobs
+from agents.runtable import attention_showcase, check_lockstep, run_table, training_jobs
 
 
 def _merged(base: dict, top: dict) -> dict:
@@ -86,6 +86,24 @@ def test_the_confirmatory_studys_runs_train_alone_whatever_lockstep_says():
     assert all(len(job) == 1 for job in training_jobs(grid, study))
     prefix = config | {"confirmatory": {"runs_dir": "results/smoke/run"}}
     assert [len(job) for job in training_jobs(grid, prefix)] == [5]
+
+
+def test_the_attention_figures_show_seed_0_of_each_game_and_refuse_two_candidates():
+    study = yaml.safe_load((ROOT / "config" / "confirmatory.yaml").read_text())
+    showcase = attention_showcase(study)
+    assert sorted(showcase) == [
+        f"MinAtar-{game}"
+        for game in sorted(["Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders"])
+    ]
+    assert (
+        showcase["MinAtar-Freeway"]
+        == "results/confirmatory/runs/attention-3-seeds/MinAtar-Freeway/s0"
+    )
+    assert showcase["MinAtar-Breakout"] == "results/confirmatory/runs/attention/MinAtar-Breakout/s0"
+    arms = study["confirmatory"]["arms"]
+    arms["attention-again"] = dict(arms["attention-3-seeds"], games=["MinAtar-Breakout"])
+    with pytest.raises(UsageError, match="amendment 7 draws one run per game"):
+        attention_showcase(study)
 
 
 def test_the_registry_says_which_agents_train_in_lockstep():

@@ -8,7 +8,7 @@ from agents.outputs import OUTPUTS, SUFFIXES
 from agents.pipeline import ATTENTION, all_targets, arguments, inputs, place, rule_groups, selection, targets, variant_runs
 from agents.registry import AGENTS, PEER_LABELS, get_agent
 from agents.runtable import (
-    INTERPRETED, STUDIES, cell_of, check_lockstep, confirmatory_runs, evaluation_items, find_run,
+    INTERPRETED, STUDIES, attention_showcase, cell_of, check_lockstep, confirmatory_runs, evaluation_items, find_run,
     lockstep_command, preset_of, run_path, run_table, study_items, table2_inputs, training_jobs,
 )
 from agents.suites import all_games, suite_of

@@ -149,6 +149,10 @@ def check_studies():
 
 def check_confirmatory():
     """Resolve every arm on every game as its jobs will, before any job runs (one line, exit)."""
+    try:
+        attention_showcase(config)
+    except UsageError as exc:
+        sys.exit(f"error: {exc}")
     for arm, spec in CONFIRMATORY["arms"].items():
         for game in spec.get("games", CONFIRMATORY["budgets"]):
             where = f"confirmatory.arms.{arm}, game {game}"

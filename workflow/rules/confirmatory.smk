@@ -42,18 +42,8 @@ rule confirmatory_report:
         f"--out {CONFIRMATORY_REPORTS} > {{log}} 2>&1"
 
 
-def showcase_runs():
-    """Amendment 7: per game, the attention agent's run whose strip and GIF the report shows:
-    seed 0, fixed before any score of its arms was read (never the best seed); its float16
-    weights are the committed ones, which the figures are drawn from."""
-    runs = [run for run in confirmatory_runs(config) if run.agent == "attention" and run.seed == 0]
-    games = [run.game for run in runs]
-    if len(set(games)) != len(games):
-        sys.exit("error: config confirmatory.arms: two attention arms train seed 0 of one game; amendment 7 draws one")
-    return {run.game: run.path for run in runs}
-
-
-SHOWCASE = showcase_runs()
+# Amendment 7: seed 0's attention strip and GIF per game (agents.runtable.attention_showcase).
+SHOWCASE = attention_showcase(config)
 VIDEO_STEPS = f"--max-steps {config['attention_video_steps']}" if "attention_video_steps" in config else ""
 
 
