@@ -1,0 +1,60 @@
+"""tools/training_checkout.sh: a checkout at the pre-registered commit that holds the runs
+committed since, clean, so the lanes train only what is missing."""
+
+import shutil
+import subprocess
+
+from workflow_helpers import ROOT
+
+RUNS = "results/confirmatory/runs"
+
+
+def _git(repo, *args):
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def _run(repo, arm):
+    run = repo / RUNS / arm / "MinAtar-Breakout" / "s0"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(f'{{"arm": "{arm}"}}\n')
+    (run / "episodes.csv.gz").write_bytes(b"\x1f\x8b")
+
+
+def test_a_training_checkout_is_clean_at_its_commit_and_holds_the_later_runs(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "tools").mkdir(parents=True)
+    shutil.copy(ROOT / "tools" / "training_checkout.sh", repo / "tools")
+    _git(tmp_path, "init", "--quiet", str(repo))
+    _run(repo, "ddqn")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "--quiet", "-m", "pre-registration and a first run")
+    frozen = _git(repo, "rev-parse", "HEAD")
+    _run(repo, "idqn")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "--quiet", "-m", "a later run")
+
+    target = tmp_path / "lanes"
+    out = subprocess.run(
+        ["bash", str(repo / "tools/training_checkout.sh"), frozen[:7], str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "with 1 runs committed after it" in out.stdout
+    assert _git(target, "rev-parse", "HEAD") == frozen
+    assert _git(target, "status", "--porcelain", "--untracked-files=no") == ""
+    later = target / RUNS / "idqn" / "MinAtar-Breakout" / "s0"
+    assert (later / "summary.json").read_text() == '{"arm": "idqn"}\n'
+    assert (later / "episodes.csv.gz").exists()
+
+    again = subprocess.run(
+        ["bash", str(repo / "tools/training_checkout.sh"), frozen, str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 2 and "exists" in again.stderr
