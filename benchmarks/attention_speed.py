@@ -2,7 +2,8 @@
 where a vector step's time goes; beside it the same agent without attention (issue 25's
 baseline), on MinAtar.
 
-Two measurements, on one torch thread (as the MinAtar runs train):
+Two measurements, on one torch thread (as the MinAtar runs train), on the CPU or, with
+``--device cuda``, the GPU:
 
 1. **Whole runs through the CLI**, fresh subprocesses, ``--rounds`` rounds, the settings in
    alternating order: MinAtar-Breakout with ``--minatar-preset`` (default ``minatar-v2``, the
@@ -17,7 +18,7 @@ Two measurements, on one torch thread (as the MinAtar runs train):
    top ops of one update (BPTT over the unroll, GAE, the loss, RMSProp).
 
     python benchmarks/attention_speed.py [--minatar-steps 20000] [--atari-steps 6400] [--rounds 2]
-        [--minatar-preset minatar-v2] [--agents attention no-attention]
+        [--minatar-preset minatar-v2] [--agents attention no-attention] [--device cpu|cuda]
 
 Time it only when nothing else runs on the machine.
 """
@@ -57,21 +58,21 @@ class Setting(NamedTuple):
         return f"{self.agent}, {self.game}, `{self.preset}`"
 
 
-def whole_run(setting: Setting, frames: int) -> float:
+def whole_run(setting: Setting, frames: int, device: str) -> float:
     """Agent steps per second of one fresh CLI run (its summary's steps over train seconds)."""
     agent, game, preset, _ = setting
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
         cmd = [sys.executable, "-m", "agents", "train", "--agent", agent, "--game", game]
         cmd += ["--preset", preset, "--frames", str(frames), "--out", str(out), "--no-progress"]
-        cmd += ["--device", "cpu"]
+        cmd += ["--device", device]
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         subprocess.run(cmd, check=True, env=env, capture_output=True)
         summary = json.loads((out / "summary.json").read_text())
         return summary["agent_steps"] / summary["train_seconds"]
 
 
-def _agent(setting: Setting):
+def _agent(setting: Setting, device: str):
     """A fresh agent of ``setting``, its run and config."""
     run = RunSpec(
         agent=setting.agent, game=setting.game, seed=0, frames=10**9, preset=setting.preset
@@ -81,7 +82,7 @@ def _agent(setting: Setting):
     spec = env_spec(env, setting.game, config.frame_stack)
     env.close()
     torch.manual_seed(0)
-    return run, config, get_agent(setting.agent).agent(config, spec, torch.device("cpu"))
+    return run, config, get_agent(setting.agent).agent(config, spec, torch.device(device))
 
 
 def _episodes(run, config, n: int) -> VectorEpisodes:
@@ -90,10 +91,16 @@ def _episodes(run, config, n: int) -> VectorEpisodes:
     return VectorEpisodes(envs, lambda index: episode_seed(run.seed, index, TRAIN_STREAM))
 
 
-def breakdown(setting: Setting, updates: int) -> dict[str, float]:
+def _synchronize(device: str) -> None:
+    """Wait for the GPU's queued kernels, so that a timer measures them rather than their launch."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def breakdown(setting: Setting, updates: int, device: str) -> dict[str, float]:
     """Seconds per agent step in acting, stepping the environments and observing/learning."""
     torch.set_num_threads(1)
-    run, config, agent = _agent(setting)
+    run, config, agent = _agent(setting, device)
     rng = np.random.default_rng(0)
     stepper = _episodes(run, config, agent.num_envs)
     totals = {"act (forward, no grad)": 0.0, "environments": 0.0, "learn (BPTT + RMSProp)": 0.0}
@@ -105,6 +112,7 @@ def breakdown(setting: Setting, updates: int) -> dict[str, float]:
         transition, _ = stepper.step(actions)
         t2 = time.perf_counter()
         learned = agent.observe_vector(transition, steps, rng) is not None
+        _synchronize(device)
         t3 = time.perf_counter()
         if warm:
             totals["act (forward, no grad)"] += t1 - t0
@@ -118,10 +126,13 @@ def breakdown(setting: Setting, updates: int) -> dict[str, float]:
     return {name: seconds / steps for name, seconds in totals.items()}
 
 
-def update_profile(setting: Setting) -> list[tuple[str, float]]:
-    """The profiler's self time (ms) of the top ops of one update, after a warm-up update."""
+def update_profile(setting: Setting, device: str) -> list[tuple[str, float]]:
+    """The profiler's self time (ms) of the top ops of one update, after a warm-up update: CPU
+    time on the CPU, kernel time on a GPU."""
     torch.set_num_threads(1)
-    run, config, agent = _agent(setting)
+    run, config, agent = _agent(setting, device)
+    gpu = device.startswith("cuda")
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
     rng = np.random.default_rng(0)
     stepper = _episodes(run, config, agent.num_envs)
 
@@ -129,8 +140,9 @@ def update_profile(setting: Setting) -> list[tuple[str, float]]:
         for t in range(config.unroll_length):
             transition, _ = stepper.step(agent.act_vector(stepper.obs, 0, rng))
             if t == config.unroll_length - 1 and profiled:
-                with profile(activities=[ProfilerActivity.CPU]) as prof:
+                with profile(activities=activities) as prof:
                     agent.observe_vector(transition, 0, rng)
+                    _synchronize(device)
                 return prof
             agent.observe_vector(transition, 0, rng)
         return None
@@ -138,8 +150,12 @@ def update_profile(setting: Setting) -> list[tuple[str, float]]:
     one_unroll(False)
     prof = one_unroll(True)
     stepper.envs.close()
-    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
-    return [(e.key, e.self_cpu_time_total / 1000) for e in events[:10]]
+
+    def self_us(event) -> float:
+        return event.self_device_time_total if gpu else event.self_cpu_time_total
+
+    events = sorted(prof.key_averages(), key=lambda e: -self_us(e))
+    return [(e.key, self_us(e) / 1000) for e in events[:10]]
 
 
 def main() -> None:
@@ -152,9 +168,13 @@ def main() -> None:
     parser.add_argument(
         "--agents", nargs="+", default=["attention", "no-attention"], help="on MinAtar"
     )
+    parser.add_argument("--device", default="cpu", help="cpu (the default) or cuda")
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda, but torch sees no CUDA device")
     print_machine()
-    print(f"torch {torch.__version__}, one thread per run")
+    where = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "CPU"
+    print(f"torch {torch.__version__}, {where}, one thread per run")
     budgets = {
         Setting(agent, "MinAtar-Breakout", args.minatar_preset, 1): args.minatar_steps
         for agent in args.agents
@@ -165,7 +185,7 @@ def main() -> None:
     for round_index in range(args.rounds):
         order = list(budgets) if round_index % 2 == 0 else list(reversed(budgets))
         for setting in order:
-            rates[setting].append(whole_run(setting, budgets[setting]))
+            rates[setting].append(whole_run(setting, budgets[setting], args.device))
             print(
                 f"round {round_index + 1}: {setting.label} {rates[setting][-1]:.1f} steps/s",
                 flush=True,
@@ -179,13 +199,14 @@ def main() -> None:
             f"{np.median(rates[setting]):.1f} | {values} |"
         )
     for setting in budgets:
-        parts = breakdown(setting, args.updates)
+        parts = breakdown(setting, args.updates, args.device)
         total = sum(parts.values())
         print(f"\n{setting.label}: {1000 * total:.3f} ms per agent step", flush=True)
         for part, seconds in parts.items():
             print(f"  {part:28s} {1000 * seconds:.3f} ms ({100 * seconds / total:.0f}%)")
-        print("  one update's top ops (self ms):")
-        for key, ms in update_profile(setting):
+        kind = "GPU kernel" if args.device.startswith("cuda") else "self CPU"
+        print(f"  one update's top ops ({kind} ms):")
+        for key, ms in update_profile(setting, args.device):
             print(f"    {key:40s} {ms:8.2f}")
 
 

@@ -33,8 +33,9 @@ def steady_and_whole_run(
     overrides: dict,
     seed: int = 0,
     preset: str = "paper",
+    device: str = "cpu",
 ) -> tuple[float, float]:
-    """(steady-state, whole-run) agent steps/s of one of this suite's agents, on the CPU.
+    """(steady-state, whole-run) agent steps/s of one of this suite's agents on ``device``.
 
     Trains to ``learning_starts`` (checkpointing the replay), then resumes to ``steps``: the resumed
     phase is the steady state, where every ``train_freq``-th step trains. The checkpoint load and
@@ -54,7 +55,7 @@ def steady_and_whole_run(
             RunSpec(agent, game, seed, learning_starts * 4, preset),
             Path(out),
             overrides,
-            device="cpu",
+            device=device,
             progress=False,
         )
         resumed = time.perf_counter()
@@ -62,7 +63,7 @@ def steady_and_whole_run(
             RunSpec(agent, game, seed, steps * 4, preset),
             Path(out),
             overrides,
-            device="cpu",
+            device=device,
             progress=False,
         )
         end = time.perf_counter()

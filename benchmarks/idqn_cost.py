@@ -1,18 +1,20 @@
 """Cost of i-DQN per environment step against this suite's Double DQN (target: at most 1.3x).
 
-Both agents train on Pong with their ``paper`` presets on this machine's CPU, back to back in one
-invocation. DDQN uses a constant epsilon of 0.01, so it runs a forward pass for nearly every action
+Both agents train on Pong with their ``paper`` presets on this machine's CPU (or its GPU, where
+CUDA is present or ``--device cuda`` is given), back to back in one invocation. DDQN uses a constant epsilon of 0.01, so it runs a forward pass for nearly every action
 as i-DQN always does (directed exploration has no random actions). The figure that matters is the
 steady state after ``learning_starts``; the update alone is also timed on a fixed batch, to show
 where the cost goes.
 
     python benchmarks/idqn_cost.py [--steps 16000] [--learning-starts 10000] [--precision fp32]
+        [--device cpu|cuda]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import fields
 
 import torch
 from common import print_machine, steady_and_whole_run
@@ -25,12 +27,12 @@ from agents.registry import get_agent
 from agents.replay import Batch
 
 
-def update_ms(agent_name: str, precision: str, repeats: int = 30) -> float:
-    """Milliseconds per update on a fixed random Pong-shaped batch of 32."""
+def update_ms(agent_name: str, precision: str, device: torch.device, repeats: int = 30) -> float:
+    """Milliseconds per update on a fixed random Pong-shaped batch of 32, already on ``device``."""
     entry = get_agent(agent_name)
     config = build_config(entry.config, agent_name, "paper", {"precision": precision})
     spec = EnvSpec("Pong", 6, (4, 84, 84), (84, 84), 4, ())
-    agent = entry.agent(config, spec, torch.device("cpu"))
+    agent = entry.agent(config, spec, device)
     gen = torch.Generator().manual_seed(0)
     batch = Batch(
         obs=torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8, generator=gen),
@@ -39,12 +41,21 @@ def update_ms(agent_name: str, precision: str, repeats: int = 30) -> float:
         terminated=torch.zeros(32),
         next_obs=torch.randint(0, 255, (32, 4, 84, 84), dtype=torch.uint8, generator=gen),
     )
+    batch = Batch(**{field.name: getattr(batch, field.name).to(device) for field in fields(batch)})
     for _ in range(5):
         agent.update(batch, 0)
+    _synchronize(device)
     start = time.perf_counter()
     for _ in range(repeats):
         agent.update(batch, 0)
+    _synchronize(device)
     return (time.perf_counter() - start) / repeats * 1000
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for the GPU's queued kernels, so that a timer measures them rather than their launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def main() -> None:
@@ -52,15 +63,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16_000)
     parser.add_argument("--learning-starts", type=int, default=10_000)
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
     args = parser.parse_args()
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     print_machine()
     try:
-        check_precision(args.precision, torch.device("cpu"))
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise UsageError("--device cuda, but torch sees no CUDA device")
+        check_precision(args.precision, device)
     except UsageError as exc:
         raise SystemExit(f"error: {exc}") from None
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, Pong, {args.steps} steps, "
-        f"learning starts {args.learning_starts}, {args.precision}"
+        f"torch {torch.__version__}, {where}, {torch.get_num_threads()} threads, Pong, "
+        f"{args.steps} steps, learning starts {args.learning_starts}, {args.precision}"
     )
     common = {"precision": args.precision}
     ddqn = steady_and_whole_run(
@@ -69,9 +85,13 @@ def main() -> None:
         args.steps,
         args.learning_starts,
         {**common, "eps_start": 0.01, "eps_end": 0.01},
+        device=device.type,
     )
-    idqn = steady_and_whole_run("idqn", "Pong", args.steps, args.learning_starts, common)
-    ddqn_update, idqn_update = update_ms("ddqn", args.precision), update_ms("idqn", args.precision)
+    idqn = steady_and_whole_run(
+        "idqn", "Pong", args.steps, args.learning_starts, common, device=device.type
+    )
+    ddqn_update = update_ms("ddqn", args.precision, device)
+    idqn_update = update_ms("idqn", args.precision, device)
     print(f"{'':8s} {'steady steps/s':>15s} {'whole-run steps/s':>18s} {'update ms':>10s}")
     print(f"{'ddqn':8s} {ddqn[0]:15.1f} {ddqn[1]:18.1f} {ddqn_update:10.1f}")
     print(f"{'idqn':8s} {idqn[0]:15.1f} {idqn[1]:18.1f} {idqn_update:10.1f}")
