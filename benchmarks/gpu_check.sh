@@ -27,7 +27,7 @@ part() {  # name seconds command... -> OUT/name.txt, with the exit status and th
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || echo "no nvidia-smi"
   "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-  echo "cpu cores: $(nproc)"
+  echo "cpu cores: $(nproc --all)"
   grep -m1 "model name" /proc/cpuinfo
 } >"$out/machine.txt" 2>&1
 cat "$out/machine.txt"

@@ -126,7 +126,8 @@ def _frame_skip(preset: str) -> int:
 
 
 def _worker_command(args: list[str], threads: int) -> tuple[list[str], dict]:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": path}
     return [sys.executable, __file__, "--worker", *args], env
 
 
