@@ -2,8 +2,8 @@
 where a vector step's time goes; beside it the same agent without attention (issue 25's
 baseline), on MinAtar.
 
-Two measurements, on one torch thread (as the MinAtar runs train), on the CPU or, with
-``--device cuda``, the GPU:
+Two measurements, on one torch thread (as the MinAtar runs train), on the GPU where CUDA is
+present and on the CPU otherwise (``--device`` chooses):
 
 1. **Whole runs through the CLI**, fresh subprocesses, ``--rounds`` rounds, the settings in
    alternating order: MinAtar-Breakout with ``--minatar-preset`` (default ``minatar-v2``, the
@@ -38,12 +38,14 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from common import print_machine
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 from agents.envs import env_spec
+from agents.errors import UsageError
 from agents.registry import get_agent
 from agents.rollout import TRAIN_STREAM, episode_seed
-from agents.rundir import RunSpec, make_run_env, resolve
+from agents.rundir import RunSpec, make_run_env, resolve, select_device
 from agents.vector_runner import VectorEpisodes, make_vector_env
 
 
@@ -151,11 +153,13 @@ def update_profile(setting: Setting, device: str) -> list[tuple[str, float]]:
     prof = one_unroll(True)
     stepper.envs.close()
 
-    def self_us(event) -> float:
-        return event.self_device_time_total if gpu else event.self_cpu_time_total
-
-    events = sorted(prof.key_averages(), key=lambda e: -self_us(e))
-    return [(e.key, self_us(e) / 1000) for e in events[:10]]
+    if not gpu:
+        events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+        return [(e.key, e.self_cpu_time_total / 1000) for e in events[:10]]
+    # On a GPU, the kernels alone: an op's row would count its kernels' time a second time.
+    kernels = [e for e in prof.key_averages() if e.device_type == DeviceType.CUDA]
+    kernels.sort(key=lambda e: -e.self_device_time_total)
+    return [(e.key, e.self_device_time_total / 1000) for e in kernels[:10]]
 
 
 def main() -> None:
@@ -168,12 +172,17 @@ def main() -> None:
     parser.add_argument(
         "--agents", nargs="+", default=["attention", "no-attention"], help="on MinAtar"
     )
-    parser.add_argument("--device", default="cpu", help="cpu (the default) or cuda")
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda or cuda:N (default: cuda if present)"
+    )
     args = parser.parse_args()
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda, but torch sees no CUDA device")
+    try:
+        args.device = str(select_device(args.device))
+    except UsageError as exc:
+        raise SystemExit(f"error: {exc}") from None
     print_machine()
-    where = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "CPU"
+    gpu = args.device.startswith("cuda")
+    where = torch.cuda.get_device_name(torch.device(args.device)) if gpu else "CPU"
     print(f"torch {torch.__version__}, {where}, one thread per run")
     budgets = {
         Setting(agent, "MinAtar-Breakout", args.minatar_preset, 1): args.minatar_steps
@@ -204,7 +213,7 @@ def main() -> None:
         print(f"\n{setting.label}: {1000 * total:.3f} ms per agent step", flush=True)
         for part, seconds in parts.items():
             print(f"  {part:28s} {1000 * seconds:.3f} ms ({100 * seconds / total:.0f}%)")
-        kind = "GPU kernel" if args.device.startswith("cuda") else "self CPU"
+        kind = "GPU kernel" if gpu else "self CPU"
         print(f"  one update's top ops ({kind} ms):")
         for key, ms in update_profile(setting, args.device):
             print(f"    {key:40s} {ms:8.2f}")

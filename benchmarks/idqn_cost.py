@@ -1,8 +1,9 @@
 """Cost of i-DQN per environment step against this suite's Double DQN (target: at most 1.3x).
 
-Both agents train on Pong with their ``paper`` presets on this machine's CPU (or its GPU, where
-CUDA is present or ``--device cuda`` is given), back to back in one invocation. DDQN uses a constant epsilon of 0.01, so it runs a forward pass for nearly every action
-as i-DQN always does (directed exploration has no random actions). The figure that matters is the
+Both agents train on Pong with their ``paper`` presets, back to back in one invocation, on the
+GPU where CUDA is present and on the CPU otherwise (``--device`` chooses). DDQN uses a constant
+epsilon of 0.01, so it runs a forward pass for nearly every action as i-DQN always does (directed
+exploration has no random actions). The figure that matters is the
 steady state after ``learning_starts``; the update alone is also timed on a fixed batch, to show
 where the cost goes.
 
@@ -25,6 +26,7 @@ from agents.errors import UsageError
 from agents.networks import check_precision
 from agents.registry import get_agent
 from agents.replay import Batch
+from agents.rundir import select_device
 
 
 def update_ms(agent_name: str, precision: str, device: torch.device, repeats: int = 30) -> float:
@@ -63,13 +65,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=16_000)
     parser.add_argument("--learning-starts", type=int, default=10_000)
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    parser.add_argument(
+        "--device", default=None, help="cpu, cuda or cuda:N (default: cuda if present)"
+    )
     args = parser.parse_args()
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     print_machine()
     try:
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise UsageError("--device cuda, but torch sees no CUDA device")
+        device = select_device(args.device)
         check_precision(args.precision, device)
     except UsageError as exc:
         raise SystemExit(f"error: {exc}") from None
@@ -85,10 +87,10 @@ def main() -> None:
         args.steps,
         args.learning_starts,
         {**common, "eps_start": 0.01, "eps_end": 0.01},
-        device=device.type,
+        device=str(device),
     )
     idqn = steady_and_whole_run(
-        "idqn", "Pong", args.steps, args.learning_starts, common, device=device.type
+        "idqn", "Pong", args.steps, args.learning_starts, common, device=str(device)
     )
     ddqn_update = update_ms("ddqn", args.precision, device)
     idqn_update = update_ms("idqn", args.precision, device)
