@@ -114,6 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, help="output path without suffix")
     report.add_argument("--reps", type=int, default=2000, help="bootstrap repetitions (aggregate)")
     report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
+    report.add_argument(
+        "--reference-curves",
+        type=Path,
+        default=None,
+        help="figure8: published curves drawn beside ours (data/atari/README.md)",
+    )
 
     interpret = sub.add_parser(
         "interpret",

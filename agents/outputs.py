@@ -165,7 +165,9 @@ _FIGURE8 = """\
 **Figure 8.** Training curves: the 100-episode moving average of the training return against
 emulator frames, one line per agent, one panel per game. Lines are the mean over seeds, bands
 one standard deviation. Only full windows count, so a curve starts once every seed has 100
-episodes; a panel whose runs have fewer says so instead.
+episodes; a panel whose runs have fewer says so instead. Where the config names
+``reference_curves`` (the Pong runs: Dopamine's DQN, ``data/atari/README.md``), those are drawn
+dashed: their mean over runs at the middle of each stretch of frames, the band their range.
 """
 
 _AGGREGATE = """\
@@ -310,7 +312,14 @@ OUTPUTS: dict[str, Output] = {
         options=("tolerance",),
         config={"tolerance": "verdict_tolerance"},
     ),
-    "figure8": Output("agents.reports:write_figure8", ("figure",), _FIGURE8, "Figure 8"),
+    "figure8": Output(
+        "agents.reports:write_figure8",
+        ("figure",),
+        _FIGURE8,
+        "Figure 8",
+        options=("reference_curves",),
+        config={"reference_curves": "reference_curves"},
+    ),
     "aggregate": Output(
         "agents.reports:write_aggregate",
         ("table", "figure"),

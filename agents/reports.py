@@ -174,6 +174,36 @@ def read_reference(path: Path) -> pd.DataFrame:
     return reference
 
 
+REFERENCE_CURVE_COLUMNS = ("game", "label", "run", "frame_start", "frame_end", "return")
+
+
+def read_reference_curves(path: Path) -> pd.DataFrame:
+    """Published learning curves to draw beside ours (e.g. ``data/atari/dopamine_pong_dqn.csv``):
+    one row per run and stretch of frames, with the mean return over that stretch."""
+    if not Path(path).is_file():
+        raise UsageError(f"reference curves {path} do not exist")
+    curves = pd.read_csv(path)
+    missing = set(REFERENCE_CURVE_COLUMNS) - set(curves.columns)
+    if missing:
+        raise UsageError(f"reference curves {path} lack columns {sorted(missing)}")
+    if (curves["frame_end"] <= curves["frame_start"]).any():
+        raise UsageError(f"reference curves {path}: a row's frame_end is not after its frame_start")
+    return curves
+
+
+def _draw_reference(ax, curves: pd.DataFrame, handles: dict) -> None:
+    """One game's reference curves: mean over their runs at each stretch's midpoint, dashed, with
+    the runs' range as a band."""
+    for label, rows in curves.groupby("label", sort=False):
+        rows = rows.assign(frame=(rows["frame_start"] + rows["frame_end"]) / 2)
+        by_frame = rows.groupby("frame")["return"]
+        mean, low, high = by_frame.mean(), by_frame.min(), by_frame.max()
+        runs = rows["run"].nunique()
+        name = f"{label}, {runs} runs (band: their range)"
+        (handles[name],) = ax.plot(mean.index, mean.to_numpy(), color="0.2", ls="--", label=name)
+        ax.fill_between(mean.index, low.to_numpy(), high.to_numpy(), color="0.5", alpha=0.15, lw=0)
+
+
 def table1(
     scores: pd.DataFrame,
     reference: pd.DataFrame,
@@ -435,12 +465,15 @@ def figure8(
     points: int = 100,
     labels: dict[str, str] | None = None,
     title: str | None = None,
+    reference_curves: pd.DataFrame | None = None,
 ) -> None:
     """Training curves: 100-episode average return against frames, mean and sd band over seeds.
 
     A curve starts at the first frame where every seed has a full 100-episode window; a panel
     whose runs have none says so instead of drawing a curve. ``labels`` names the curves (a
-    study's settings); by default each agent's :func:`label`. ``title`` replaces the title's "Figure 8: <agents>".
+    study's settings); by default each agent's :func:`label`. ``title`` replaces the title's
+    "Figure 8: <agents>". ``reference_curves`` (:func:`read_reference_curves`) are drawn dashed
+    in their games' panels, beside ours.
     """
     names = {
         agent: labels[agent] if labels else label(agent) for agent in episodes["agent"].unique()
@@ -474,7 +507,12 @@ def figure8(
                 ax.fill_between(
                     grid[drawn], mean - sd, mean + sd, color=colours[agent], alpha=0.2, lw=0
                 )
-        if not ax.lines:
+        ours_drawn = bool(ax.lines)
+        if reference_curves is not None:
+            curves = reference_curves[reference_curves["game"] == game]
+            if not curves.empty:
+                _draw_reference(ax, curves, handles)
+        if not ours_drawn:
             most = episodes[episodes["game"] == game].groupby(["agent", "seed"]).size().max()
             ax.text(
                 0.5,
@@ -830,9 +868,12 @@ def write_claims(runs: Runs, out: Path, caption: str) -> list[Path]:
     return write_table(table, out, caption)
 
 
-def write_figure8(runs: Runs, out: Path, caption: str) -> list[Path]:
+def write_figure8(
+    runs: Runs, out: Path, caption: str, reference_curves: Path | None = None
+) -> list[Path]:
+    curves = None if reference_curves is None else read_reference_curves(reference_curves)
     paths = [Path(out).with_suffix(suffix) for suffix in (".png", ".pdf")]
-    figure8(runs.episodes, runs.games, paths)
+    figure8(runs.episodes, runs.games, paths, reference_curves=curves)
     return paths
 
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from episode_logs import set_field, write_episode_log
 
-from agents import outputs
+from agents import outputs, reports
 from agents.__main__ import _parser, main
+from agents.errors import UsageError
 from agents.outputs import OUTPUTS, Output, kinds_of
 from agents.reports import (
     PAPER_COLUMNS,
@@ -18,12 +19,14 @@ from agents.reports import (
     load_episodes,
     per_seed_scores,
     read_reference,
+    read_reference_curves,
     run_dir,
     verdict_table,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "data" / "paper" / "table1.csv"
+PONG_CURVES = ROOT / "data" / "atari" / "dopamine_pong_dqn.csv"
 PAPER_TEXT = ROOT / "data" / "paper" / "excerpt.txt"  # the lines of the paper checked here
 GAMES = ["Freeway", "MsPacman"]
 
@@ -355,6 +358,51 @@ def test_figure8_when_no_run_has_a_full_window(tmp_path):
         _write_log(runs, agent, "Freeway", 0, [1.0, 2.0, 3.0])
     _cli("figure8", runs, tmp_path / "figure8", ["Freeway"], [0])
     assert (tmp_path / "figure8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figure8_draws_published_reference_curves_beside_ours(tmp_path, monkeypatch):
+    """Pong's figure draws Dopamine's DQN (data/atari/README.md): the mean of the runs at each
+    iteration's middle frame, dashed, and a legend entry naming how many runs."""
+    runs = tmp_path / "runs"
+    _write_log(runs, "ddqn", "Pong", 0, np.linspace(-21.0, 0.0, 150))
+    drawn = {}
+    monkeypatch.setattr(reports, "_save_figure", lambda fig, outputs: drawn.setdefault("fig", fig))
+    _cli(
+        "figure8",
+        runs,
+        tmp_path / "figure8",
+        ["Pong"],
+        [0],
+        "--reference-curves",
+        str(PONG_CURVES),
+        agents=["ddqn"],
+    )
+    published = pd.read_csv(PONG_CURVES)
+    ax = drawn["fig"].axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    assert "DQN (Dopamine), 5 runs (band: their range)" in lines
+    assert lines["DDQN"].get_linestyle() == "-"
+    reference = lines["DQN (Dopamine), 5 runs (band: their range)"]
+    assert reference.get_linestyle() == "--"
+    mean = published.groupby("iteration")["return"].mean().to_numpy()
+    np.testing.assert_allclose(reference.get_ydata(), mean)
+    np.testing.assert_allclose(reference.get_xdata(), (np.arange(10) + 0.5) * 1_000_000)
+
+
+def test_the_published_pong_curves_span_the_papers_budget():
+    curves = read_reference_curves(PONG_CURVES)
+    assert curves.groupby("run").size().tolist() == [10] * 5  # five runs, iterations 0-9
+    assert curves["frame_start"].min() == 0 and curves["frame_end"].max() == 10_000_000
+    assert curves["return"].between(-21, 21).all()
+
+
+def test_reference_curves_without_their_columns_are_refused(tmp_path):
+    bad = tmp_path / "curves.csv"
+    bad.write_text("game,run,frame,return\nPong,0,1000000,-20\n")
+    with pytest.raises(UsageError, match="lack columns"):
+        read_reference_curves(bad)
+    with pytest.raises(UsageError, match="do not exist"):
+        read_reference_curves(tmp_path / "none.csv")
 
 
 def test_table1_has_the_papers_reported_ddqn_column(tmp_path):

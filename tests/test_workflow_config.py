@@ -191,6 +191,7 @@ def test_the_pong_config_plans_its_two_runs_and_their_report_only():
     runs = [f"results/atari/pong/{agent}/Pong/s0" for agent in ("ddqn", "idqn")]
     assert sorted(planned_runs(out.stdout)) == runs
     assert "--frames 10000000 --preset paper" in out.stdout
+    assert "--reference-curves data/atari/dopamine_pong_dqn.csv" in out.stdout  # Dopamine's DQN
     assert counts["interpret_game_figure"] == 5 and "report_agreements_table" not in counts, counts
 
 
