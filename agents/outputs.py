@@ -165,9 +165,9 @@ _FIGURE8 = """\
 **Figure 8.** Training curves: the 100-episode moving average of the training return against
 emulator frames, one line per agent, one panel per game. Lines are the mean over seeds, bands
 one standard deviation. Only full windows count, so a curve starts once every seed has 100
-episodes; a panel whose runs have fewer says so instead. Where the config names
-``reference_curves`` (the Pong runs: Dopamine's DQN, ``data/atari/README.md``), those are drawn
-dashed: their mean over runs at the middle of each stretch of frames, the band their range.
+episodes; a panel whose runs have fewer says so instead. Published curves, where a config gives
+them (Pong: Dopamine's DQN, ``data/atari/README.md``), are dashed: their mean over runs at the
+middle of each stretch of frames, the band their range; ours trail them by about half a window.
 """
 
 _AGGREGATE = """\

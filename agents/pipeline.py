@@ -147,7 +147,10 @@ def inputs(config: Mapping, needs: str, wildcards) -> dict[str, list[str]]:
         grid = [
             (a, g, s) for a in config["agents"] for g in config["games"] for s in config["seeds"]
         ]
-        return {"run": [f"{run_path(config['runs_dir'], *cell)}/{summary}" for cell in grid]}
+        found = {"run": [f"{run_path(config['runs_dir'], *cell)}/{summary}" for cell in grid]}
+        if "reference_curves" in output.options and config.get("reference_curves"):
+            found["reference_curves"] = [config["reference_curves"]]  # a changed file redraws
+        return found
     if needs == "agreements":
         return {"agreements": all_targets(config, "variant", in_run=True)}
     if needs == "game":

@@ -182,12 +182,23 @@ def read_reference_curves(path: Path) -> pd.DataFrame:
     one row per run and stretch of frames, with the mean return over that stretch."""
     if not Path(path).is_file():
         raise UsageError(f"reference curves {path} do not exist")
-    curves = pd.read_csv(path)
+    curves = pd.read_csv(path, float_precision="round_trip")
     missing = set(REFERENCE_CURVE_COLUMNS) - set(curves.columns)
     if missing:
         raise UsageError(f"reference curves {path} lack columns {sorted(missing)}")
+    if curves[list(REFERENCE_CURVE_COLUMNS)].isna().any().any():
+        raise UsageError(f"reference curves {path} have empty cells")
     if (curves["frame_end"] <= curves["frame_start"]).any():
         raise UsageError(f"reference curves {path}: a row's frame_end is not after its frame_start")
+    if curves.duplicated(["game", "label", "run", "frame_start"]).any():
+        raise UsageError(f"reference curves {path} repeat a run's stretch of frames")
+    # Each curve's mean is over its runs, so every run must cover the same stretches.
+    for (game, label), rows in curves.groupby(["game", "label"]):
+        stretches = rows.groupby("run")["frame_start"].apply(frozenset)
+        if stretches.nunique() > 1:
+            raise UsageError(
+                f"reference curves {path}: the runs of {label} on {game} cover different frames"
+            )
     return curves
 
 
@@ -508,16 +519,19 @@ def figure8(
                     grid[drawn], mean - sd, mean + sd, color=colours[agent], alpha=0.2, lw=0
                 )
         ours_drawn = bool(ax.lines)
+        reference = None
         if reference_curves is not None:
-            curves = reference_curves[reference_curves["game"] == game]
-            if not curves.empty:
-                _draw_reference(ax, curves, handles)
+            reference = reference_curves[reference_curves["game"] == game]
+            if not reference.empty:
+                _draw_reference(ax, reference, handles)
         if not ours_drawn:
             most = episodes[episodes["game"] == game].groupby(["agent", "seed"]).size().max()
+            beside = reference is not None and not reference.empty  # then say whose, up top
             ax.text(
                 0.5,
-                0.5,
-                f"no full {WINDOW}-episode window:\nat most {most} episodes per run",
+                0.9 if beside else 0.5,
+                f"{'ours: ' if beside else ''}no full {WINDOW}-episode window:\n"
+                f"at most {most} episodes per run",
                 transform=ax.transAxes,
                 ha="center",
                 va="center",

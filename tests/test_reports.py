@@ -4,6 +4,7 @@ import io
 import re
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -360,13 +361,14 @@ def test_figure8_when_no_run_has_a_full_window(tmp_path):
     assert (tmp_path / "figure8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_figure8_draws_published_reference_curves_beside_ours(tmp_path, monkeypatch):
+def test_figure8_draws_published_reference_curves_beside_ours(tmp_path, monkeypatch, request):
     """Pong's figure draws Dopamine's DQN (data/atari/README.md): the mean of the runs at each
     iteration's middle frame, dashed, and a legend entry naming how many runs."""
     runs = tmp_path / "runs"
     _write_log(runs, "ddqn", "Pong", 0, np.linspace(-21.0, 0.0, 150))
     drawn = {}
     monkeypatch.setattr(reports, "_save_figure", lambda fig, outputs: drawn.setdefault("fig", fig))
+    request.addfinalizer(lambda: plt.close("all"))
     _cli(
         "figure8",
         runs,
@@ -389,6 +391,31 @@ def test_figure8_draws_published_reference_curves_beside_ours(tmp_path, monkeypa
     np.testing.assert_allclose(reference.get_xdata(), (np.arange(10) + 0.5) * 1_000_000)
 
 
+def test_without_a_full_window_of_ours_the_panel_says_whose_beside_a_reference(
+    tmp_path, monkeypatch, request
+):
+    runs = tmp_path / "runs"
+    _write_log(runs, "ddqn", "Pong", 0, [-21.0] * 40)
+    drawn = {}
+    monkeypatch.setattr(reports, "_save_figure", lambda fig, outputs: drawn.setdefault("fig", fig))
+    request.addfinalizer(lambda: plt.close("all"))
+    _cli(
+        "figure8",
+        runs,
+        tmp_path / "f8",
+        ["Pong"],
+        [0],
+        "--reference-curves",
+        str(PONG_CURVES),
+        agents=["ddqn"],
+    )
+    ax = drawn["fig"].axes[0]
+    assert [text.get_text() for text in ax.texts] == [
+        "ours: no full 100-episode window:\nat most 40 episodes per run"
+    ]
+    assert [line.get_label() for line in ax.lines] == ["DQN (Dopamine), 5 runs (band: their range)"]
+
+
 def test_the_published_pong_curves_span_the_papers_budget():
     curves = read_reference_curves(PONG_CURVES)
     assert curves.groupby("run").size().tolist() == [10] * 5  # five runs, iterations 0-9
@@ -396,13 +423,22 @@ def test_the_published_pong_curves_span_the_papers_budget():
     assert curves["return"].between(-21, 21).all()
 
 
-def test_reference_curves_without_their_columns_are_refused(tmp_path):
+def test_reference_curves_that_cannot_be_averaged_over_runs_are_refused(tmp_path):
     bad = tmp_path / "curves.csv"
     bad.write_text("game,run,frame,return\nPong,0,1000000,-20\n")
     with pytest.raises(UsageError, match="lack columns"):
         read_reference_curves(bad)
     with pytest.raises(UsageError, match="do not exist"):
         read_reference_curves(tmp_path / "none.csv")
+    header = "game,label,run,frame_start,frame_end,return\n"
+    for rows, message in (
+        ("Pong,DQN,0,0,1000000,-20\nPong,DQN,0,0,1000000,-19\n", "repeat a run's stretch"),
+        ("Pong,DQN,0,0,1000000,-20\nPong,DQN,1,1000000,2000000,-19\n", "cover different frames"),
+        ("Pong,DQN,0,0,1000000,\n", "empty cells"),
+    ):
+        bad.write_text(header + rows)
+        with pytest.raises(UsageError, match=message):
+            read_reference_curves(bad)
 
 
 def test_table1_has_the_papers_reported_ddqn_column(tmp_path):

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import yaml
 from workflow_helpers import ROOT, git_clone, job_counts, planned_runs, snakemake
 
 from agents.outputs import OUTPUTS, outputs_needing
+from agents.pipeline import inputs
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +195,15 @@ def test_the_pong_config_plans_its_two_runs_and_their_report_only():
     assert "--frames 10000000 --preset paper" in out.stdout
     assert "--reference-curves data/atari/dopamine_pong_dqn.csv" in out.stdout  # Dopamine's DQN
     assert counts["interpret_game_figure"] == 5 and "report_agreements_table" not in counts, counts
+
+
+def test_figure8_takes_the_reference_curves_as_an_input_only_where_the_config_names_them():
+    config = {"agents": ["ddqn"], "games": ["Pong"], "seeds": [0], "runs_dir": "runs"}
+    figure8, table1 = SimpleNamespace(kind="figure8"), SimpleNamespace(kind="table1")
+    assert set(inputs(config, "runs", figure8)) == {"run"}
+    config["reference_curves"] = "data/atari/dopamine_pong_dqn.csv"
+    assert inputs(config, "runs", figure8)["reference_curves"] == [config["reference_curves"]]
+    assert set(inputs(config, "runs", table1)) == {"run"}
 
 
 def test_interpret_figures_need_the_ddqn_run_only_for_tsne():
