@@ -1,49 +1,85 @@
-"""tools/confirmatory_status.py: the study's runs committed, under way and left, from the files
-alone."""
+"""tools/confirmatory_status.py: the study's runs committed, to collect, under way and not
+started, and the run-hours left, from the files alone."""
 
+import importlib.util
+import json
 import subprocess
 import sys
 
+import pytest
+import yaml
+from episode_logs import write_episode_log
 from workflow_helpers import ROOT
 
+from agents.runtable import confirmatory_runs
+
 SCRIPT = ROOT / "tools" / "confirmatory_status.py"
-RUNS = "results/confirmatory/runs"
+SPEC = importlib.util.spec_from_file_location("confirmatory_status", SCRIPT)
+status_tool = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(status_tool)
+
+# Two arms on one game, 3 seeds each; `idqn` is both an arm and an agent's name, and the
+# `idqn-vae` arm (agent idqn) has no committed run of its own, so it is priced by its agent.
+STUDY = {
+    "runs_dir": "runs",
+    "budgets": {"MinAtar-Breakout": 10_000},
+    "evaluation": {"phases": 10, "episodes": 2, "max_steps": 100},
+    "arms": {
+        "idqn": {"agent": "idqn", "preset": "minatar", "seeds": [0, 1, 2]},
+        "idqn-vae": {"agent": "idqn", "preset": "minatar", "seeds": [0, 1, 2]},
+    },
+}
 
 
-def _status(*args):
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=ROOT
+def _finish(root, arm, seed, seconds):
+    run = root / "runs" / arm / "MinAtar-Breakout" / f"s{seed}"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({"train_seconds": seconds, "agent_steps": 10_000}))
+    return run
+
+
+def test_each_run_is_counted_once_and_priced_by_its_arm_else_its_agent(tmp_path):
+    here, lane = tmp_path / "here", tmp_path / "lane"
+    _finish(here, "idqn", 0, 3600.0)
+    _finish(here, "idqn", 1, 7200.0)  # median 5400 s per 10,000 steps: 0.54 s a step
+    _finish(lane, "idqn", 2, 1.0)  # finished in the training checkout: to collect, unpriced
+    under_way = lane / "runs" / "idqn-vae" / "MinAtar-Breakout" / "s0"
+    under_way.mkdir(parents=True)
+    write_episode_log(under_way, [1.0, 2.0])  # the last episode ends at step 2,000
+    (lane / "runs" / "idqn-vae" / "MinAtar-Breakout" / "s1").mkdir(parents=True)  # no episode yet
+
+    status = status_tool.study_status(here, confirmatory_runs({"confirmatory": STUDY}), [lane])
+
+    assert dict(status["idqn"]) == {"runs": 3, "committed": 2, "to collect": 1}
+    vae = status["idqn-vae"]
+    assert (vae["runs"], vae["under way"], vae["not started"]) == (3, 2, 1)
+    assert vae["steps done"] == 2000
+    # Priced by the agent idqn's committed runs: (8,000 + 10,000 + 10,000) steps x 0.54 s.
+    assert vae["run-hours left"] == pytest.approx(28_000 * 0.54 / 3600)
+    assert vae["unpriced"] == 0
+    table = status_tool.markdown(status)
+    assert "| **all** | 6 | 2 | 1 | 2 (0.00M steps done) | 1 | 4.2 |" in table
+
+
+def test_the_committed_study_is_read_without_error_and_counts_every_run():
+    runs = confirmatory_runs(yaml.safe_load((ROOT / "config" / "confirmatory.yaml").read_text()))
+    status = status_tool.study_status(ROOT, runs, [])
+    assert runs and sum(row["runs"] for row in status.values()) == len(runs)
+    committed = len(list((ROOT / "results" / "confirmatory" / "runs").glob("*/*/s*/summary.json")))
+    assert sum(row["committed"] for row in status.values()) == committed
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: tmp / "none", "does not exist"),
+        (lambda tmp: tmp, "is not a checkout of this project"),
+    ],
+)
+def test_a_training_folder_that_is_no_checkout_is_refused(tmp_path, make, message):
+    folder = make(tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--training", str(folder)], capture_output=True, text=True
     )
-
-
-def _row(stdout: str, arm: str) -> list[str]:
-    line = next(line for line in stdout.splitlines() if line.startswith(f"| {arm} |"))
-    return [cell.strip() for cell in line.strip("|").split("|")]
-
-
-def test_counts_the_committed_runs_and_one_under_way_in_a_training_checkout(tmp_path):
-    committed = len(list((ROOT / RUNS).glob("*/*/s*/summary.json")))
-    # A training checkout with one not-committed i-DQN run half-way through its 1M steps.
-    missing = next(
-        f"{RUNS}/idqn/{game}/s{seed}"
-        for seed in range(5)
-        for game in ("MinAtar-Breakout", "MinAtar-Freeway", "MinAtar-Seaquest")
-        if not (ROOT / RUNS / "idqn" / game / f"s{seed}" / "summary.json").exists()
-    )
-    training = tmp_path / "training"
-    (training / "config").mkdir(parents=True)
-    (training / "config" / "confirmatory.yaml").write_text("")
-    (training / missing).mkdir(parents=True)
-    (training / missing / "episodes.csv").write_text("frame,episode,return\n500000,40,3.0\n")
-
-    result = _status("--training", training)
-    assert result.returncode == 0, result.stderr
-    everything = _row(result.stdout, "**all**")
-    assert everything[1] == "128" and everything[2] == str(committed)
-    assert _row(result.stdout, "idqn")[4] == "1 (0.50M steps done)"
-
-
-def test_a_folder_that_is_no_checkout_is_refused(tmp_path):
-    result = _status("--training", tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: {tmp_path} is not a checkout of this project"
+    assert result.stderr.strip() == f"error: {folder} {message}"

@@ -1,17 +1,19 @@
-"""Where the confirmatory study stands, arm by arm: its pre-registered runs committed here, under
-way in training checkouts, and not started, and the training time left at the committed runs'
-own measured cost. Reads no score.
+"""Where the confirmatory study stands, arm by arm: its runs committed, finished elsewhere, under
+way and not started, and the run-hours left at the committed runs' measured cost. No score read.
 
     .venv/bin/python tools/confirmatory_status.py [--training /work/confirmatory4 /work/attention5]
 
 - **Committed:** the run's ``summary.json`` is in this checkout.
-- **Under way:** a training checkout (``--training``, made by tools/training_checkout.sh) has the
-  run's ``episodes.csv`` but no ``summary.json``; its progress is the last logged step over the
-  budget. A finished run there that is not committed yet counts as "to collect".
-- **Time left:** for each unfinished run, its remaining steps times the median seconds per step
-  (``train_seconds`` over the budget) of the committed runs of the same arm and game, else of the
-  arm, else of the agent. Those seconds were measured with up to five runs sharing two cores, so
-  the hours are run-hours at that sharing; with four lanes the wall clock is about a quarter.
+- **To collect:** a training checkout (``--training``, made by tools/training_checkout.sh) has
+  the run's ``summary.json``, this checkout not yet.
+- **Under way:** a training checkout has the run's folder but no ``summary.json``; its progress
+  is the last step logged in ``episodes.csv`` (none yet for an SB3 run, which writes its log
+  only at the end, or before a run's first episode ends).
+- **Run-hours left:** for each run not finished anywhere, its steps left times the median
+  seconds per step (``train_seconds`` / ``agent_steps``) of the committed runs of the same arm
+  and game, else of the arm, else of the agent. Those seconds were measured with two to five
+  runs sharing two cores, so the hours are run-hours at such sharing; four lanes at a time take
+  roughly a quarter of them in wall clock.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import argparse
 import json
 import statistics
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -30,9 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from agents.runtable import Run, confirmatory_runs  # noqa: E402
 
+COLUMNS = ("runs", "committed", "to collect", "under way", "not started")
 
-def _last_step(episodes: Path) -> int:
-    """The step column of the last line of a run's episodes.csv (0 while it has no episode)."""
+
+def last_logged_step(episodes: Path) -> int:
+    """The first column (the step; frames on Atari) of the last line of an episodes.csv; 0 while
+    it holds no episode."""
     with episodes.open("rb") as handle:
         handle.seek(0, 2)
         handle.seek(max(0, handle.tell() - 4096))
@@ -41,84 +47,104 @@ def _last_step(episodes: Path) -> int:
     return int(last) if last.isdigit() else 0
 
 
-def _seconds_per_step(run: Run) -> float | None:
-    summary = ROOT / run.path / "summary.json"
-    if not summary.is_file():
-        return None
-    return json.loads(summary.read_text())["train_seconds"] / run.frames
+def arm_of(run: Run) -> str:
+    """The arm a confirmatory run belongs to: its folder's name under the study's runs_dir."""
+    return Path(run.path).parts[-3]
 
 
-def _arm(run: Run) -> str:
-    return Path(run.path).parent.parent.name
+def _cost_keys(run: Run) -> tuple[tuple[str, ...], ...]:
+    """Where a run's seconds per step are looked up, most specific first."""
+    return (("arm and game", arm_of(run), run.game), ("arm", arm_of(run)), ("agent", run.agent))
+
+
+def _seconds_per_step(summary: Path) -> float:
+    data = json.loads(summary.read_text())
+    return data["train_seconds"] / data["agent_steps"]
+
+
+def study_status(
+    root: Path, runs: Sequence[Run], training: Sequence[Path]
+) -> dict[str, dict[str, float]]:
+    """Per arm: the counts of :data:`COLUMNS`, the steps done by the runs under way ("steps
+    done"), the runs left unpriced ("unpriced") and the run-hours left ("run-hours left")."""
+    costs: dict[tuple, list[float]] = defaultdict(list)
+    for run in runs:
+        summary = root / run.path / "summary.json"
+        if summary.is_file():
+            for key in _cost_keys(run):
+                costs[key].append(_seconds_per_step(summary))
+
+    status: dict[str, dict[str, float]] = defaultdict(Counter)
+    for run in runs:
+        row = status[arm_of(run)]
+        row["runs"] += 1
+        if (root / run.path / "summary.json").is_file():
+            row["committed"] += 1
+            continue
+        if any((folder / run.path / "summary.json").is_file() for folder in training):
+            row["to collect"] += 1
+            continue
+        started = [folder / run.path for folder in training if (folder / run.path).is_dir()]
+        done = max(
+            (
+                last_logged_step(d / "episodes.csv")
+                for d in started
+                if (d / "episodes.csv").is_file()
+            ),
+            default=0,
+        )
+        if started:
+            row["under way"] += 1
+            row["steps done"] += min(done, run.frames)
+        else:
+            row["not started"] += 1
+        cost = next((statistics.median(costs[k]) for k in _cost_keys(run) if costs[k]), None)
+        if cost is None:
+            row["unpriced"] += 1
+        else:
+            row["run-hours left"] += max(run.frames - done, 0) * cost / 3600
+    return status
+
+
+def markdown(status: dict[str, dict[str, float]]) -> str:
+    """The status as a markdown table, one row per arm and a total."""
+    header = ["arm", *COLUMNS, "run-hours left"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    total: Counter = Counter()
+    for row in status.values():
+        total.update(row)
+    for arm, row in [*status.items(), ("**all**", total)]:
+        under = f"{int(row['under way'])}"
+        if row["under way"]:
+            under += f" ({row['steps done'] / 1e6:.2f}M steps done)"
+        cells = [arm, *(f"{int(row[c])}" for c in COLUMNS[:3]), under]
+        cells += [f"{int(row['not started'])}", f"{row['run-hours left']:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if total["unpriced"]:
+        lines.append(
+            f"{int(total['unpriced'])} unfinished runs have no committed run to price them"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "confirmatory.yaml")
     parser.add_argument("--training", type=Path, nargs="*", default=[], help="training checkouts")
     args = parser.parse_args()
+    if not args.config.is_file():
+        print(f"error: no study config {args.config}", file=sys.stderr)
+        return 2
     for folder in args.training:
+        if not folder.is_dir():
+            print(f"error: {folder} does not exist", file=sys.stderr)
+            return 2
         if not (folder / "config" / "confirmatory.yaml").is_file():
             print(f"error: {folder} is not a checkout of this project", file=sys.stderr)
             return 2
     runs = confirmatory_runs(yaml.safe_load(args.config.read_text()))
-
-    costs: dict[tuple, list[float]] = defaultdict(list)
-    for run in runs:
-        cost = _seconds_per_step(run)
-        if cost is not None:
-            for key in ((_arm(run), run.game), (_arm(run),), (run.agent,)):
-                costs[key].append(cost)
-
-    rows: dict[str, dict] = defaultdict(lambda: defaultdict(float))
-    for run in runs:
-        row = rows[_arm(run)]
-        row["runs"] += 1
-        if (ROOT / run.path / "summary.json").is_file():
-            row["committed"] += 1
-            continue
-        done = 0
-        for folder in args.training:
-            if (folder / run.path / "summary.json").is_file():
-                row["to collect"] += 1
-                done = run.frames
-                break
-            episodes = folder / run.path / "episodes.csv"
-            if episodes.is_file():
-                done = max(done, _last_step(episodes))
-        if 0 < done < run.frames:
-            row["under way"] += 1
-            row["steps done"] += done
-        elif done == 0:
-            row["not started"] += 1
-        keys = ((_arm(run), run.game), (_arm(run),), (run.agent,))
-        cost = next((statistics.median(costs[k]) for k in keys if costs[k]), None)
-        if cost is None:
-            row["unpriced"] += 1
-        else:
-            row["hours left"] += (run.frames - done) * cost / 3600
-
-    header = ["arm", "runs", "committed", "to collect", "under way", "not started", "hours left"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    totals: dict[str, float] = defaultdict(float)
-    for arm, row in rows.items():
-        for key, value in row.items():
-            totals[key] += value
-        print(_line(arm, row))
-    print(_line("**all**", totals))
-    if totals["unpriced"]:
-        print(f"{int(totals['unpriced'])} unfinished runs have no committed run to price them")
+    print(markdown(study_status(ROOT, runs, args.training)))
     return 0
-
-
-def _line(arm: str, row) -> str:
-    under = f"{int(row['under way'])}"
-    if row["under way"]:
-        under += f" ({row['steps done'] / 1e6:.2f}M steps done)"
-    cells = [arm, *(f"{int(row[k])}" for k in ("runs", "committed", "to collect")), under]
-    cells += [f"{int(row['not started'])}", f"{row['hours left']:.1f}"]
-    return "| " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":
