@@ -361,26 +361,23 @@ def test_figure8_when_no_run_has_a_full_window(tmp_path):
     assert (tmp_path / "figure8.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_figure8_draws_published_reference_curves_beside_ours(tmp_path, monkeypatch, request):
-    """Pong's figure draws Dopamine's DQN (data/atari/README.md): the mean of the runs at each
-    iteration's middle frame, dashed, and a legend entry naming how many runs."""
+def _pong_panel_beside_dopamine(tmp_path, monkeypatch, request, returns):
+    """figure8's Pong panel for one DDQN run of ``returns``, with Dopamine's curves."""
     runs = tmp_path / "runs"
-    _write_log(runs, "ddqn", "Pong", 0, np.linspace(-21.0, 0.0, 150))
+    _write_log(runs, "ddqn", "Pong", 0, returns)
     drawn = {}
     monkeypatch.setattr(reports, "_save_figure", lambda fig, outputs: drawn.setdefault("fig", fig))
     request.addfinalizer(lambda: plt.close("all"))
-    _cli(
-        "figure8",
-        runs,
-        tmp_path / "figure8",
-        ["Pong"],
-        [0],
-        "--reference-curves",
-        str(PONG_CURVES),
-        agents=["ddqn"],
-    )
+    curves = ("--reference-curves", str(PONG_CURVES))
+    _cli("figure8", runs, tmp_path / "f8", ["Pong"], [0], *curves, agents=["ddqn"])
+    return drawn["fig"].axes[0]
+
+
+def test_figure8_draws_published_reference_curves_beside_ours(tmp_path, monkeypatch, request):
+    """Pong's figure draws Dopamine's DQN (data/atari/README.md): the mean of the runs at each
+    iteration's middle frame, dashed, and a legend entry naming how many runs."""
+    ax = _pong_panel_beside_dopamine(tmp_path, monkeypatch, request, np.linspace(-21, 0, 150))
     published = pd.read_csv(PONG_CURVES)
-    ax = drawn["fig"].axes[0]
     lines = {line.get_label(): line for line in ax.lines}
     assert "DQN (Dopamine), 5 runs (band: their range)" in lines
     assert lines["DDQN"].get_linestyle() == "-"
@@ -394,22 +391,7 @@ def test_figure8_draws_published_reference_curves_beside_ours(tmp_path, monkeypa
 def test_without_a_full_window_of_ours_the_panel_says_whose_beside_a_reference(
     tmp_path, monkeypatch, request
 ):
-    runs = tmp_path / "runs"
-    _write_log(runs, "ddqn", "Pong", 0, [-21.0] * 40)
-    drawn = {}
-    monkeypatch.setattr(reports, "_save_figure", lambda fig, outputs: drawn.setdefault("fig", fig))
-    request.addfinalizer(lambda: plt.close("all"))
-    _cli(
-        "figure8",
-        runs,
-        tmp_path / "f8",
-        ["Pong"],
-        [0],
-        "--reference-curves",
-        str(PONG_CURVES),
-        agents=["ddqn"],
-    )
-    ax = drawn["fig"].axes[0]
+    ax = _pong_panel_beside_dopamine(tmp_path, monkeypatch, request, [-21.0] * 40)
     assert [text.get_text() for text in ax.texts] == [
         "ours: no full 100-episode window:\nat most 40 episodes per run"
     ]
