@@ -111,6 +111,31 @@ def test_collect_refuses_a_variant_run_without_interpret_json(tmp_path):
     assert (collected / "episodes.csv.gz").is_file()
 
 
+def test_collect_keeps_the_no_attention_losses_of_seed_0_only(tmp_path):
+    """Amendment 5: of the attention arms' runs, only seed 0 brings its losses.csv."""
+    repo, source = tmp_path / "repo", tmp_path / "training"
+    (repo / "tools").mkdir(parents=True)
+    shutil.copy(ROOT / "tools" / "collect_confirmatory.sh", repo / "tools")
+    for seed in (0, 1):
+        run = source / f"results/confirmatory/runs/no-attention/MinAtar-Breakout/s{seed}"
+        _fake_run(run, interpret=False)
+        (run / "losses.csv").write_text("update,loss\n")
+        (run / "model.pt").write_bytes(b"")
+    env = os.environ | {"PY": sys.executable, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        ["bash", str(repo / "tools/collect_confirmatory.sh"), str(source)],
+        capture_output=True,
+        env=env,
+        check=True,
+    )
+    runs = repo / "results/confirmatory/runs/no-attention/MinAtar-Breakout"
+    assert (runs / "s0" / "losses.csv.gz").is_file()
+    assert (runs / "s1" / "episodes.csv.gz").is_file() and not (
+        runs / "s1" / "losses.csv.gz"
+    ).exists()
+    assert not list(runs.glob("s*/model.pt"))  # the baseline brings no weights
+
+
 def test_examples_keep_evenly_spaced_states_with_their_maps_as_shares():
     names = ("paddle", "ball")
     states = np.zeros((6, 2 * len(names), 10, 10), dtype=np.uint8)  # two stacked frames

@@ -45,7 +45,7 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   seed=$(basename "$run")
   case "$arm:$seed" in
     attention*:s0 | no-attention:s0) keep_losses=yes ;;
-    attention* | no-attention) keep_losses=no ;;  # amendment 5: seed 0's only, to fit 40 MB
+    attention*:* | no-attention:*) keep_losses=no ;;  # amendment 5: seed 0's only, to fit 40 MB
     *) keep_losses=yes ;;
   esac
   if [ -e "$SOURCE/$run/losses.csv" ] && [ "$keep_losses" = yes ]; then  # SB3 logs no losses
