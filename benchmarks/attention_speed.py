@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from common import print_machine
+from common import print_machine, synchronize
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
@@ -93,12 +93,6 @@ def _episodes(run, config, n: int) -> VectorEpisodes:
     return VectorEpisodes(envs, lambda index: episode_seed(run.seed, index, TRAIN_STREAM))
 
 
-def _synchronize(device: str) -> None:
-    """Wait for the GPU's queued kernels, so that a timer measures them rather than their launch."""
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def breakdown(setting: Setting, updates: int, device: str) -> dict[str, float]:
     """Seconds per agent step in acting, stepping the environments and observing/learning."""
     torch.set_num_threads(1)
@@ -114,7 +108,7 @@ def breakdown(setting: Setting, updates: int, device: str) -> dict[str, float]:
         transition, _ = stepper.step(actions)
         t2 = time.perf_counter()
         learned = agent.observe_vector(transition, steps, rng) is not None
-        _synchronize(device)
+        synchronize(device)
         t3 = time.perf_counter()
         if warm:
             totals["act (forward, no grad)"] += t1 - t0
@@ -144,7 +138,7 @@ def update_profile(setting: Setting, device: str) -> list[tuple[str, float]]:
             if t == config.unroll_length - 1 and profiled:
                 with profile(activities=activities) as prof:
                     agent.observe_vector(transition, 0, rng)
-                    _synchronize(device)
+                    synchronize(device)
                 return prof
             agent.observe_vector(transition, 0, rng)
         return None

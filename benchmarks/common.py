@@ -6,6 +6,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from agents.networks import cpu_capability, native_bf16
 
 
@@ -23,6 +25,13 @@ def machine_line() -> str:
 
 def print_machine() -> None:
     print(machine_line(), flush=True)
+
+
+def synchronize(device) -> None:
+    """Wait for the GPU's queued kernels, so that a timer measures them rather than their launch."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def steady_and_whole_run(

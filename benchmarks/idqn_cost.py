@@ -18,7 +18,7 @@ import time
 from dataclasses import fields
 
 import torch
-from common import print_machine, steady_and_whole_run
+from common import print_machine, steady_and_whole_run, synchronize
 
 from agents.config import build_config
 from agents.envs import EnvSpec
@@ -46,18 +46,12 @@ def update_ms(agent_name: str, precision: str, device: torch.device, repeats: in
     batch = Batch(**{field.name: getattr(batch, field.name).to(device) for field in fields(batch)})
     for _ in range(5):
         agent.update(batch, 0)
-    _synchronize(device)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(repeats):
         agent.update(batch, 0)
-    _synchronize(device)
+    synchronize(device)
     return (time.perf_counter() - start) / repeats * 1000
-
-
-def _synchronize(device: torch.device) -> None:
-    """Wait for the GPU's queued kernels, so that a timer measures them rather than their launch."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main() -> None:
