@@ -77,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     peer.add_argument("--device", default=None)
 
     pack = sub.add_parser("pack", help="gzip finished runs' logs in place, for committing")
-    pack.add_argument("runs", type=Path, nargs="+", help="run directories (with summary.json)")
+    pack.add_argument(
+        "runs", type=Path, nargs="+", help="run directories (with summary.json, or failed.json)"
+    )
     pack.add_argument(
         "--half-weights", action="store_true", help="also store model.pt's weights as float16"
     )
@@ -302,10 +304,11 @@ def _pack(run_dirs: list[Path], half_weights: bool = False) -> dict:
     is still training)."""
     from agents.files import RunLock, pack_logs
     from agents.rundir import MODEL_FILE, halve_model
+    from agents.runtable import FAILED_FILE
 
     for run_dir in run_dirs:  # all checked before any is packed
-        if not (run_dir / "summary.json").is_file():
-            raise UsageError(f"{run_dir} is not a finished run (no summary.json)")
+        if not any((run_dir / name).is_file() for name in ("summary.json", FAILED_FILE)):
+            raise UsageError(f"{run_dir} is not a finished run (no summary.json or {FAILED_FILE})")
     packed = []
     for run_dir in run_dirs:
         with RunLock(run_dir):

@@ -8,16 +8,18 @@ Applies the rules of docs/preregistration.md, and nothing else, to the runs unde
 
 writes ``runs.csv`` (every run's statistics and CPU models), ``main.{csv,md}`` (mean and 95%
 interval over seeds, per game and arm, raw and normalised), ``verdicts.{csv,md}`` (every
-pre-registered test, its interval, margin, verdict and the margin the study's own spread
-detects), ``curves.png`` (evaluation phases with the reference DQN marked) and
-``aggregate.png`` (IQMs and performance profiles). A test whose runs are not all complete reads
+pre-registered test on the primary statistic, ``binding``, then on the secondary, with a
+``note`` where the two disagree: its interval, margin, verdict, the margin the study's own
+spread detects and, beside an aggregate, P(a > b) with its interval), ``curves.png``
+(evaluation phases with the reference DQN marked) and ``aggregate.png`` (IQMs and performance
+profiles). A test whose runs are not all complete reads
 "not yet"; nothing is judged on part of the data.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,13 @@ from agents.confirmatory import (
     MARGIN,
     SCORE_GAMES,
     STATISTICS,
+    bootstrap_detectable_margin,
     change_verdict,
     detectable_margin,
     iqm,
     iqm_difference,
     normalise,
+    probability_of_improvement,
     stratified_bootstrap,
     verdict,
     welch_interval,
@@ -40,6 +44,7 @@ from agents.confirmatory import (
 from agents.errors import UsageError
 from agents.files import atomic_write_text
 from agents.rundir import EVAL_PHASE_HEADER, read_episodes, read_log
+from agents.runtable import FAILED_FILE
 from agents.stats import best_and_final, step_window_mean
 
 ANCHORS = Path(__file__).resolve().parent.parent / "data" / "minatar" / "reference_dqn.csv"
@@ -92,9 +97,9 @@ class Study:
 
 
 def _failed(run_dir: Path) -> bool:
-    """A run the runner stopped on a non-finite loss (its log's last words say so)."""
-    log = run_dir / "train.log"
-    return log.is_file() and "non-finite" in log.read_text(errors="replace")
+    """A run the runner stopped on a non-finite loss: collected with its ``failed.json``
+    (``agents.runtable.record_failure``)."""
+    return (run_dir / FAILED_FILE).is_file()
 
 
 def run_statistics(run_dir: Path, budget: int) -> dict[str, Any]:
@@ -227,76 +232,102 @@ def run_test(runs: pd.DataFrame, test: Test) -> dict[str, Any]:
     if complete < expected:
         return row | {"verdict": f"not yet ({complete} of {expected} runs)"}
     a_values, b_values = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+    improvement = {}
     if test.aggregate:
         estimate = float(iqm(a_values.ravel()) - iqm(b_values.ravel()))
         draws = stratified_bootstrap(a_values, b_values, iqm_difference)
         lower, upper = (float(q) for q in np.quantile(draws, [0.025, 0.975]))
-        detectable = float("nan")
+        detectable = bootstrap_detectable_margin(draws)
+        improvement = dict(
+            zip(
+                ("p_improvement", "p_improvement_low", "p_improvement_high"),
+                probability_of_improvement(a_values, b_values),
+                strict=True,
+            )
+        )
     else:
         estimate, lower, upper = welch_interval(a_values.ravel(), b_values.ravel())
         sd_a, sd_b = a_values.std(ddof=1), b_values.std(ddof=1)
         detectable = (
             detectable_margin(sd_a, sd_b, len(a_values), len(b_values)) if sd_a + sd_b > 0 else 0.0
         )
-    return row | {
-        "estimate": estimate,
-        "lower": lower,
-        "upper": upper,
-        "detectable_margin_80": detectable,
-        "verdict": _verdict_of(test, lower, upper),
-    }
+    return (
+        row
+        | {
+            "estimate": estimate,
+            "lower": lower,
+            "upper": upper,
+            "detectable_margin_80": detectable,
+            "verdict": _verdict_of(test, lower, upper),
+        }
+        | improvement
+    )
+
+
+#: Each primary statistic's secondary (docs/preregistration.md: every test is computed on both).
+SECONDARY = {"final_eval": "train_last10", "early_eval": "train_early"}
 
 
 def preregistered_tests(study: Study) -> list[Test]:
-    """Every test of docs/preregistration.md, primary statistic first, then the secondary."""
-    tests = []
-    for primary, secondary, claim, kinds in (
-        ("final_eval", "train_last10", "1", ("non-inferiority",)),
-        ("early_eval", "train_early", "2", ("non-inferiority", "superiority")),
+    """Every test of docs/preregistration.md and its amendments on the primary statistic, each
+    followed by the same test on the secondary statistic (reported, not binding)."""
+    primary = []
+    for claim, statistic, kinds in (
+        ("1", "final_eval", ("non-inferiority",)),
+        ("2", "early_eval", ("non-inferiority", "superiority")),
     ):
-        for statistic in (primary, secondary):
-            for kind in kinds:
-                margin = MARGIN if kind == "non-inferiority" else 0.0
-                tests.append(
-                    Test(claim, "idqn", "ddqn", SCORE_GAMES, statistic, kind, margin, True)
-                )
-                if kind == "non-inferiority":
-                    tests += [
-                        Test(claim, "idqn", "ddqn", (g,), statistic, kind, margin, False)
-                        for g in SCORE_GAMES
-                    ]
-    original = study.arms.get("idqn-original-code", {}).get("games", [])
-    for game in original:
-        tests.append(
-            Test("S1", "idqn-original-code", "idqn", (game,), "final_eval", "change", MARGIN, False)
-        )
-        tests.append(
-            Test(
-                "S1",
-                "idqn-original-code",
-                "ddqn",
-                (game,),
-                "final_eval",
-                "non-inferiority",
-                MARGIN,
-                False,
-            )
+        for kind in kinds:
+            margin = MARGIN if kind == "non-inferiority" else 0.0
+            primary.append(Test(claim, "idqn", "ddqn", SCORE_GAMES, statistic, kind, margin, True))
+            if kind == "non-inferiority":
+                primary += [
+                    Test(claim, "idqn", "ddqn", (g,), statistic, kind, margin, False)
+                    for g in SCORE_GAMES
+                ]
+    for game in study.arms.get("idqn-original-code", {}).get("games", []):
+        arm = "idqn-original-code"
+        primary.append(Test("S1", arm, "idqn", (game,), "final_eval", "change", MARGIN, False))
+        primary.append(
+            Test("S1", arm, "ddqn", (game,), "final_eval", "non-inferiority", MARGIN, False)
         )
     if "sb3-dqn" in study.arms:
-        tests.append(
-            Test("S2", "ddqn", "sb3-dqn", SCORE_GAMES, "final_eval", "equivalence", MARGIN, True)
-        )
-        tests += [
-            Test("S2", "ddqn", "sb3-dqn", (g,), "final_eval", "equivalence", MARGIN, False)
+        kind = "equivalence"
+        primary.append(Test("S2", "ddqn", "sb3-dqn", SCORE_GAMES, "final_eval", kind, MARGIN, True))
+        primary += [
+            Test("S2", "ddqn", "sb3-dqn", (g,), "final_eval", kind, MARGIN, False)
             for g in SCORE_GAMES
         ]
     if all(arm in study.arms for arm in MOTT_ARMS):  # amendment 5, A5.2
         games = tuple(study.arms["attention"].get("games", study.budgets))
-        for statistic in ("final_eval", "train_last10"):
-            kind = "non-inferiority"
-            tests.append(Test("Mott", *MOTT_ARMS, games, statistic, kind, MARGIN, True))
-            tests += [Test("Mott", *MOTT_ARMS, (g,), statistic, kind, MARGIN, False) for g in games]
-    return tests
+        kind = "non-inferiority"
+        primary.append(Test("Mott", *MOTT_ARMS, games, "final_eval", kind, MARGIN, True))
+        primary += [
+            Test("Mott", *MOTT_ARMS, (g,), "final_eval", kind, MARGIN, False) for g in games
+        ]
+    return [
+        test
+        for first in primary
+        for test in (first, replace(first, statistic=SECONDARY[first.statistic]))
+    ]
+
+
+def verdict_table(runs: pd.DataFrame, tests: list[Test]) -> pd.DataFrame:
+    """Every test's row (:func:`run_test`), with ``binding`` (the primary statistic's verdict is
+    the claim's; the secondary's is reported beside it) and ``note``, which says where a
+    secondary verdict disagrees with its primary's, as the pre-registration asks."""
+    rows = [run_test(runs, test) for test in tests]
+    primary_verdicts = {}
+    for test, row in zip(tests, rows, strict=True):
+        row["binding"] = test.statistic in SECONDARY
+        row["note"] = ""
+        key = (test.claim, row["scope"], test.a, test.b, test.kind)
+        if row["binding"]:
+            primary_verdicts[key] = row["verdict"]
+            continue
+        first, second = primary_verdicts[key], row["verdict"]
+        if first != second and not (first.startswith("not yet") or second.startswith("not yet")):
+            row["note"] = f"disagrees with the primary statistic ({first})"
+    return pd.DataFrame(rows)
 
 
 def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
@@ -594,7 +625,7 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = _write_table(runs, out / "runs")
     paths += _write_table(main_table(runs), out / "main")
-    verdicts = pd.DataFrame([run_test(runs, test) for test in preregistered_tests(study)])
+    verdicts = verdict_table(runs, preregistered_tests(study))
     paths += _write_table(verdicts, out / "verdicts")
     paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
     paths.append(aggregate_figure(runs, study, out / "aggregate.png"))

@@ -13,6 +13,9 @@ A run directory holds everything about one training run::
     evals.csv          the evaluation phases during training (``eval_every_steps`` > 0): frame,
                        episode, return (raw), length; every phase plays the same episode seeds
     eval.csv           written by ``evaluate``
+    failed.json        a study's marker of a run that stopped on a non-finite loss, written
+                       when the run is collected, never by the run
+                       (:func:`agents.runtable.record_failure`): scored as random play
 
 Nothing here steps an environment or trains: :mod:`agents.runner` does, and the analyses load
 trained agents through :func:`load_agent` without depending on the training loop.

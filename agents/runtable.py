@@ -13,9 +13,11 @@ standard library): Snakemake imports it to build the job graph.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from agents.errors import UsageError
 from agents.registry import AGENTS, PEER_LABELS
@@ -197,6 +199,30 @@ def confirmatory_runs(config: Mapping) -> list[Run]:
                     Run(spec["agent"], spec["preset"], items, game, seed, budget, path, True)
                 )
     return runs
+
+
+#: A study's marker of a run that stopped on a non-finite loss (:func:`record_failure`).
+FAILED_FILE = "failed.json"
+#: What the runner's one-line error says when it stops a run on a non-finite loss.
+NON_FINITE = "non-finite"
+
+
+def record_failure(run_dir: Path) -> Path | None:
+    """Write ``failed.json`` into a run that stopped on a non-finite loss, from its
+    ``train.log`` (the runner's one-line error, kept as ``reason``), and return its path; None
+    when the run has finished or its log reports no such stop. docs/preregistration.md scores a
+    failed run as random play; the marker makes it a finished input of the study's report."""
+    log = run_dir / "train.log"
+    if (run_dir / "summary.json").is_file() or not log.is_file():
+        return None
+    lines = [line for line in log.read_text(errors="replace").splitlines() if NON_FINITE in line]
+    if not lines:
+        return None
+    path = run_dir / FAILED_FILE
+    from agents.files import atomic_write_text  # torch: not at import (the Snakefile imports this)
+
+    atomic_write_text(path, json.dumps({"reason": lines[-1].strip()}, indent=2) + "\n")
+    return path
 
 
 def attention_showcase(config: Mapping) -> dict[str, str]:

@@ -38,6 +38,62 @@ def test_the_margin_itself_is_not_cleared():
     assert verdict(-0.5, -MARGIN, MARGIN) == "inconclusive"
 
 
+def test_equivalence_fails_when_the_interval_lies_outside_the_open_margin():
+    """Wholly outside (-m, m), an open interval: a bound exactly at +-m is outside it."""
+    assert verdict(MARGIN, 0.5, MARGIN, "equivalence") == "does not hold"
+    assert verdict(-0.5, -MARGIN, MARGIN, "equivalence") == "does not hold"
+    assert verdict(MARGIN - 0.01, 0.5, MARGIN, "equivalence") == "inconclusive"
+
+
+def test_s1_change_rule_puts_a_change_first():
+    from agents.confirmatory import change_verdict
+
+    assert change_verdict(0.3, 0.9, MARGIN) == "holds"  # a change upwards
+    assert change_verdict(-0.9, -0.3, MARGIN) == "holds"  # its mirror
+    assert change_verdict(-0.1, 0.15, MARGIN) == "does not hold"  # no change beyond the margin
+    assert change_verdict(0.05, 0.15, MARGIN) == "holds"  # a change smaller than the margin
+    assert change_verdict(-0.1, 0.5, MARGIN) == "inconclusive"  # wide
+    assert change_verdict(float("nan"), float("nan"), MARGIN) == "inconclusive"
+
+
+def test_improvement_probability_is_rliables_and_vectorised_over_draws():
+    from rliable import metrics
+
+    from agents.confirmatory import improvement_probability
+
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 4, (5, 4)).astype(float), rng.integers(0, 4, (3, 4)).astype(float)
+    b[:, 1] = a[:3, 1]  # ties, which count half
+    assert improvement_probability(a, b) == pytest.approx(metrics.probability_of_improvement(a, b))
+    assert improvement_probability(a + 10, b) == 1.0 and improvement_probability(b, b) == 0.5
+    stacked = improvement_probability(np.stack([a, a + 10]), np.stack([b, b]))
+    assert stacked == pytest.approx([metrics.probability_of_improvement(a, b), 1.0])
+
+
+def test_probability_of_improvement_interval_brackets_its_estimate():
+    from agents.confirmatory import probability_of_improvement
+
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(0.3, 0.2, (5, 4)), rng.normal(0.0, 0.2, (3, 4))
+    estimate, lower, upper = probability_of_improvement(a, b, reps=2000)
+    assert 0.5 < estimate < 1.0 and lower <= estimate <= upper <= 1.0
+    assert probability_of_improvement(a, b, reps=2000) == (estimate, lower, upper)  # seeded
+
+
+def test_bootstrap_detectable_margin_is_the_normal_approximation_of_the_power_rule():
+    from agents.confirmatory import bootstrap_detectable_margin
+
+    draws = np.random.default_rng(5).normal(0.0, 0.1, 100_000)
+    assert bootstrap_detectable_margin(draws) == pytest.approx(0.28, abs=0.003)  # (1.96+0.84)sd
+    # With many seeds the per-game noncentral-t margin tends to the same number.
+    sd, n = 0.3, 400
+    standard_error = sd * np.sqrt(2 / n)
+    exact = detectable_margin(sd, sd, n, n)
+    assert bootstrap_detectable_margin(
+        np.random.default_rng(6).normal(0, standard_error, 100_000)
+    ) == pytest.approx(exact, rel=0.02)
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="margin"):
         verdict(0.0, 1.0, -0.1)

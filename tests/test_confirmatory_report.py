@@ -98,6 +98,8 @@ def test_a_clear_loss_does_not_hold(tmp_path):
 
 
 def test_missing_runs_give_not_yet_and_a_failed_run_scores_as_random(tmp_path):
+    from agents.runtable import FAILED_FILE, record_failure
+
     _study(tmp_path / "runs", 0.0)
     missing = tmp_path / "runs" / "idqn" / "MinAtar-Breakout" / "s4"
     for path in missing.iterdir():
@@ -106,12 +108,135 @@ def test_missing_runs_give_not_yet_and_a_failed_run_scores_as_random(tmp_path):
     assert _primary(_verdicts(tmp_path / "out"), "1").startswith("not yet (39 of 40 runs)")
     # The rule declares aggregate.png: it is written (saying "not yet") before every run is in.
     assert (tmp_path / "out" / "aggregate.png").is_file()
-    (missing / "train.log").write_text("error: non-finite loss loss at update 7\n")
+    (missing / "train.log").write_text("interrupted\n")  # a killed run has not failed
+    assert record_failure(missing) is None and not (missing / FAILED_FILE).exists()
+    (missing / "train.log").write_text("error: non-finite loss loss at update 7 (step 90)\n")
+    marker = record_failure(missing)
+    assert json.loads(marker.read_text()) == {
+        "reason": "error: non-finite loss loss at update 7 (step 90)"
+    }
     runs = load_study(
         Study.from_config(_config(tmp_path / "runs")), pd.read_csv(ANCHORS).set_index("game")
     )
     failed = runs[runs["failed"]]
     assert len(failed) == 1 and failed["final_eval_norm"].item() == pytest.approx(0.0)
+    build(_config(tmp_path / "runs"), tmp_path / "out")
+    verdicts = _verdicts(tmp_path / "out")
+    assert not _primary(verdicts, "1").startswith("not yet")  # the failed run is finished
+    breakout = verdicts[
+        (verdicts["claim"] == "1")
+        & (verdicts["scope"] == "MinAtar-Breakout")
+        & (verdicts["statistic"] == "final_eval")
+    ]
+    assert breakout["runs"].item() == "10/10" and breakout["estimate"].item() < -0.15
+
+
+def _rewrite_training_returns(root, arm: str, value_of) -> None:
+    """Set every training episode's return of ``arm`` to ``value_of(game)``."""
+    for folder in (root / arm).glob("*/s*"):
+        episodes = pd.read_csv(folder / "episodes.csv")
+        episodes["return"] = value_of(folder.parent.name)
+        episodes.to_csv(folder / "episodes.csv", index=False)
+
+
+def test_a_clear_win_is_faster_and_the_aggregate_reports_p_improvement(tmp_path):
+    _study(tmp_path / "runs", 0.6)
+    build(_config(tmp_path / "runs"), tmp_path / "out")
+    verdicts = _verdicts(tmp_path / "out")
+    assert _primary(verdicts, "1") == "holds"
+    assert _primary(verdicts, "2", "superiority") == "holds"
+    aggregate = verdicts[verdicts["scope"] == "aggregate (IQM)"]
+    assert (aggregate["p_improvement"] == 1.0).all()
+    assert (aggregate["detectable_margin_80"] > 0).all()
+    assert verdicts.loc[verdicts["scope"] != "aggregate (IQM)", "p_improvement"].isna().all()
+
+
+def test_a_wide_interval_is_inconclusive_in_the_report(tmp_path):
+    _study(tmp_path / "runs", 0.0)
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    for seed, sign in enumerate((-1, 1, -1, 1, 0)):  # i-DQN's seeds 1.5 references apart
+        for game in GAMES:
+            scale = anchors.loc[game, "dqn_at_budget"] - anchors.loc[game, "random"]
+            score = anchors.loc[game, "dqn_at_budget"] + sign * 1.5 * scale
+            folder = tmp_path / "runs" / "idqn" / game / f"s{seed}"
+            for path in folder.iterdir():
+                path.unlink()
+            folder.rmdir()
+            _write_run(folder, score, score)
+    build(_config(tmp_path / "runs"), tmp_path / "out")
+    verdicts = _verdicts(tmp_path / "out")
+    per_game = verdicts[
+        (verdicts["claim"] == "1")
+        & (verdicts["scope"] != "aggregate (IQM)")
+        & (verdicts["statistic"] == "final_eval")
+    ]
+    assert set(per_game["verdict"]) == {"inconclusive"}
+
+
+def test_secondary_rows_are_not_binding_and_disagreements_are_named(tmp_path):
+    _study(tmp_path / "runs", 0.0)
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    _rewrite_training_returns(tmp_path / "runs", "idqn", lambda game: anchors.loc[game, "random"])
+    build(_config(tmp_path / "runs"), tmp_path / "out")
+    verdicts = _verdicts(tmp_path / "out")
+    claim1 = verdicts[(verdicts["claim"] == "1") & (verdicts["scope"] == "aggregate (IQM)")]
+    primary, secondary = (
+        claim1[claim1["statistic"] == s].iloc[0] for s in ("final_eval", "train_last10")
+    )
+    assert primary["binding"] and primary["verdict"] == "holds"
+    assert not secondary["binding"] and secondary["verdict"] == "does not hold"
+    assert secondary["note"] == "disagrees with the primary statistic (holds)"
+    assert verdicts.loc[verdicts["binding"], "note"].isna().all()  # empty: written as ""
+
+
+def _secondary_arms_config(root) -> dict:
+    config = _config(root)
+    config["confirmatory"]["arms"] |= {
+        "sb3-dqn": {"agent": "sb3-dqn", "preset": "minatar", "seeds": [0, 1, 2]},
+        "idqn-original-code": {
+            "agent": "idqn",
+            "preset": "minatar-original-code",
+            "seeds": [0, 1, 2],
+            "games": ["MinAtar-Breakout", "MinAtar-Freeway"],
+        },
+    }
+    return config
+
+
+def test_s1_and_s2_on_constructed_arms(tmp_path):
+    """SB3 at DDQN's level (S2 holds); the original code's settings 0.6 below i-DQN on
+    Breakout (a change, and not competitive with DDQN) and equal to it on Freeway."""
+    root = tmp_path / "runs"
+    _study(root, 0.0)
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    rng = np.random.default_rng(2)
+    for game in GAMES:
+        base, random = anchors.loc[game, "dqn_at_budget"], anchors.loc[game, "random"]
+        for seed in range(3):
+            noise = rng.normal(0, 0.02) * (base - random)
+            _write_run(root / "sb3-dqn" / game / f"s{seed}", base + noise, base + noise)
+            if game in ("MinAtar-Breakout", "MinAtar-Freeway"):
+                shift = -0.6 if game == "MinAtar-Breakout" else 0.0
+                score = base + (shift + rng.normal(0, 0.02)) * (base - random)
+                _write_run(root / "idqn-original-code" / game / f"s{seed}", score, score)
+    build(_secondary_arms_config(root), tmp_path / "out")
+    verdicts = _verdicts(tmp_path / "out")
+    primary = verdicts[verdicts["binding"]]
+
+    def found(claim: str, scope: str, b: str) -> str:
+        row = primary[
+            (primary["claim"] == claim) & (primary["scope"] == scope) & (primary["b"] == b)
+        ]
+        return row["verdict"].item()
+
+    assert found("S2", "aggregate (IQM)", "SB3 DQN") == "holds"
+    assert found("S2", "MinAtar-Breakout", "SB3 DQN") == "holds"
+    assert found("S1", "MinAtar-Breakout", "i-DQN") == "holds"  # the settings change the score
+    assert found("S1", "MinAtar-Breakout", "DDQN") == "does not hold"
+    assert found("S1", "MinAtar-Freeway", "i-DQN") == "does not hold"  # no change
+    assert found("S1", "MinAtar-Freeway", "DDQN") == "holds"
+    s1 = verdicts[verdicts["claim"] == "S1"]
+    assert set(s1["statistic"]) == {"final_eval", "train_last10"} and len(s1) == 8
 
 
 def test_a_nan_in_a_log_stops_the_report_naming_the_file(tmp_path, capsys):

@@ -136,6 +136,32 @@ def test_collect_keeps_the_no_attention_losses_of_seed_0_only(tmp_path):
     assert not list(runs.glob("s*/model.pt"))  # the baseline brings no weights
 
 
+def test_collect_brings_a_run_stopped_on_a_non_finite_loss_with_its_marker(tmp_path):
+    """The pre-registration scores a failed run as random: it is collected with failed.json."""
+    repo, source = tmp_path / "repo", tmp_path / "training"
+    (repo / "tools").mkdir(parents=True)
+    shutil.copy(ROOT / "tools" / "collect_confirmatory.sh", repo / "tools")
+    runs = source / "results/confirmatory/runs/idqn/MinAtar-Breakout"
+    for seed, log in ((0, "error: non-finite td loss at update 9 (step 80)\n"), (1, "killed\n")):
+        _fake_run(runs / f"s{seed}", interpret=False)
+        (runs / f"s{seed}" / "summary.json").unlink()
+        (runs / f"s{seed}" / "train.log").write_text(log)
+        (runs / f"s{seed}" / "checkpoint.pt").write_bytes(b"")
+    env = os.environ | {"PY": sys.executable, "PYTHONPATH": str(ROOT)}
+    command = ["bash", str(repo / "tools/collect_confirmatory.sh"), str(source)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    collected = repo / "results/confirmatory/runs/idqn/MinAtar-Breakout"
+    assert done.stdout.split() == ["results/confirmatory/runs/idqn/MinAtar-Breakout/s0"]
+    assert "as failed (non-finite loss)" in done.stderr
+    assert json.loads((collected / "s0" / "failed.json").read_text())["reason"].startswith(
+        "error: non-finite td loss"
+    )
+    assert (collected / "s0" / "episodes.csv.gz").is_file()
+    assert not (collected / "s0" / "checkpoint.pt").exists() and not (collected / "s1").exists()
+    again = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    assert again.stdout.strip() == ""  # collected once
+
+
 def test_examples_keep_evenly_spaced_states_with_their_maps_as_shares():
     names = ("paddle", "ball")
     states = np.zeros((6, 2 * len(names), 10, 10), dtype=np.uint8)  # two stacked frames

@@ -8,7 +8,8 @@
 # the attention arms (amendment 5) bring both: every seed's interpret.json, seed 0's weights in
 # float16, and (with no-attention) seed 0's losses.csv only.
 #   bash tools/collect_confirmatory.sh /path/to/training/checkout     # then git add + commit
-# A run is finished when it has summary.json; runs already here are left as they are.
+# A run is finished when it has summary.json, or when it stopped on a non-finite loss (it then
+# comes with a failed.json); runs already here are left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SOURCE=${1:?usage: tools/collect_confirmatory.sh TRAINING_CHECKOUT}
@@ -73,6 +74,28 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   esac
   "$PY" -m agents pack "${half[@]}" "$run.incoming" > /dev/null
   mv "$run.incoming" "$run"
+  collected+=("$run")
+done
+
+# A run that stopped on a non-finite loss is finished too (docs/preregistration.md, "Exclusions,
+# failures and missing runs"; amendment 8): it comes with its logs and a failed.json holding the
+# runner's error (agents.runtable.record_failure), and the report scores it as random play.
+for log in "$SOURCE/$RUNS"/*/*/s*/train.log; do
+  [ -e "$log" ] || continue
+  run=$(dirname "${log#"$SOURCE"/}")
+  if [ -e "$SOURCE/$run/summary.json" ] || [ -e "$run/failed.json" ] || [ -e "$run/summary.json" ]; then
+    continue
+  fi
+  grep -q "non-finite" "$log" || continue
+  mkdir -p "$run.incoming"
+  for file in config.yaml meta.json episodes.csv evals.csv losses.csv train.log; do
+    if [ -e "$SOURCE/$run/$file" ]; then cp "$SOURCE/$run/$file" "$run.incoming/"; fi
+  done
+  "$PY" -c 'import sys; from pathlib import Path; from agents.runtable import record_failure
+sys.exit(record_failure(Path(sys.argv[1])) is None)' "$run.incoming"
+  "$PY" -m agents pack "$run.incoming" > /dev/null
+  mv "$run.incoming" "$run"
+  echo "collected $run as failed (non-finite loss): it scores as random play" >&2
   collected+=("$run")
 done
 printf '%s\n' "${collected[@]}"

@@ -8,7 +8,7 @@ from agents.outputs import OUTPUTS, SUFFIXES
 from agents.pipeline import ATTENTION, all_targets, arguments, inputs, place, rule_groups, selection, targets, variant_runs
 from agents.registry import AGENTS, PEER_LABELS, get_agent
 from agents.runtable import (
-    INTERPRETED, STUDIES, attention_showcase, cell_of, check_lockstep, confirmatory_runs, evaluation_items, find_run,
+    FAILED_FILE, INTERPRETED, STUDIES, attention_showcase, cell_of, check_lockstep, confirmatory_runs, evaluation_items, find_run,
     lockstep_command, preset_of, run_path, run_table, study_items, table2_inputs, training_jobs,
 )
 from agents.suites import all_games, suite_of
@@ -133,5 +133,10 @@ def report_caption(wildcards):
 
 
 def confirmatory_outputs():
-    """summary.json of every pre-registered run (config/confirmatory.yaml; none without it)."""
-    return summaries(run.path for run in confirmatory_runs(config))
+    """summary.json of every pre-registered run (config/confirmatory.yaml; none without it), or
+    its failed.json where it was collected as stopped on a non-finite loss: a finished run,
+    scored as random play (docs/preregistration.md; amendment 8), never retrained."""
+    return [
+        failed if os.path.exists(failed := f"{run.path}/{FAILED_FILE}") else f"{run.path}/summary.json"
+        for run in confirmatory_runs(config)
+    ]
