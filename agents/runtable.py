@@ -229,8 +229,15 @@ def attention_showcase(config: Mapping) -> dict[str, str]:
     """Per game, the confirmatory run whose attention strip and GIF the report draws
     (docs/preregistration-amendments.md, amendment 7): seed 0 of the attention agent's arm,
     fixed before any score of its arms was read, never the best seed. Its committed float16
-    weights are what the figures are drawn from, so a clone draws the same ones."""
-    runs = [run for run in confirmatory_runs(config) if run.agent == "attention" and run.seed == 0]
+    weights are what the figures are drawn from, so a clone draws the same ones. A run collected
+    as failed (its ``failed.json``) has no weights: its game gets no figure (amendment 8)."""
+    runs = [
+        run
+        for run in confirmatory_runs(config)
+        if run.agent == "attention"
+        and run.seed == 0
+        and not os.path.exists(os.path.join(run.path, FAILED_FILE))
+    ]
     showcase = {run.game: run.path for run in runs}
     if len(showcase) != len(runs):
         raise UsageError(

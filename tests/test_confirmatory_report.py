@@ -237,6 +237,17 @@ def test_s1_and_s2_on_constructed_arms(tmp_path):
     assert found("S1", "MinAtar-Freeway", "DDQN") == "holds"
     s1 = verdicts[verdicts["claim"] == "S1"]
     assert set(s1["statistic"]) == {"final_eval", "train_last10"} and len(s1) == 8
+    # Equivalence needs both sides: its detectable margin is at one-sided power 0.9.
+    from agents.confirmatory import detectable_margin
+
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    breakout = runs[runs["game"] == "MinAtar-Breakout"].groupby("arm")["final_eval_norm"]
+    sd = breakout.std(ddof=1)
+    row = primary[(primary["claim"] == "S2") & (primary["scope"] == "MinAtar-Breakout")]
+    assert row["detectable_margin_80"].item() == pytest.approx(
+        detectable_margin(sd["ddqn"], sd["sb3-dqn"], 5, 3, power=0.9),
+        rel=5e-3,  # CSV: 4 digits
+    )
 
 
 def test_a_nan_in_a_log_stops_the_report_naming_the_file(tmp_path, capsys):

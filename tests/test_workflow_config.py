@@ -381,14 +381,20 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
     study = plan("confirmatory", "config/minatar.yaml", "config/confirmatory.yaml")
     assert len(planned_runs(study)) == 71 + 21 + 36 - len(committed), study[-3000:]
     assert "train_lockstep" not in study
-    # A run collected as stopped on a non-finite loss (its failed.json) is finished: it scores
-    # as random in the report and is never retrained (amendment 8).
-    failed = planned_runs(study)[0]
-    (clone / failed).mkdir(parents=True, exist_ok=True)
-    (clone / failed / "failed.json").write_text('{"reason": "non-finite loss"}\n')
+    # A run collected as stopped on a non-finite loss (its failed.json, no summary.json) is
+    # finished: it scores as random in the report and is never retrained (amendment 8); a
+    # failed attention seed 0 has no weights, so its game gets no strip or GIF.
+    failed = [
+        f"results/confirmatory/runs/{arm}/MinAtar-Breakout/s0" for arm in ("ddqn", "attention")
+    ]
+    for run in failed:
+        for name in ("summary.json", "model.pt"):
+            (clone / run / name).unlink(missing_ok=True)
+        (clone / run / "failed.json").write_text('{"reason": "non-finite loss"}\n')
     again = plan("confirmatory", "config/minatar.yaml", "config/confirmatory.yaml")
-    assert set(planned_runs(again)) == set(planned_runs(study)) - {failed}
-    shutil.rmtree(clone / failed)
+    assert set(planned_runs(again)) == set(planned_runs(study))
+    assert job_counts(again)["confirmatory_attention_video"] == 4
+    assert "attention/MinAtar-Breakout-video.gif" not in again
     # Amendment 7: seed 0's attention strip and GIF on each of the five games (the GIFs are
     # never committed; a committed strip may be redrawn, its run's files being newer here).
     jobs = job_counts(study)

@@ -33,23 +33,27 @@ bring_measures() {
   cp "$SOURCE/$run/interpret.json" "$run.incoming/"
 }
 
+keeps_losses() {  # arm seed: amendment 5 keeps the attention arms' losses.csv of seed 0 only
+  case "$1:$2" in
+    attention*:s0 | no-attention:s0) return 0 ;;
+    attention*:* | no-attention:*) return 1 ;;  # to fit 40 MB
+    *) return 0 ;;
+  esac
+}
+
 collected=()
 for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   [ -e "$summary" ] || continue
   run=$(dirname "${summary#"$SOURCE"/}")
-  [ -e "$run/summary.json" ] && continue
+  # Here already; or collected as failed, which stands even if the run later finished there.
+  if [ -e "$run/summary.json" ] || [ -e "$run/failed.json" ]; then continue; fi
   mkdir -p "$run.incoming"
   for file in config.yaml meta.json episodes.csv evals.csv train.log summary.json; do
     cp "$SOURCE/$run/$file" "$run.incoming/"
   done
   arm=$(basename "$(dirname "$(dirname "$run")")")
   seed=$(basename "$run")
-  case "$arm:$seed" in
-    attention*:s0 | no-attention:s0) keep_losses=yes ;;
-    attention*:* | no-attention:*) keep_losses=no ;;  # amendment 5: seed 0's only, to fit 40 MB
-    *) keep_losses=yes ;;
-  esac
-  if [ -e "$SOURCE/$run/losses.csv" ] && [ "$keep_losses" = yes ]; then  # SB3 logs no losses
+  if [ -e "$SOURCE/$run/losses.csv" ] && keeps_losses "$arm" "$seed"; then  # SB3 logs none
     cp "$SOURCE/$run/losses.csv" "$run.incoming/"
   fi
   half=()
@@ -88,11 +92,16 @@ for log in "$SOURCE/$RUNS"/*/*/s*/train.log; do
   fi
   grep -q "non-finite" "$log" || continue
   mkdir -p "$run.incoming"
-  for file in config.yaml meta.json episodes.csv evals.csv losses.csv train.log; do
+  files=(config.yaml meta.json episodes.csv evals.csv train.log)
+  if keeps_losses "$(basename "$(dirname "$(dirname "$run")")")" "$(basename "$run")"; then
+    files+=(losses.csv)
+  fi
+  for file in "${files[@]}"; do
     if [ -e "$SOURCE/$run/$file" ]; then cp "$SOURCE/$run/$file" "$run.incoming/"; fi
   done
   "$PY" -c 'import sys; from pathlib import Path; from agents.runtable import record_failure
-sys.exit(record_failure(Path(sys.argv[1])) is None)' "$run.incoming"
+sys.exit(record_failure(Path(sys.argv[1])) is None)' "$run.incoming" \
+    || { rm -rf "$run.incoming"; continue; }
   "$PY" -m agents pack "$run.incoming" > /dev/null
   mv "$run.incoming" "$run"
   echo "collected $run as failed (non-finite loss): it scores as random play" >&2

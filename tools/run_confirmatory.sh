@@ -40,6 +40,12 @@ lane() {  # run each target in turn; a failed run is reported and the lane goes 
       echo "lane: .stop-lanes exists; stopping before $target" >&2
       return
     fi
+    # A run stopped on a non-finite loss is finished (amendment 8): not retried, so that its
+    # train.log, which tools/collect_confirmatory.sh reads, keeps the error.
+    if grep -qs "non-finite" "$(dirname "$target")/train.log"; then
+      echo "lane: $(dirname "$target") stopped on a non-finite loss; collect it, not rerun" >&2
+      continue
+    fi
     # One core each; --nolock because the two lanes share the working directory, and never
     # build the same file.
     "$SNAKEMAKE" "$target" --profile workflow/profiles/confirmatory --cores 1 --nolock \
