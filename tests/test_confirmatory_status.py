@@ -57,6 +57,16 @@ def test_each_run_is_counted_once_and_priced_by_its_arm_else_its_agent(tmp_path)
     # Priced by the agent idqn's committed runs: (8,000 + 10,000 + 10,000) steps x 0.54 s.
     assert vae["run-hours left"] == pytest.approx(28_000 * 0.54 / 3600)
     assert vae["unpriced"] == 0
+    # Stopped on a non-finite loss: to collect in the lane, committed once its failed.json is.
+    failed = lane / "runs" / "idqn-vae" / "MinAtar-Breakout" / "s1"
+    (failed / "train.log").write_text("error: non-finite td loss at update 3\n")
+    again = status_tool.study_status(here, confirmatory_runs({"confirmatory": STUDY}), [lane])
+    assert (again["idqn-vae"]["to collect"], again["idqn-vae"]["under way"]) == (1, 1)
+    collected = here / "runs" / "idqn-vae" / "MinAtar-Breakout" / "s1"
+    collected.mkdir(parents=True)
+    (collected / "failed.json").write_text("{}")
+    again = status_tool.study_status(here, confirmatory_runs({"confirmatory": STUDY}), [lane])
+    assert again["idqn-vae"]["committed"] == 1 and again["idqn-vae"]["to collect"] == 0
     table = status_tool.markdown(status)
     assert "| **all** | 6 | 2 | 1 | 2 (0.00M steps done) | 1 | 4.2 |" in table
 

@@ -3,9 +3,11 @@ way and not started, and the run-hours left at the committed runs' measured cost
 
     .venv/bin/python tools/confirmatory_status.py [--training /work/confirmatory4 /work/attention5]
 
-- **Committed:** the run's ``summary.json`` is in this checkout.
+- **Committed:** the run's ``summary.json`` is in this checkout, or its ``failed.json`` (a run
+  stopped on a non-finite loss, scored as random: amendment 8).
 - **To collect:** a training checkout (``--training``, made by tools/training_checkout.sh) has
-  the run's ``summary.json``, this checkout not yet.
+  the run's ``summary.json``, or its ``train.log`` reports a non-finite loss; this checkout has
+  neither marker.
 - **Under way:** a training checkout has the run's folder but no ``summary.json``; its progress
   is the last step logged in ``episodes.csv`` (none yet for an SB3 run, which writes its log
   only at the end, or before a run's first episode ends).
@@ -31,7 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.runtable import Run, confirmatory_runs  # noqa: E402
+from agents.runtable import FAILED_FILE, NON_FINITE, Run, confirmatory_runs  # noqa: E402
 
 COLUMNS = ("runs", "committed", "to collect", "under way", "not started")
 
@@ -62,6 +64,14 @@ def _seconds_per_step(summary: Path) -> float:
     return data["train_seconds"] / data["agent_steps"]
 
 
+def _finished(run_dir: Path) -> bool:
+    """Finished in a training checkout: its summary.json, or stopped on a non-finite loss."""
+    log = run_dir / "train.log"
+    return (run_dir / "summary.json").is_file() or (
+        log.is_file() and NON_FINITE in log.read_text(errors="replace")
+    )
+
+
 def study_status(
     root: Path, runs: Sequence[Run], training: Sequence[Path]
 ) -> dict[str, dict[str, float]]:
@@ -78,10 +88,10 @@ def study_status(
     for run in runs:
         row = status[arm_of(run)]
         row["runs"] += 1
-        if (root / run.path / "summary.json").is_file():
+        if any((root / run.path / name).is_file() for name in ("summary.json", FAILED_FILE)):
             row["committed"] += 1
             continue
-        if any((folder / run.path / "summary.json").is_file() for folder in training):
+        if any(_finished(folder / run.path) for folder in training):
             row["to collect"] += 1
             continue
         started = [folder / run.path for folder in training if (folder / run.path).is_dir()]
