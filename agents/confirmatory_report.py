@@ -12,8 +12,8 @@ pre-registered test on the primary statistic, ``binding``, then on the secondary
 ``note`` where the two disagree: its interval, margin, verdict, the margin the study's own
 spread detects and, beside an aggregate, P(a > b) with its interval), ``curves.png``
 (evaluation phases with the reference DQN marked) and ``aggregate.png`` (IQMs and performance
-profiles). A test whose runs are not all complete reads
-"not yet"; nothing is judged on part of the data.
+profiles). A test whose runs are not all complete reads "not yet"; nothing is judged on part of
+the data.
 """
 
 from __future__ import annotations
