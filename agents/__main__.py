@@ -91,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, nargs="+", required=True, help="config files, later ones on top"
     )
     confirmatory.add_argument("--out", type=Path, required=True, help="report folder")
+    confirmatory.add_argument(
+        "--no-progress", action="store_true", help="hide the interpretability measures' bar"
+    )
 
     measure = sub.add_parser(
         "interpret-run",
@@ -336,7 +339,9 @@ def _confirmatory(args: argparse.Namespace) -> dict:
 
     pilot = Path(config["runs_dir"]) if "runs_dir" in config else None
     study = confirmatory_report.Study.from_config(config)
-    paths += confirmatory_interpret.build(study, pilot, args.out / "interpret")
+    paths += confirmatory_interpret.build(
+        study, pilot, args.out / "interpret", progress=not args.no_progress
+    )
     return {"wrote": [str(p) for p in paths]}
 
 

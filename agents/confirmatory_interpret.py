@@ -718,19 +718,25 @@ def build(
     out: Path,
     settings: rm.Settings = rm.PREREGISTERED,
     write_table: Callable[[pd.DataFrame, Path], list[Path]] | None = None,
+    progress: bool = True,
 ) -> list[Path]:
     """Everything of the interpretability report into ``out`` (``OUT/interpret``), from the runs
-    of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not."""
+    of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not. A run's
+    measures not yet in the cache take minutes each: ``progress`` shows a bar over the runs."""
+    from tqdm import tqdm
+
     from agents.confirmatory_report import _write_table
 
     write_table = write_table or _write_table
     cache = out / "runs"
     results: dict[tuple[str, str, int], dict | None] = {}
-    for arm, game, seed in study.cells():
-        if (seed in rm.SEEDS or arm in rm.ATTENTION_ARMS) and rm.measures_of(arm, game):
-            results[(arm, game, seed)] = run_result(
-                study.runs_dir, arm, game, seed, cache, settings
-            )
+    cells = [
+        (arm, game, seed)
+        for arm, game, seed in study.cells()
+        if (seed in rm.SEEDS or arm in rm.ATTENTION_ARMS) and rm.measures_of(arm, game)
+    ]
+    for arm, game, seed in tqdm(cells, desc="interpretability measures", disable=not progress):
+        results[(arm, game, seed)] = run_result(study.runs_dir, arm, game, seed, cache, settings)
     attention = {
         (game, seed): attention_result(pilot_runs, game, seed, cache, settings)
         if pilot_runs is not None

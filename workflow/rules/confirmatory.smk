@@ -38,7 +38,7 @@ rule confirmatory_report:
     conda:
         ENV
     shell:
-        "{params.python} -m agents confirmatory --config {params.configs} "
+        "{params.python} -m agents confirmatory --no-progress --config {params.configs} "
         f"--out {CONFIRMATORY_REPORTS} > {{log}} 2>&1"
 
 
