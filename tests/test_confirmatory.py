@@ -150,3 +150,35 @@ def test_hierarchical_bootstrap_centres_on_the_grand_mean_and_widens_with_seed_s
     assert means["tight"].mean() == pytest.approx(grand, abs=0.01)
     width = {name: np.subtract(*np.quantile(m, [0.975, 0.025])) for name, m in means.items()}
     assert width["spread"] > 3 * width["tight"]
+
+
+def test_iqm_is_rliables_aggregate_iqm():
+    from rliable import metrics
+
+    from agents.confirmatory import iqm
+
+    scores = np.random.default_rng(7).normal(size=(5, 4))
+    assert iqm(scores.ravel()) == pytest.approx(metrics.aggregate_iqm(scores))
+
+
+def test_stratified_bootstrap_resamples_runs_within_each_game_and_arm():
+    """Each draw of a column holds only that game's values of that arm; arms of different
+    seed counts resample independently; the draws are seeded."""
+    from agents.confirmatory import stratified_bootstrap
+
+    a = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])  # 3 runs x 2 games
+    b = np.array([[100.0, 1000.0], [200.0, 2000.0]])  # 2 runs x 2 games
+    seen = {}
+
+    def keep(x, y):
+        seen["a"], seen["b"] = x, y
+        return x.mean(axis=(1, 2)) - y.mean(axis=(1, 2))
+
+    draws = stratified_bootstrap(a, b, keep, reps=500, seed=3)
+    assert seen["a"].shape == (500, 3, 2) and seen["b"].shape == (500, 2, 2)
+    for game in range(2):
+        assert set(np.unique(seen["a"][:, :, game])) <= set(a[:, game])
+        assert set(np.unique(seen["b"][:, :, game])) <= set(b[:, game])
+    # Games are resampled separately: some draw pairs run 0's first game with another run's second.
+    assert (seen["a"][:, :, 1] != 10 * seen["a"][:, :, 0]).any()
+    assert np.array_equal(draws, stratified_bootstrap(a, b, keep, reps=500, seed=3))
