@@ -5,12 +5,13 @@ the per-run measures of :mod:`agents.interpret.run_measures`. Built by ``python 
 confirmatory`` into ``OUT/interpret/``:
 
 * ``verdicts.{csv,md}``: every test of A1.3, its estimate, 95% interval, threshold and verdict;
-  "not yet" while any of its runs is missing (nothing is judged on part of the data);
+  "not yet" while any of its runs is missing (nothing is judged on part of the data), and
+  "not testable" once one of them has failed (amendment 9);
 * ``table2.{csv,md}``: claim 5 per variant (agreement, chance, excess, 1/|A|, permutation null);
 * ``runs.{csv,md}``: every run's measures, one row per run;
 * ``grounding.{csv,md}``: A1.4's table, per agent's map and game: the mean share over seeds with
   its 95% t-interval, the objects' occupancy, and share / occupancy; "not yet" until every seed
-  of a row is measured;
+  of a row is measured, "not testable" once one of them has failed;
 * ``verdicts.png`` (each test's interval against its threshold), ``grounding.png`` (the table's
   shares) and beside it ``grounding-maps.png`` (the maps themselves on example states, with the
   objects outlined; "not yet" where the table says so).
@@ -24,6 +25,7 @@ the pilot's committed attention runs (``<runs_dir>/attention``, config/minatar.y
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +38,7 @@ from scipy import stats
 from agents.confirmatory import hierarchical_bootstrap, verdict, welch_interval
 from agents.errors import UsageError
 from agents.interpret import run_measures as rm
+from agents.runtable import FAILED_FILE, NON_FINITE
 
 #: Table 2's variants in the paper's order (claim 7: AE > VAE beta=0 > Dense VAE > VAE beta=0.01).
 VARIANTS = {
@@ -243,8 +246,12 @@ def _has_weights(run_dir: Path) -> bool:
 def run_result(
     runs_dir: Path, arm: str, game: str, seed: int, cache: Path, settings: rm.Settings
 ) -> dict[str, Any] | None:
-    """One run's measures, or None while the run (or its weights) is not there."""
+    """One run's measures, None while the run (or its weights) is not there, or for a run
+    collected as failed its marker's content under ``"failed"`` (:func:`is_failed`)."""
     run_dir = runs_dir / arm / game / f"s{seed}"
+    failed = run_dir / FAILED_FILE
+    if failed.is_file():
+        return {"failed": json.loads(failed.read_text()).get("reason", "")}
     if not (run_dir / "summary.json").is_file():
         return None
     if arm in rm.MEASURED_AT_COLLECTION or arm in rm.ATTENTION_ARMS:
@@ -317,6 +324,29 @@ def _measure(result: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
     return value
 
 
+def is_failed(result: dict[str, Any] | None) -> bool:
+    """Whether ``result`` stands for a run collected as failed (a non-finite loss): it has no
+    trained agent to measure, so the tests and rows that need it are not testable (amendment 9)."""
+    return result is not None and "failed" in result
+
+
+def _failed(
+    results: dict[tuple[str, str, int], dict | None], arms, games, seeds=rm.SEEDS
+) -> list[str]:
+    """The runs among ``arms`` x ``games`` x ``seeds`` collected as failed, by name."""
+    return [
+        f"{arm} {game} s{seed}"
+        for arm in arms
+        for game in games
+        for seed in seeds
+        if is_failed(results.get((arm, game, seed)))
+    ]
+
+
+def _not_testable(test: str, failed: list[str]) -> dict[str, Any]:
+    return {"test": test, "verdict": f"not testable ({', '.join(failed)} failed: {NON_FINITE})"}
+
+
 def _not_yet(test: str, have: int, expected: int) -> dict[str, Any]:
     return {
         "test": test,
@@ -345,7 +375,9 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
         per_variant[name] = runs
         test = f"5: agreement above chance, {name}"
         row = {"runs": f"{len(runs)}/{units_expected}"}
-        if len(runs) < units_expected:
+        if failed := _failed(results, [arm], rm.AGREEMENT_GAMES):
+            rows.append(_not_testable(test, failed) | row)
+        elif len(runs) < units_expected:
             rows.append(_not_yet(test, len(runs), units_expected))
         else:
             rows.append(
@@ -354,7 +386,9 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
         table2.append({"variant": name, "arm": arm} | row | _variant_means(runs))
     test = "7: order AE > VAE beta=0 > Dense VAE > VAE beta=0.01 (Spearman)"
     complete = set.intersection(*(set(runs) for runs in per_variant.values()))
-    if len(complete) < units_expected:
+    if failed := _failed(results, VARIANTS.values(), rm.AGREEMENT_GAMES):
+        rows.append(_not_testable(test, failed))
+    elif len(complete) < units_expected:
         rows.append(
             _not_yet(test, len(complete), units_expected)
             | {"runs": f"{len(complete)}/{units_expected} units"}
@@ -369,7 +403,9 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     embedding_expected = len(EMBEDDING_GAMES) * len(rm.SEEDS)
     ratios = gather("idqn", EMBEDDING_GAMES, ("claim3", "log_key_over_null"))
     test = "3: keys lie among the state embeddings (log key / Gaussian null < log 1.5)"
-    if len(ratios) < embedding_expected:
+    if failed := _failed(results, ["idqn"], EMBEDDING_GAMES):
+        rows.append(_not_testable(test, failed))
+    elif len(ratios) < embedding_expected:
         rows.append(_not_yet(test, len(ratios), embedding_expected))
     else:
         rows.append({"test": test, "runs": f"{len(ratios)}/{embedding_expected}"} | claim3(ratios))
@@ -378,7 +414,9 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     ddqn = gather("idqn", EMBEDDING_GAMES, ("claim4", "excess_purity_ddqn"))
     test = "4: i-DQN's states cluster by top key, unlike DDQN's"
     have = len(set(idqn) & set(ddqn))
-    if have < embedding_expected:
+    if failed := _failed(results, ["idqn", "ddqn"], EMBEDDING_GAMES):
+        rows.append(_not_testable(test, failed))
+    elif have < embedding_expected:
         rows.append(_not_yet(test, have, embedding_expected))
     else:
         rows += [row | {"runs": f"{have}/{embedding_expected}"} for row in claim4(idqn, ddqn)]
@@ -388,7 +426,9 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     }
     test = "9: attention spreads across states over few keys per state"
     have = sum(len(found) for found in diversity.values())
-    if have < 2 * len(rm.SEEDS):
+    if failed := _failed(results, list(diversity), (rm.DIVERSITY_GAME,)):
+        rows.append(_not_testable(test, failed))
+    elif have < 2 * len(rm.SEEDS):
         rows.append(_not_yet(test, have, 2 * len(rm.SEEDS)))
     else:
         digests = {
@@ -435,19 +475,31 @@ def _map_values(
 ) -> dict[int, dict[str, Any]]:
     """Seed -> one map's measured values (shares, examples) on ``game``, for the seeds it has."""
     found = {}
+    for seed, result in _map_results(results, attention, arm, game).items():
+        value = _measure(result, path)
+        if value is not None:
+            found[seed] = value
+    return found
+
+
+def _map_results(
+    results: dict[tuple[str, str, int], dict | None],
+    attention: dict[tuple[str, int], dict | None],
+    arm: str,
+    game: str,
+) -> dict[int, dict | None]:
+    """Seed -> the result a map's row reads on ``game``, for every seed it is reported on."""
+    found = {}
     for seed in expected_seeds(arm, game, results):
         if arm == "attention":
-            result = attention.get((game, seed))
+            found[seed] = attention.get((game, seed))
         elif arm == ATTENTION_ARMS_ROW:
-            result = next(
+            found[seed] = next(
                 (results[(a, game, seed)] for a in rm.ATTENTION_ARMS if (a, game, seed) in results),
                 None,
             )
         else:
-            result = results.get((arm, game, seed))
-        value = _measure(result, path)
-        if value is not None:
-            found[seed] = value
+            found[seed] = results.get((arm, game, seed))
     return found
 
 
@@ -468,7 +520,7 @@ def grounding_table(
     """A1.4's table: per map and game, the seeds measured, the mean share with its 95%
     t-interval over seeds, the mean occupancy, and share / occupancy. A row reads "not yet" with
     no number until every seed it is reported on is measured (:func:`expected_seeds`): nothing is
-    shown on part of the runs."""
+    shown on part of the runs. Once one of them has failed, it reads "not testable" for good."""
     rows = []
     for label, arm, path in MAPS:
         for game in EMBEDDING_GAMES:
@@ -477,10 +529,20 @@ def grounding_table(
             if expected == 0:  # a study without amendment 5's arms on this game
                 continue
             row = {"map": label, "game": game, "seeds": len(found)}
-            if len(found) < expected:
+            failed = [
+                f"s{seed}"
+                for seed, result in _map_results(results, attention, arm, game).items()
+                if is_failed(result)
+            ]
+            if failed or len(found) < expected:
+                status = (
+                    f"not testable ({', '.join(failed)} failed: {NON_FINITE})"
+                    if failed
+                    else f"not yet ({len(found)} of {expected} runs)"
+                )
                 rows.append(
                     row
-                    | {"status": f"not yet ({len(found)} of {expected} runs)"}
+                    | {"status": status}
                     | dict.fromkeys(
                         ("share", "share_low", "share_high", "occupancy", "share_over_occupancy"),
                         float("nan"),
@@ -524,7 +586,8 @@ def runs_table(results: dict[tuple[str, str, int], dict | None]) -> pd.DataFrame
             "arm": arm,
             "game": game,
             "seed": seed,
-            "measured": result is not None,
+            "measured": result is not None and not is_failed(result),
+            "failed": is_failed(result),
         }
         for name, values in (result or {}).get("measures", {}).items():
             for key, value in _flat(values):
@@ -593,8 +656,9 @@ def grounding_figure(table: pd.DataFrame, path: Path) -> Path:
     for ax, game in zip(axes[0], games, strict=True):
         mine = table[table["game"] == game].reset_index(drop=True)
         for x, row in mine.iterrows():
-            if not math.isfinite(row["share"]):
-                ax.text(x, 0.01, "not yet", rotation=90, ha="center", va="bottom", fontsize=7)
+            if not math.isfinite(row["share"]):  # "not yet" or "not testable", as the table
+                status = row["status"].split(" (")[0]
+                ax.text(x, 0.01, status, rotation=90, ha="center", va="bottom", fontsize=7)
                 continue
             err = (
                 [[row["share"] - row["share_low"]], [row["share_high"] - row["share"]]]

@@ -249,3 +249,50 @@ def test_a_kept_result_of_other_weights_is_not_reused(tmp_path):
     assert ci._current_inputs(kept | {"game": rm.BREAKOUT, "seed": 0}, folder)
     (folder / "model.pt").write_bytes(b"retrained")
     assert not ci._current_inputs(kept | {"game": rm.BREAKOUT, "seed": 0}, folder)
+
+
+def test_a_failed_run_makes_every_test_and_row_that_needs_it_not_testable(tmp_path):
+    """Amendment 9: a run collected as failed has no agent to measure; the tests and grounding
+    rows that read it say so for good, the others are judged as before."""
+    failed_dir = tmp_path / "runs" / "idqn-vae-beta0" / GAMES[0] / "s1"
+    failed_dir.mkdir(parents=True)
+    reason = "error: the loss became non-finite at step 52000"
+    (failed_dir / "failed.json").write_text(json.dumps({"reason": reason}))
+    failed = ci.run_result(
+        tmp_path / "runs", "idqn-vae-beta0", GAMES[0], 1, tmp_path / "cache", rm.PREREGISTERED
+    )
+    assert failed == {"failed": reason} and ci.is_failed(failed)
+    assert not ci.is_failed(None) and not ci.is_failed({"measures": {}})
+
+    results = {
+        (arm, game, seed): {"measures": _agreement(0.4 - 0.1 * rank)}
+        for rank, arm in enumerate(ci.VARIANTS.values())
+        for game in GAMES
+        for seed in rm.SEEDS
+    }
+    results[("idqn-vae-beta0", GAMES[0], 1)] = failed
+    results[("idqn-no-diversity", rm.DIVERSITY_GAME, 2)] = {"failed": reason}
+    shares = {"share_on_objects": 0.5, "occupancy": 0.05}
+    for seed in rm.SEEDS:
+        results[("attention", rm.BREAKOUT, seed)] = {
+            "measures": {"grounding": {"spatial_attention": shares}}
+        }
+    results[("attention", rm.BREAKOUT, 2)] = {"failed": reason}
+
+    verdicts = pd.DataFrame(ci.verdict_rows(results)[0]).set_index("test")["verdict"]
+    not_testable = f"not testable (idqn-vae-beta0 {GAMES[0]} s1 failed: non-finite)"
+    assert verdicts["5: agreement above chance, VAE beta=0"] == not_testable
+    assert verdicts["5: agreement above chance, AE"] == "holds"
+    assert verdicts.filter(like="7: order").item() == not_testable
+    claim9 = verdicts.filter(like="9: attention").item()
+    assert claim9 == f"not testable (idqn-no-diversity {rm.DIVERSITY_GAME} s2 failed: non-finite)"
+    assert verdicts.filter(like="3: keys").item().startswith("not yet")  # no failure there
+
+    table = ci.grounding_table(results, {}).set_index(["map", "game"])
+    row = table.loc[("attention agent (amendment 5), spatial attention", rm.BREAKOUT)]
+    assert row["status"] == "not testable (s2 failed: non-finite)"
+    assert math.isnan(row["share"])
+    runs = ci.runs_table(results).set_index(["arm", "game", "seed"])
+    assert runs.loc[("idqn-vae-beta0", GAMES[0], 1), "failed"]
+    assert not runs.loc[("idqn-vae-beta0", GAMES[0], 1), "measured"]
+    assert runs.loc[("idqn", GAMES[0], 1), "measured"]
