@@ -251,7 +251,10 @@ def run_result(
     run_dir = runs_dir / arm / game / f"s{seed}"
     failed = run_dir / FAILED_FILE
     if failed.is_file():
-        return {"failed": json.loads(failed.read_text()).get("reason", "")}
+        try:
+            return {"failed": str(json.loads(failed.read_text())["reason"])}
+        except (ValueError, KeyError, TypeError) as error:
+            raise UsageError(f"{failed} is not a failure marker ({error})") from None
     if not (run_dir / "summary.json").is_file():
         return None
     if arm in rm.MEASURED_AT_COLLECTION or arm in rm.ATTENTION_ARMS:
@@ -383,7 +386,13 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
             rows.append(
                 {"test": test} | row | claim5({k: v["rollout_excess"] for k, v in runs.items()})
             )
-        table2.append({"variant": name, "arm": arm} | row | _variant_means(runs))
+        # A failed variant's means are over its other runs; the column says which one failed.
+        table2.append(
+            {"variant": name, "arm": arm}
+            | row
+            | _variant_means(runs)
+            | {"failed runs": ", ".join(_failed(results, [arm], rm.AGREEMENT_GAMES))}
+        )
     test = "7: order AE > VAE beta=0 > Dense VAE > VAE beta=0.01 (Spearman)"
     complete = set.intersection(*(set(runs) for runs in per_variant.values()))
     if failed := _failed(results, VARIANTS.values(), rm.AGREEMENT_GAMES):
@@ -688,13 +697,15 @@ def grounding_figure(table: pd.DataFrame, path: Path) -> Path:
 
 
 def grounding_maps_figure(
-    examples: dict[tuple[str, str], dict[str, Any] | None], path: Path
+    examples: dict[tuple[str, str], dict[str, Any] | None],
+    path: Path,
+    statuses: dict[tuple[str, str], str] | None = None,
 ) -> Path:
     """Beside :func:`grounding_figure`: per game (rows) and map (column groups), a few of the
     states the share is measured on, drawn as MinAtar draws them, with the map over them (each
     cell's opacity its share of the map's mass) and the relevant objects' cells outlined; under
-    each, that state's share on the objects. A map whose row reads "not yet" in the table shows
-    "not yet"."""
+    each, that state's share on the objects. A map without examples shows its row's status in
+    the table (``statuses``, (map label, game) -> status): "not yet" or "not testable"."""
     import textwrap
 
     from matplotlib.patches import Rectangle
@@ -725,7 +736,7 @@ def grounding_maps_figure(
                     ax.text(
                         0.5,
                         0.5,
-                        "not yet",
+                        (statuses or {}).get((label, game), "not yet").split(" (")[0],
                         ha="center",
                         va="center",
                         fontsize=7,
@@ -822,5 +833,6 @@ def build(
     paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
     paths.append(grounding_figure(grounding, out / "grounding.png"))
     examples = map_examples(results, attention, grounding)
-    paths.append(grounding_maps_figure(examples, out / "grounding-maps.png"))
+    statuses = {(row.map, row.game): row.status for row in grounding.itertuples()}
+    paths.append(grounding_maps_figure(examples, out / "grounding-maps.png", statuses))
     return paths

@@ -9,6 +9,7 @@ import pytest
 
 from agents import confirmatory_interpret as ci
 from agents.confirmatory_report import Study
+from agents.errors import UsageError
 from agents.interpret import run_measures as rm
 
 GAMES = rm.AGREEMENT_GAMES
@@ -263,6 +264,9 @@ def test_a_failed_run_makes_every_test_and_row_that_needs_it_not_testable(tmp_pa
     )
     assert failed == {"failed": reason} and ci.is_failed(failed)
     assert not ci.is_failed(None) and not ci.is_failed({"measures": {}})
+    (failed_dir / "failed.json").write_text("{")
+    with pytest.raises(UsageError, match="not a failure marker"):
+        ci.run_result(tmp_path / "runs", "idqn-vae-beta0", GAMES[0], 1, tmp_path, rm.PREREGISTERED)
 
     results = {
         (arm, game, seed): {"measures": _agreement(0.4 - 0.1 * rank)}
@@ -279,7 +283,11 @@ def test_a_failed_run_makes_every_test_and_row_that_needs_it_not_testable(tmp_pa
         }
     results[("attention", rm.BREAKOUT, 2)] = {"failed": reason}
 
-    verdicts = pd.DataFrame(ci.verdict_rows(results)[0]).set_index("test")["verdict"]
+    rows, table2 = ci.verdict_rows(results)
+    verdicts = pd.DataFrame(rows).set_index("test")["verdict"]
+    failed_runs = pd.DataFrame(table2).set_index("variant")["failed runs"]
+    assert failed_runs["VAE beta=0"] == f"idqn-vae-beta0 {GAMES[0]} s1"
+    assert failed_runs["AE"] == ""
     not_testable = f"not testable (idqn-vae-beta0 {GAMES[0]} s1 failed: non-finite)"
     assert verdicts["5: agreement above chance, VAE beta=0"] == not_testable
     assert verdicts["5: agreement above chance, AE"] == "holds"
