@@ -1,4 +1,4 @@
-"""Command line: ``python -m agents train|evaluate|peer|pack|confirmatory|interpret-run|report|interpret|study|list``.
+"""Command line: ``python -m agents train|evaluate|peer|pack|confirmatory|confirmatory-summary|interpret-run|report|interpret|study|list``.
 
     python -m agents train --agent ddqn --game Pong --seed 0 --frames 10000000 --out DIR \\
         [--preset NAME] [--set key=value ...]
@@ -93,6 +93,18 @@ def _parser() -> argparse.ArgumentParser:
     confirmatory.add_argument("--out", type=Path, required=True, help="report folder")
     confirmatory.add_argument(
         "--no-progress", action="store_true", help="hide the interpretability measures' bar"
+    )
+
+    summary = sub.add_parser(
+        "confirmatory-summary",
+        help="copy the confirmatory report's summary.md into a document's marked block",
+    )
+    summary.add_argument(
+        "--report", type=Path, default=Path("reports/confirmatory"), help="the report folder"
+    )
+    summary.add_argument("--doc", type=Path, required=True, help="e.g. docs/reproduction.md")
+    summary.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if the block is not current"
     )
 
     measure = sub.add_parser(
@@ -342,7 +354,31 @@ def _confirmatory(args: argparse.Namespace) -> dict:
     paths += confirmatory_interpret.build(
         study, pilot, args.out / "interpret", progress=not args.no_progress
     )
+    from agents.confirmatory_summary import write_summary
+
+    paths.append(write_summary(args.out))
     return {"wrote": [str(p) for p in paths]}
+
+
+def _confirmatory_summary(args: argparse.Namespace) -> dict:
+    """The report's summary (or, before it is built, the placeholder) into ``--doc``'s block."""
+    from agents import confirmatory_summary as cs
+    from agents.files import atomic_write_text
+
+    if not args.doc.is_file():
+        raise UsageError(f"{args.doc} does not exist")
+    document = args.doc.read_text()
+    updated = cs.embed(document, cs.expected_body(args.report))
+    if args.check:
+        if updated != document:
+            raise RunFailed(
+                f"{args.doc}'s confirmatory summary is not {args.report}/summary.md's: run "
+                f"python -m agents confirmatory-summary --doc {args.doc}"
+            )
+        return {"current": str(args.doc)}
+    if updated != document:
+        atomic_write_text(args.doc, updated)
+    return {"wrote": [str(args.doc)] if updated != document else []}
 
 
 def _interpret_run(args: argparse.Namespace) -> dict:
@@ -413,6 +449,7 @@ HANDLERS = {
     "peer": _peer,
     "pack": lambda args: _pack(args.runs, args.half_weights),
     "confirmatory": _confirmatory,
+    "confirmatory-summary": _confirmatory_summary,
     "interpret-run": _interpret_run,
     "report": _report,
     "interpret": _interpret,

@@ -381,3 +381,21 @@ def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
     assert list(table["verdict"]) == ["does not hold", "holds"]
     (tmp_path / "runs" / "attention" / "MinAtar-Asterix" / "s4" / "summary.json").unlink()
     assert ac_lambda_test(study, steps=500)["verdict"].tolist() == ["does not hold", "holds"]
+
+
+def test_the_command_writes_a_summary_of_the_binding_verdicts(tmp_path):
+    import yaml
+
+    _study(tmp_path / "runs", 0.0)
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump(_config(tmp_path / "runs")))
+    out = tmp_path / "out"
+    assert main(["confirmatory", "--config", str(config), "--out", str(out), "--no-progress"]) == 0
+    summary = (out / "summary.md").read_text()
+    verdicts = _verdicts(out)
+    binding = verdicts[verdicts["binding"]]
+    claim1 = binding[(binding["claim"] == "1") & (binding["scope"] == "aggregate (IQM)")]
+    lines = [line for line in summary.splitlines() if "aggregate (IQM)" in line]
+    assert len(lines) == len(binding[binding["scope"] == "aggregate (IQM)"])
+    assert claim1["verdict"].item() in lines[0]
+    assert "50 of 50 runs finished." in summary

@@ -30,6 +30,8 @@ rule confirmatory_report:
         multiext(f"{CONFIRMATORY_REPORTS}/interpret/runs", ".csv", ".md"),
         multiext(f"{CONFIRMATORY_REPORTS}/interpret/grounding", ".csv", ".md", ".png"),
         f"{CONFIRMATORY_REPORTS}/interpret/grounding-maps.png",
+        # Every verdict on one page, quoted from the tables above (agents/confirmatory_summary.py).
+        f"{CONFIRMATORY_REPORTS}/summary.md",
     log:
         f"{CONFIRMATORY_REPORTS}/logs/report.log",
     params:

@@ -1,0 +1,161 @@
+"""The confirmatory study's one-page summary and its copy in the docs (agents.confirmatory_summary)."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from agents import confirmatory_summary as cs
+from agents.__main__ import main
+from agents.errors import UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+NAN = float("nan")
+
+
+def _report(root: Path) -> Path:
+    """The tables a report writes, constructed: claim 1 (aggregate, both statistics), one
+    failed run, one interpretability test, one attention test and one grounding row."""
+    (root / "interpret").mkdir(parents=True)
+    pd.DataFrame(
+        [
+            {
+                "arm": "idqn",
+                "game": "MinAtar-Breakout",
+                "seed": 0,
+                "complete": True,
+                "failed": False,
+            },
+            {
+                "arm": "idqn",
+                "game": "MinAtar-Breakout",
+                "seed": 1,
+                "complete": False,
+                "failed": True,
+            },
+            {
+                "arm": "ddqn",
+                "game": "MinAtar-Breakout",
+                "seed": 0,
+                "complete": False,
+                "failed": False,
+            },
+        ]
+    ).to_csv(root / "runs.csv", index=False)
+    test = {"claim": "1", "scope": "aggregate (IQM)", "a": "i-DQN", "b": "DDQN"}
+    test |= {"kind": "non-inferiority", "margin": 0.2, "runs": "50/50"}
+    pd.DataFrame(
+        [
+            test
+            | {"statistic": "final_eval", "estimate": -0.0512, "lower": -0.1234, "upper": 0.0311}
+            | {"detectable_margin_80": 0.1501, "p_improvement": 0.44, "p_improvement_low": 0.3}
+            | {"p_improvement_high": 0.58, "verdict": "holds", "binding": True, "note": ""},
+            test
+            | {"statistic": "train_last10", "estimate": -0.3, "lower": -0.5, "upper": -0.1}
+            | {"verdict": "does not hold", "binding": False}
+            | {"note": "disagrees with the primary statistic (holds)"},
+        ]
+    ).to_csv(root / "verdicts.csv", index=False)
+    pd.DataFrame(
+        [
+            {"game": "MinAtar-Breakout", "arm": "i-DQN", "runs": "2/5"}
+            | {"final_eval": 12.345, "final_eval_low": 10.0, "final_eval_high": 14.7},
+            {"game": "MinAtar-Breakout", "arm": "DDQN", "runs": "0/5", "final_eval": NAN},
+        ]
+    ).to_csv(root / "main.csv", index=False)
+    pd.DataFrame(
+        [{"test": "3: keys", "runs": "15/15", "estimate": 0.1, "lower": 0.05, "upper": 0.2}]
+        + [{"test": "9: attention", "runs": "3/6", "verdict": "not yet (3 of 6 runs)"}]
+    ).assign(threshold=[0.405, NAN], verdict=["holds", "not yet (3 of 6 runs)"]).to_csv(
+        root / "interpret" / "verdicts.csv", index=False
+    )
+    pd.DataFrame(
+        [
+            {"game": "MinAtar-Breakout", "runs": "5/5", "ac_lambda_300k": 6.0, "mean": 5.0}
+            | {"lower": 4.0, "upper": 6.5, "verdict": "holds"}
+        ]
+    ).to_csv(root / "attention-ac-lambda.csv", index=False)
+    pd.DataFrame(
+        [
+            {"arm": "attention agent", "game": "MinAtar-Breakout", "runs": "5/5"}
+            | {"seeds_above_random": "5/5", "every_seed_above_random": True},
+            {"arm": "attention agent", "game": "at least 4 of 5 games"}
+            | {"verdict": "does not hold (1 of 5 games)"},
+        ]
+    ).to_csv(root / "attention-above-random.csv", index=False)
+    pd.DataFrame(
+        [
+            {"map": "DDQN, saliency of Q(s, a*)", "game": "MinAtar-Breakout", "seeds": 3}
+            | {"status": "measured", "share": 0.3, "share_low": 0.25, "share_high": 0.35}
+            | {"occupancy": 0.05, "share_over_occupancy": 6.0},
+            {"map": "i-DQN, saliency of Q(s, a*)", "game": "MinAtar-Breakout", "seeds": 2}
+            | {"status": "not testable (s2 failed: non-finite)", "share": NAN}
+            | {"occupancy": NAN, "share_over_occupancy": NAN},
+        ]
+    ).to_csv(root / "interpret" / "grounding.csv", index=False)
+    return root
+
+
+def test_the_summary_quotes_the_reports_tables(tmp_path):
+    body = cs.summary_body(_report(tmp_path / "report"))
+    assert "2 of 3 runs finished; 1 failed on a non-finite loss" in body
+    assert "idqn MinAtar-Breakout s1" in body
+    score = next(line for line in body.splitlines() if line.startswith("| 1 "))
+    cells = [cell.strip() for cell in score.strip("|").split("|")]
+    assert cells == [
+        "1",
+        "i-DQN vs DDQN, non-inferiority (margin 0.20)",
+        "aggregate (IQM)",
+        "50/50",
+        "-0.05 [-0.12, 0.03]",
+        "0.15",
+        "0.44 [0.30, 0.58]",
+        "holds",
+        "does not hold",  # the secondary statistic's, beside the binding one
+    ]
+    assert sum(line.startswith("| 1 ") for line in body.splitlines()) == 1  # binding rows only
+    assert "12.35 [10.00, 14.70] (2/5)" in body and "(0/5)" in body
+    assert "| 3: keys" in body and "0.10 [0.05, 0.20]" in body
+    assert "not yet (3 of 6 runs)" in body
+    assert "does not hold (1 of 5 games)" in body and "5.00 [4.00, 6.50]" in body
+    assert "0.300 [0.250, 0.350]" in body and "not testable (s2 failed: non-finite)" in body
+
+
+def test_a_missing_table_is_a_clear_error(tmp_path):
+    report = _report(tmp_path / "report")
+    (report / "main.csv").unlink()
+    with pytest.raises(UsageError, match="main.csv does not exist: build the report first"):
+        cs.summary_body(report)
+
+
+def test_embed_replaces_the_block_only():
+    document = f"intro\n{cs.BEGIN}\nold\n{cs.END}\noutro\n"
+    assert cs.embed(document, "new\n") == f"intro\n{cs.BEGIN}\nnew\n{cs.END}\noutro\n"
+    with pytest.raises(UsageError, match="exactly one"):
+        cs.embed("no markers here", "new")
+
+
+def test_the_command_writes_then_checks_a_documents_block(tmp_path, capsys):
+    report = _report(tmp_path / "report")
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"# Doc\n{cs.BEGIN}\n{cs.PLACEHOLDER}\n{cs.END}\n")
+    args = ["confirmatory-summary", "--report", str(report), "--doc", str(doc)]
+    assert main([*args, "--check"]) == 0  # no summary.md yet: the placeholder is current
+    cs.write_summary(report)
+    assert main([*args, "--check"]) == 1
+    assert "is not" in capsys.readouterr().err
+    before = doc.read_text()
+    assert main(args) == 0
+    assert doc.read_text() != before and "holds" in doc.read_text()
+    assert main([*args, "--check"]) == 0
+    assert main(["confirmatory-summary", "--report", str(report), "--doc", "nope.md"]) == 2
+
+
+def test_the_docs_carry_the_committed_reports_summary():
+    """docs/reproduction.md's block is reports/confirmatory/summary.md's body, or the
+    placeholder while the report is not built; and that summary is its tables'."""
+    report = ROOT / "reports" / "confirmatory"
+    doc = (ROOT / "docs" / "reproduction.md").read_text()
+    assert cs.embed(doc, cs.expected_body(report)) == doc
+    if (report / "summary.md").is_file():
+        assert (report / "summary.md").read_text() == cs.TITLE + cs.summary_body(report)
