@@ -366,7 +366,7 @@ def _confirmatory_summary(args: argparse.Namespace) -> dict:
     from agents.files import atomic_write_text
 
     if not args.doc.is_file():
-        raise UsageError(f"{args.doc} does not exist")
+        raise UsageError(f"{args.doc} is not a file")
     document = args.doc.read_text()
     updated = cs.embed(document, cs.expected_body(args.report))
     if args.check:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from agents.confirmatory_report import ARM_LABELS
 from agents.errors import UsageError
 from agents.files import atomic_write_text
 
@@ -31,7 +32,7 @@ PLACEHOLDER = (
 TITLE = "# The confirmatory study: verdicts\n\n"
 
 
-def _number(value: object, digits: int = 2) -> str:
+def _number(value: object, digits: int = 3) -> str:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -39,7 +40,7 @@ def _number(value: object, digits: int = 2) -> str:
     return "" if math.isnan(number) else f"{number:.{digits}f}"
 
 
-def _interval(row: pd.Series, estimate: str, lower: str, upper: str, digits: int = 2) -> str:
+def _interval(row: pd.Series, estimate: str, lower: str, upper: str, digits: int = 3) -> str:
     """ "est [low, high]", the estimate alone without an interval, or empty without either."""
     middle = _number(row.get(estimate), digits)
     low, high = _number(row.get(lower), digits), _number(row.get(upper), digits)
@@ -67,8 +68,10 @@ def _read(report: Path, name: str) -> pd.DataFrame:
         )
     try:
         return pd.read_csv(path, dtype={"claim": str})  # "1", "S1", "Mott": text, always
-    except pd.errors.EmptyDataError:
+    except pd.errors.EmptyDataError:  # a table with no rows (a study without those arms)
         return pd.DataFrame()
+    except pd.errors.ParserError as error:
+        raise UsageError(f"{path} is not a readable table ({error})") from None
 
 
 def runs_section(runs: pd.DataFrame) -> str:
@@ -76,7 +79,9 @@ def runs_section(runs: pd.DataFrame) -> str:
     failed = runs[runs["failed"]]
     line = f"{len(done)} of {len(runs)} runs finished"
     if len(failed):
-        names = ", ".join(f"{r.arm} {r.game} s{r.seed}" for r in failed.itertuples())
+        names = ", ".join(
+            f"{ARM_LABELS.get(r.arm, r.arm)} {r.game} s{r.seed}" for r in failed.itertuples()
+        )
         line += f"; {len(failed)} failed on a non-finite loss and score as random play: {names}"
     return f"### Runs\n\n{line}.\n"
 
@@ -84,17 +89,15 @@ def runs_section(runs: pd.DataFrame) -> str:
 def score_section(verdicts: pd.DataFrame) -> str:
     """Every binding test (the primary statistic), with the secondary statistic's verdict."""
     key = ["claim", "scope", "a", "b", "kind"]
-    secondary = {
-        tuple(row[k] for k in key): row
-        for _, row in verdicts[~verdicts["binding"].astype(bool)].iterrows()
-    }
+    binding = verdicts["binding"].astype(str) == "True"  # pandas reads it back as bool or text
+    secondary = {tuple(row[k] for k in key): row for _, row in verdicts[~binding].iterrows()}
     rows = []
-    for _, row in verdicts[verdicts["binding"].astype(bool)].iterrows():
+    for _, row in verdicts[binding].iterrows():
         other = secondary.get(tuple(row[k] for k in key))
         rows.append(
             {
                 "claim": _text(row["claim"]),
-                "test": f"{row['a']} vs {row['b']}, {row['kind']} (margin {_number(row['margin'])})",
+                "test": f"{row['a']} vs {row['b']}, {row['kind']} (margin {_number(row['margin'], 2)})",
                 "scope": _text(row["scope"]),
                 "runs": _text(row["runs"]),
                 "difference [95% interval]": _interval(row, "estimate", "lower", "upper"),
@@ -177,10 +180,8 @@ def grounding_section(grounding: pd.DataFrame) -> str:
             "map": _text(row["map"]),
             "game": _text(row["game"]),
             "seeds": _text(row["seeds"]),
-            "share on objects [95% interval]": _interval(
-                row, "share", "share_low", "share_high", 3
-            ),
-            "occupancy": _number(row["occupancy"], 3),
+            "share on objects [95% interval]": _interval(row, "share", "share_low", "share_high"),
+            "occupancy": _number(row["occupancy"]),
             "share / occupancy": _number(row["share_over_occupancy"]),
             "status": _text(row["status"]),
         }
@@ -191,6 +192,13 @@ def grounding_section(grounding: pd.DataFrame) -> str:
 
 def summary_body(report: Path) -> str:
     """The summary's text (no title), from the report's tables in ``report``."""
+    try:
+        return _sections(report)
+    except KeyError as error:
+        raise UsageError(f"{report} has a table without the column {error}: rebuild it") from None
+
+
+def _sections(report: Path) -> str:
     return "\n".join(
         (
             runs_section(_read(report, "runs.csv")),
@@ -215,8 +223,12 @@ def write_summary(report: Path) -> Path:
 
 def embed(document: str, body: str) -> str:
     """``document`` with the text between :data:`BEGIN` and :data:`END` replaced by ``body``."""
-    if document.count(BEGIN) != 1 or document.count(END) != 1:
-        raise UsageError(f"the document needs exactly one {BEGIN!r} and one {END!r} line")
+    if (
+        document.count(BEGIN) != 1
+        or document.count(END) != 1
+        or document.index(END) < document.index(BEGIN)
+    ):
+        raise UsageError(f"the document needs one {BEGIN!r} line, then one {END!r} line")
     head, rest = document.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{BEGIN}\n{body.strip()}\n{END}{tail}"
@@ -226,6 +238,8 @@ def expected_body(report: Path) -> str:
     """What the docs' block should hold: the built summary's body, else :data:`PLACEHOLDER`."""
     summary = report / "summary.md"
     if not summary.is_file():
+        if (report / "verdicts.csv").is_file():
+            raise UsageError(f"{report} has verdicts.csv but no summary.md: rebuild the report")
         return PLACEHOLDER
     text = summary.read_text()
     return text[len(TITLE) :] if text.startswith(TITLE) else text

@@ -99,7 +99,7 @@ def _report(root: Path) -> Path:
 def test_the_summary_quotes_the_reports_tables(tmp_path):
     body = cs.summary_body(_report(tmp_path / "report"))
     assert "2 of 3 runs finished; 1 failed on a non-finite loss" in body
-    assert "idqn MinAtar-Breakout s1" in body
+    assert "i-DQN MinAtar-Breakout s1" in body
     score = next(line for line in body.splitlines() if line.startswith("| 1 "))
     cells = [cell.strip() for cell in score.strip("|").split("|")]
     assert cells == [
@@ -107,17 +107,17 @@ def test_the_summary_quotes_the_reports_tables(tmp_path):
         "i-DQN vs DDQN, non-inferiority (margin 0.20)",
         "aggregate (IQM)",
         "50/50",
-        "-0.05 [-0.12, 0.03]",
-        "0.15",
-        "0.44 [0.30, 0.58]",
+        "-0.051 [-0.123, 0.031]",
+        "0.150",
+        "0.440 [0.300, 0.580]",
         "holds",
         "does not hold",  # the secondary statistic's, beside the binding one
     ]
     assert sum(line.startswith("| 1 ") for line in body.splitlines()) == 1  # binding rows only
-    assert "12.35 [10.00, 14.70] (2/5)" in body and "(0/5)" in body
-    assert "| 3: keys" in body and "0.10 [0.05, 0.20]" in body
+    assert "12.345 [10.000, 14.700] (2/5)" in body and "(0/5)" in body
+    assert "| 3: keys" in body and "0.100 [0.050, 0.200]" in body
     assert "not yet (3 of 6 runs)" in body
-    assert "does not hold (1 of 5 games)" in body and "5.00 [4.00, 6.50]" in body
+    assert "does not hold (1 of 5 games)" in body and "5.000 [4.000, 6.500]" in body
     assert "0.300 [0.250, 0.350]" in body and "not testable (s2 failed: non-finite)" in body
 
 
@@ -131,17 +131,18 @@ def test_a_missing_table_is_a_clear_error(tmp_path):
 def test_embed_replaces_the_block_only():
     document = f"intro\n{cs.BEGIN}\nold\n{cs.END}\noutro\n"
     assert cs.embed(document, "new\n") == f"intro\n{cs.BEGIN}\nnew\n{cs.END}\noutro\n"
-    with pytest.raises(UsageError, match="exactly one"):
-        cs.embed("no markers here", "new")
+    for broken in ("no markers", f"{cs.END}\n{cs.BEGIN}\n", f"{cs.BEGIN}\n{cs.BEGIN}\n{cs.END}"):
+        with pytest.raises(UsageError, match="needs one"):
+            cs.embed(broken, "new")
 
 
 def test_the_command_writes_then_checks_a_documents_block(tmp_path, capsys):
-    report = _report(tmp_path / "report")
+    report = tmp_path / "report"
     doc = tmp_path / "doc.md"
     doc.write_text(f"# Doc\n{cs.BEGIN}\n{cs.PLACEHOLDER}\n{cs.END}\n")
     args = ["confirmatory-summary", "--report", str(report), "--doc", str(doc)]
-    assert main([*args, "--check"]) == 0  # no summary.md yet: the placeholder is current
-    cs.write_summary(report)
+    assert main([*args, "--check"]) == 0  # no report yet: the placeholder is current
+    cs.write_summary(_report(report))
     assert main([*args, "--check"]) == 1
     assert "is not" in capsys.readouterr().err
     before = doc.read_text()
@@ -149,6 +150,9 @@ def test_the_command_writes_then_checks_a_documents_block(tmp_path, capsys):
     assert doc.read_text() != before and "holds" in doc.read_text()
     assert main([*args, "--check"]) == 0
     assert main(["confirmatory-summary", "--report", str(report), "--doc", "nope.md"]) == 2
+    (report / "summary.md").unlink()  # a built report without its summary: refused
+    assert main(args) == 2
+    assert "no summary.md" in capsys.readouterr().err
 
 
 def test_the_docs_carry_the_committed_reports_summary():
@@ -156,6 +160,7 @@ def test_the_docs_carry_the_committed_reports_summary():
     placeholder while the report is not built; and that summary is its tables'."""
     report = ROOT / "reports" / "confirmatory"
     doc = (ROOT / "docs" / "reproduction.md").read_text()
+    # A built report always has its summary (expected_body refuses verdicts.csv without one).
     assert cs.embed(doc, cs.expected_body(report)) == doc
     if (report / "summary.md").is_file():
         assert (report / "summary.md").read_text() == cs.TITLE + cs.summary_body(report)
