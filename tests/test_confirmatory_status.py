@@ -71,6 +71,20 @@ def test_each_run_is_counted_once_and_priced_by_its_arm_else_its_agent(tmp_path)
     assert "| **all** | 6 | 2 | 1 | 2 (0.00M steps done) | 1 | 4.2 |" in table
 
 
+def test_a_run_that_cannot_resume_is_priced_whole(tmp_path):
+    study = STUDY | {"arms": {"sb3": {"agent": "sb3-dqn", "preset": "minatar", "seeds": [0, 1]}}}
+    _finish(tmp_path, "sb3", 0, 3600.0)  # 0.36 s a step: 1 run-hour a run
+    under_way = tmp_path / "lane" / "runs" / "sb3" / "MinAtar-Breakout" / "s1"
+    under_way.mkdir(parents=True)
+    write_episode_log(under_way, [1.0])  # its progress is lost if stopped: the whole run counts
+    status = status_tool.study_status(
+        tmp_path, confirmatory_runs({"confirmatory": study}), [tmp_path / "lane"]
+    )
+    assert status["sb3"]["whole run"] == pytest.approx(1.0)
+    assert "sb3: a run cannot resume" in status_tool.markdown(status)
+    assert "takes 1.0 run-hours" in status_tool.markdown(status)
+
+
 def test_the_committed_study_is_read_without_error_and_counts_every_run():
     runs = confirmatory_runs(yaml.safe_load((ROOT / "config" / "confirmatory.yaml").read_text()))
     status = status_tool.study_status(ROOT, runs, [])

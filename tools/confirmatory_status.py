@@ -36,6 +36,9 @@ sys.path.insert(0, str(ROOT))
 from agents.runtable import FAILED_FILE, NON_FINITE, Run, confirmatory_runs  # noqa: E402
 
 COLUMNS = ("runs", "committed", "to collect", "under way", "not started")
+#: Agents whose runs cannot resume from a checkpoint: one stopped before its end starts over
+#: (docs/preregistration.md, "Exclusions, failures and missing runs").
+NOT_RESUMABLE = ("sb3-dqn",)
 
 
 def last_logged_step(episodes: Path) -> int:
@@ -76,7 +79,8 @@ def study_status(
     root: Path, runs: Sequence[Run], training: Sequence[Path]
 ) -> dict[str, dict[str, float]]:
     """Per arm: the counts of :data:`COLUMNS`, the steps done by the runs under way ("steps
-    done"), the runs left unpriced ("unpriced") and the run-hours left ("run-hours left")."""
+    done"), the runs left unpriced ("unpriced"), the run-hours left ("run-hours left") and, for
+    an arm of :data:`NOT_RESUMABLE`, the run-hours of its longest whole run left ("whole run")."""
     costs: dict[tuple, list[float]] = defaultdict(list)
     for run in runs:
         summary = root / run.path / "summary.json"
@@ -113,6 +117,8 @@ def study_status(
             row["unpriced"] += 1
         else:
             row["run-hours left"] += max(run.frames - done, 0) * cost / 3600
+            if run.agent in NOT_RESUMABLE:
+                row["whole run"] = max(row["whole run"], run.frames * cost / 3600)
     return status
 
 
@@ -134,6 +140,14 @@ def markdown(status: dict[str, dict[str, float]]) -> str:
         lines.append(
             f"{int(total['unpriced'])} unfinished runs have no committed run to price them"
         )
+    for arm, row in status.items():
+        if row["whole run"]:
+            lines.append(
+                f"{arm}: a run cannot resume, so one stopped before its end starts over; its "
+                f"longest run left takes {row['whole run']:.1f} run-hours at its committed runs' "
+                "cost (more wall clock if more runs share the cores than then): start one only "
+                "with that much time ahead"
+            )
     return "\n".join(lines)
 
 
