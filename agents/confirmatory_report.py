@@ -10,7 +10,8 @@ writes ``runs.csv`` (every run's statistics and CPU models), ``main.{csv,md}`` (
 interval over seeds, per game and arm, raw and normalised), ``verdicts.{csv,md}`` (every
 pre-registered test on the primary statistic, ``binding``, then on the secondary, with a
 ``note`` where the two disagree: its interval, margin, verdict, the margin the study's own
-spread detects and, beside an aggregate, P(a > b) with its interval), ``curves.png``
+spread detects and, beside an aggregate, P(a > b) with its interval), ``verdicts.png`` (the
+binding tests as a forest plot against their margins), ``curves.png``
 (evaluation phases with the reference DQN marked) and ``aggregate.png`` (IQMs and performance
 profiles). A test whose runs are not all complete reads "not yet"; nothing is judged on part of
 the data.
@@ -625,6 +626,90 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
     return path
 
 
+#: The verdicts' colours in :func:`verdicts_figure`.
+VERDICT_COLOURS = {"holds": "tab:green", "does not hold": "tab:red", "inconclusive": "tab:gray"}
+#: The lines each kind of test reads its interval against, in units of its margin m.
+RULE_LINES = {
+    "non-inferiority": (-1.0,),
+    "superiority": (1.0,),
+    "equivalence": (-1.0, 1.0),
+    "change": (-1.0, 0.0, 1.0),  # S1: holds when 0 is excluded; no change inside (-m, m)
+}
+
+
+def forest_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
+    """What :func:`verdicts_figure` draws, one entry per binding test in table order: its
+    ``label``, the x of the ``lines`` its rule reads, its ``verdict`` and ``interval``
+    (estimate, lower, upper), None while the test reads "not yet"."""
+    rows = []
+    for row in verdicts[verdicts["binding"].astype(str) == "True"].itertuples():
+        verdict = str(row.verdict)
+        rows.append(
+            {
+                "label": f"{row.claim}: {row.a} vs {row.b}, {row.kind}, {row.scope}".replace(
+                    "MinAtar-", ""
+                ),
+                "lines": [side * float(row.margin) for side in RULE_LINES[row.kind]],
+                "verdict": verdict,
+                "interval": None
+                if verdict.startswith("not yet")
+                else (float(row.estimate), float(row.lower), float(row.upper)),
+            }
+        )
+    return rows
+
+
+def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
+    """Every binding score test as a forest plot (:func:`forest_rows`): the difference a - b in
+    normalised score with its 95% interval, coloured by verdict, beside the lines its rule reads
+    (black). A test whose runs are not all in reads "not yet" in place of its interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = forest_rows(verdicts)
+    fig, ax = plt.subplots(figsize=(9, 0.32 * max(len(rows), 3) + 1.2))
+    ax.axvline(0.0, color="lightgray", linestyle=":", linewidth=1)
+    for y, row in enumerate(rows):
+        for x in row["lines"]:
+            ax.plot([x, x], [y - 0.4, y + 0.4], color="black", linewidth=1)
+        if row["interval"] is None:
+            ax.annotate(row["verdict"], (0.0, y), fontsize=7, va="center", ha="center", c="gray")
+            continue
+        estimate, lower, upper = row["interval"]
+        colour = VERDICT_COLOURS.get(row["verdict"], "black")
+        ax.errorbar(
+            estimate,
+            y,
+            xerr=[[estimate - lower], [upper - estimate]],
+            fmt="o",
+            color=colour,
+            capsize=3,
+            markersize=4,
+        )
+        ax.annotate(
+            row["verdict"],
+            (1.01, y),
+            xycoords=("axes fraction", "data"),
+            fontsize=7,
+            va="center",
+            color=colour,
+        )
+    ax.set_yticks(range(len(rows)), [row["label"] for row in rows], fontsize=7)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set(
+        xlabel="difference a - b, normalised score (0 random, 1 the reference DQN), 95% interval",
+        title="The score claims: each binding test against the lines of its rule (black)",
+    )
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
 def build(config: dict[str, Any], out: Path) -> list[Path]:
     """Everything of the report, from the runs on disk (complete or not). The pilot's runs
     (``runs_dir``, config/minatar.yaml) give amendment 5's random-policy episodes."""
@@ -636,6 +721,7 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     paths += _write_table(main_table(runs), out / "main")
     verdicts = verdict_table(runs, preregistered_tests(study))
     paths += _write_table(verdicts, out / "verdicts")
+    paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
     paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
     paths.append(aggregate_figure(runs, study, out / "aggregate.png"))
     # Amendment 5's tests of the attention agent (empty tables for a study without its arms).

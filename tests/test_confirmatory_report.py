@@ -400,3 +400,26 @@ def test_the_command_writes_a_summary_of_the_binding_verdicts(tmp_path):
     cells = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert cells[0] == "1" and cells[-2] == claim1["verdict"].item()
     assert "50 of 50 runs finished." in summary
+
+
+def test_the_forest_plot_draws_each_binding_test_against_its_rule(tmp_path):
+    from agents.confirmatory_report import forest_rows
+
+    root = tmp_path / "runs"
+    _study(root, 0.0)
+    build(_secondary_arms_config(root), tmp_path / "out")  # S2 and S1 are not all in: not yet
+    verdicts = _verdicts(tmp_path / "out")
+    rows = forest_rows(verdicts)
+    assert len(rows) == int(verdicts["binding"].sum())
+    by_label = {row["label"]: row for row in rows}
+    claim1 = by_label["1: i-DQN vs DDQN, non-inferiority, aggregate (IQM)"]
+    assert claim1["lines"] == [-0.2] and claim1["verdict"] == "holds"
+    estimate, lower, upper = claim1["interval"]
+    assert lower <= estimate <= upper and lower > -0.2
+    assert by_label["2: i-DQN vs DDQN, superiority, aggregate (IQM)"]["lines"] == [0.0]
+    s1 = by_label["S1: i-DQN (original code) vs i-DQN, change, Breakout"]
+    assert s1["lines"] == [-0.2, 0.0, 0.2] and s1["interval"] is None
+    assert s1["verdict"].startswith("not yet")
+    s2 = by_label["S2: DDQN vs SB3 DQN, equivalence, aggregate (IQM)"]
+    assert s2["lines"] == [-0.2, 0.2]
+    assert (tmp_path / "out" / "verdicts.png").stat().st_size > 10_000

@@ -18,6 +18,7 @@ rule confirmatory_report:
         multiext(f"{CONFIRMATORY_REPORTS}/main", ".csv", ".md"),
         report(f"{CONFIRMATORY_REPORTS}/verdicts.csv", category="Confirmatory study"),
         f"{CONFIRMATORY_REPORTS}/verdicts.md",
+        report(f"{CONFIRMATORY_REPORTS}/verdicts.png", category="Confirmatory study"),
         report(f"{CONFIRMATORY_REPORTS}/curves.png", category="Confirmatory study"),
         report(f"{CONFIRMATORY_REPORTS}/aggregate.png", category="Confirmatory study"),
         # Amendment 5's tests of the attention agent (Mott et al.'s claim is in verdicts).
