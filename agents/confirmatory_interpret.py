@@ -773,15 +773,10 @@ def grounding_maps_figure(
 
 
 def _save(fig, path: Path) -> Path:
-    import os
+    from agents.files import atomic_save_figure
 
-    plt = _plt()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return atomic_save_figure(fig, path)
 
 
 # -- the report --------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from agents.confirmatory import (
     welch_interval,
 )
 from agents.errors import UsageError
-from agents.files import atomic_write_text
+from agents.files import atomic_save_figure, atomic_write_text
 from agents.rundir import EVAL_PHASE_HEADER, read_episodes, read_log
 from agents.runtable import FAILED_FILE
 from agents.stats import best_and_final, step_window_mean
@@ -498,8 +498,7 @@ def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path:
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    atomic_save_figure(fig, path)
     return path
 
 
@@ -568,8 +567,7 @@ def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> 
         axes[0].text(0.5, 0.5, "no attention-agent arms in this study", ha="center")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    atomic_save_figure(fig, path)
     return path
 
 
@@ -600,8 +598,7 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
             va="center",
             fontsize=14,
         )
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        atomic_save_figure(fig, path)
         return path
     scores = {label: table.to_numpy(dtype=float) for label, table in tables.items()}
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -621,8 +618,7 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
     )
     ax_profile.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    atomic_save_figure(fig, path)
     return path
 
 
@@ -682,7 +678,8 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         ax.errorbar(
             estimate,
             y,
-            xerr=[[estimate - lower], [upper - estimate]],
+            # A bootstrap percentile interval need not hold its point estimate: clip at 0.
+            xerr=[[max(estimate - lower, 0.0)], [max(upper - estimate, 0.0)]],
             fmt="o",
             color=colour,
             capsize=3,
@@ -703,11 +700,7 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         title="The score claims: each binding test against the lines of its rule (black)",
     )
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_save_figure(fig, path)
 
 
 def build(config: dict[str, Any], out: Path) -> list[Path]:

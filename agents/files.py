@@ -77,6 +77,18 @@ def atomic_write_text(path: Path, text: str) -> None:
     _atomic(path, lambda f: f.write(text.encode()))
 
 
+def atomic_save_figure(fig: Any, path: Path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure to ``path`` atomically (its format from the suffix) and close
+    it, whether or not the save succeeds."""
+    import matplotlib.pyplot as plt
+
+    try:
+        _atomic(path, lambda f: fig.savefig(f, format=Path(path).suffix[1:], dpi=dpi))
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 

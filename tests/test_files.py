@@ -128,3 +128,23 @@ def test_a_lock_on_a_full_disk_raises_disk_full_and_leaves_no_lock_file(tmp_path
     assert list(tmp_path.iterdir()) == []
     with RunLock(tmp_path):  # and nothing blocks the next start
         pass
+
+
+def test_a_figure_is_saved_whole_or_not_at_all(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from agents.files import atomic_save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    path = atomic_save_figure(fig, tmp_path / "figure.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)  # closed
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError):  # an unknown format fails inside savefig
+        atomic_save_figure(fig, tmp_path / "figure.unknownformat")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]  # no temporary left
+    assert not plt.fignum_exists(fig.number)

@@ -116,8 +116,10 @@ def study_status(
         if cost is None:
             row["unpriced"] += 1
         else:
-            row["run-hours left"] += max(run.frames - done, 0) * cost / 3600
-            if run.agent in NOT_RESUMABLE:
+            resumable = run.agent not in NOT_RESUMABLE  # else a stop loses the steps done
+            left = max(run.frames - done, 0) if resumable else run.frames
+            row["run-hours left"] += left * cost / 3600
+            if not resumable:
                 row["whole run"] = max(row["whole run"], run.frames * cost / 3600)
     return status
 
@@ -143,10 +145,10 @@ def markdown(status: dict[str, dict[str, float]]) -> str:
     for arm, row in status.items():
         if row["whole run"]:
             lines.append(
-                f"{arm}: a run cannot resume, so one stopped before its end starts over; its "
-                f"longest run left takes {row['whole run']:.1f} run-hours at its committed runs' "
-                "cost (more wall clock if more runs share the cores than then): start one only "
-                "with that much time ahead"
+                f"{arm}: a run cannot resume, so one stopped before its end starts over. Its "
+                f"longest run left takes about {row['whole run']:.1f} run-hours, priced as "
+                "above (longer if more runs share the cores than when that price was "
+                "measured): start one only with that much time ahead"
             )
     return "\n".join(lines)
 
