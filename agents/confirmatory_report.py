@@ -321,14 +321,28 @@ def preregistered_tests(study: Study) -> list[Test]:
     ]
 
 
+def carries_claim(test: Test) -> bool:
+    """Whether the test's verdict is its claim's (amendment 10): on the primary statistic, the
+    aggregate test of claims 1 and 2 (both readings of claim 2), S2 and Mott's claim, and S1's
+    test of a change, one verdict per game. Every other row says where, not whether: the
+    per-game tests, S1 against DDQN, and the secondary statistic's rows."""
+    if test.statistic not in SECONDARY:
+        return False
+    if test.claim == "S1":
+        return test.kind == "change"
+    return test.aggregate
+
+
 def verdict_table(runs: pd.DataFrame, tests: list[Test]) -> pd.DataFrame:
     """Every test's row (:func:`run_test`), with ``binding`` (the primary statistic's verdict is
-    the claim's; the secondary's is reported beside it) and ``note``, which says where a
+    the test's; the secondary's is reported beside it), ``carries_claim`` (:func:`carries_claim`)
+    and ``note``, which says where a
     secondary verdict disagrees with its primary's, as the pre-registration asks."""
     rows = [run_test(runs, test) for test in tests]
     primary_verdicts = {}
     for test, row in zip(tests, rows, strict=True):
         row["binding"] = test.statistic in SECONDARY
+        row["carries_claim"] = carries_claim(test)
         row["note"] = ""
         key = (test.claim, row["scope"], test.a, test.b, test.kind)
         if row["binding"]:
@@ -351,7 +365,8 @@ def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
 def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
     """Amendment 5: per game, the attention agent's mean training return of the last 100
     episodes that end by step 300,000 (AC(lambda)'s own statistic, at its frames), over seeds,
-    with its 95% t-interval; **holds** if the interval's upper end reaches AC(lambda=0.8)."""
+    with its 95% t-interval; **holds** if the interval's upper end reaches AC(lambda=0.8). The
+    last row is the claim's verdict (amendment 10): holds if it holds on every game."""
     reference = pd.read_csv(AC_LAMBDA)
     rows = []
     for game in AC_GAMES:
@@ -381,6 +396,17 @@ def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
         mean, lower, upper = _interval(pd.Series(scores))
         verdict = "holds" if upper >= target else "does not hold"
         rows.append(row | {"mean": mean, "lower": lower, "upper": upper, "verdict": verdict})
+    if rows:
+        verdicts = [row["verdict"] for row in rows]
+        waiting = sum(v.startswith("not yet") for v in verdicts)
+        combined = (
+            f"not yet ({len(verdicts) - waiting} of {len(verdicts)} games complete)"
+            if waiting
+            else "holds"
+            if all(v == "holds" for v in verdicts)
+            else "does not hold"
+        )
+        rows.append({"game": f"all {len(verdicts)} games", "verdict": combined})
     return pd.DataFrame(rows)
 
 
@@ -645,6 +671,7 @@ def forest_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
                 "label": f"{row.claim}: {row.a} vs {row.b}, {row.kind}, {row.scope}".replace(
                     "MinAtar-", ""
                 ),
+                "carries_claim": str(getattr(row, "carries_claim", False)) == "True",
                 "lines": [side * float(row.margin) for side in RULE_LINES[row.kind]],
                 "verdict": verdict,
                 "interval": None
@@ -694,10 +721,13 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
             color=colour,
         )
     ax.set_yticks(range(len(rows)), [row["label"] for row in rows], fontsize=7)
+    for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
+        tick.set_fontweight("bold" if row["carries_claim"] else "normal")
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set(
         xlabel="difference a - b, normalised score (0 random, 1 the reference DQN), 95% interval",
-        title="The score claims: each binding test against the lines of its rule (black)",
+        title="The score claims: each test on the primary statistic against the lines of its "
+        "rule (black); in bold, the tests whose verdict is the claim's",
     )
     fig.tight_layout()
     return atomic_save_figure(fig, path)

@@ -345,6 +345,9 @@ def test_mott_claim_holds_for_a_tie_and_fails_for_a_clear_loss(tmp_path):
         mott = verdicts[verdicts["claim"] == "Mott"]
         assert set(mott["scope"]) == {"aggregate (IQM)", *MOTT_GAMES}
         assert _primary(verdicts, "Mott") == expected
+        carrying = mott[mott["carries_claim"]]  # amendment 10: the aggregate, primary statistic
+        assert list(carrying["scope"]) == ["aggregate (IQM)"]
+        assert carrying["verdict"].item() == expected
         assert (out / "attention-curves.png").stat().st_size > 10_000
 
 
@@ -370,17 +373,25 @@ def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
     # The constructed runs pay `early` until frame 900: by frame 500 that is the reference DQN's
     # score, above AC(lambda) on both games; a run whose early episodes pay 0 is below it.
     table = ac_lambda_test(study, steps=500)
-    assert list(table["game"]) == ["MinAtar-Breakout", "MinAtar-SpaceInvaders"]
-    assert list(table["verdict"]) == ["holds", "holds"]
+    assert list(table["game"]) == ["MinAtar-Breakout", "MinAtar-SpaceInvaders", "all 2 games"]
+    assert list(table["verdict"]) == ["holds", "holds", "holds"]
     for seed in range(5):
         folder = tmp_path / "runs" / "attention" / "MinAtar-Breakout" / f"s{seed}"
         episodes = pd.read_csv(folder / "episodes.csv")
         episodes.loc[episodes["frame"] <= 500, "return"] = 0.0
         episodes.to_csv(folder / "episodes.csv", index=False)
     table = ac_lambda_test(study, steps=500)
-    assert list(table["verdict"]) == ["does not hold", "holds"]
+    assert list(table["verdict"]) == ["does not hold", "holds", "does not hold"]  # both needed
     (tmp_path / "runs" / "attention" / "MinAtar-Asterix" / "s4" / "summary.json").unlink()
-    assert ac_lambda_test(study, steps=500)["verdict"].tolist() == ["does not hold", "holds"]
+    assert ac_lambda_test(study, steps=500)["verdict"].tolist() == [
+        "does not hold",
+        "holds",
+        "does not hold",
+    ]
+    (tmp_path / "runs" / "attention" / "MinAtar-Breakout" / "s4" / "summary.json").unlink()
+    assert ac_lambda_test(study, steps=500)["verdict"].tolist()[-1] == (
+        "not yet (1 of 2 games complete)"
+    )
 
 
 def test_the_command_writes_a_summary_of_the_binding_verdicts(tmp_path):
@@ -422,4 +433,15 @@ def test_the_forest_plot_draws_each_binding_test_against_its_rule(tmp_path):
     assert s1["verdict"].startswith("not yet")
     s2 = by_label["S2: DDQN vs SB3 DQN, equivalence, aggregate (IQM)"]
     assert s2["lines"] == [-0.2, 0.2]
+    # Amendment 10: the tests whose verdict is the claim's.
+    carrying = {label for label, row in by_label.items() if row["carries_claim"]}
+    assert carrying == {
+        "1: i-DQN vs DDQN, non-inferiority, aggregate (IQM)",
+        "2: i-DQN vs DDQN, non-inferiority, aggregate (IQM)",
+        "2: i-DQN vs DDQN, superiority, aggregate (IQM)",
+        "S1: i-DQN (original code) vs i-DQN, change, Breakout",
+        "S1: i-DQN (original code) vs i-DQN, change, Freeway",
+        "S2: DDQN vs SB3 DQN, equivalence, aggregate (IQM)",
+    }
+    assert not verdicts.loc[~verdicts["binding"], "carries_claim"].any()
     assert (tmp_path / "out" / "verdicts.png").stat().st_size > 10_000

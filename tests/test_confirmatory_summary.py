@@ -49,10 +49,11 @@ def _report(root: Path) -> Path:
             test
             | {"statistic": "final_eval", "estimate": -0.0512, "lower": -0.1234, "upper": 0.0311}
             | {"detectable_margin_80": 0.1501, "p_improvement": 0.44, "p_improvement_low": 0.3}
-            | {"p_improvement_high": 0.58, "verdict": "holds", "binding": True, "note": ""},
+            | {"p_improvement_high": 0.58, "verdict": "holds", "binding": True, "note": ""}
+            | {"carries_claim": True},
             test
             | {"statistic": "train_last10", "estimate": -0.3, "lower": -0.5, "upper": -0.1}
-            | {"verdict": "does not hold", "binding": False}
+            | {"verdict": "does not hold", "binding": False, "carries_claim": False}
             | {"note": "disagrees with the primary statistic (holds)"},
         ]
     ).to_csv(root / "verdicts.csv", index=False)
@@ -104,6 +105,7 @@ def test_the_summary_quotes_the_reports_tables(tmp_path):
     cells = [cell.strip() for cell in score.strip("|").split("|")]
     assert cells == [
         "1",
+        "yes",
         "i-DQN vs DDQN, non-inferiority (margin 0.20)",
         "aggregate (IQM)",
         "50/50",
