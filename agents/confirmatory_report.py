@@ -406,7 +406,8 @@ def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
             if all(v == "holds" for v in verdicts)
             else "does not hold"
         )
-        rows.append({"game": f"all {len(verdicts)} games", "verdict": combined})
+        label = "both games" if len(verdicts) == 2 else f"all {len(verdicts)} games"
+        rows.append({"game": label, "verdict": combined})
     return pd.DataFrame(rows)
 
 

@@ -373,7 +373,7 @@ def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
     # The constructed runs pay `early` until frame 900: by frame 500 that is the reference DQN's
     # score, above AC(lambda) on both games; a run whose early episodes pay 0 is below it.
     table = ac_lambda_test(study, steps=500)
-    assert list(table["game"]) == ["MinAtar-Breakout", "MinAtar-SpaceInvaders", "all 2 games"]
+    assert list(table["game"]) == ["MinAtar-Breakout", "MinAtar-SpaceInvaders", "both games"]
     assert list(table["verdict"]) == ["holds", "holds", "holds"]
     for seed in range(5):
         folder = tmp_path / "runs" / "attention" / "MinAtar-Breakout" / f"s{seed}"
