@@ -473,7 +473,9 @@ def above_random_test(study: Study, pilot_runs: Path, alpha: float = 0.05) -> pd
 
 
 def _markdown(table: pd.DataFrame) -> str:
-    return table.to_markdown(index=False, floatfmt=".3f") + "\n"
+    """The table in markdown, 3 decimals, an empty cell where a value is missing (not "nan")."""
+    shown = table.astype(object).where(table.notna(), None)
+    return shown.to_markdown(index=False, floatfmt=".3f", missingval="") + "\n"
 
 
 def _write_table(table: pd.DataFrame, stem: Path) -> list[Path]:

@@ -445,3 +445,12 @@ def test_the_forest_plot_draws_each_binding_test_against_its_rule(tmp_path):
     }
     assert not verdicts.loc[~verdicts["binding"], "carries_claim"].any()
     assert (tmp_path / "out" / "verdicts.png").stat().st_size > 10_000
+
+
+def test_a_missing_value_is_an_empty_cell_in_the_markdown_tables():
+    from agents.confirmatory_report import _markdown
+
+    table = pd.DataFrame({"game": ["a", "both games"], "mean": [1.23456, float("nan")]})
+    lines = _markdown(table).splitlines()
+    assert "1.235" in lines[2]
+    assert "nan" not in _markdown(table) and lines[3].split("|")[2].strip() == ""
