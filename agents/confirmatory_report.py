@@ -662,19 +662,25 @@ RULE_LINES = {
 }
 
 
+def is_true(value: object) -> bool:
+    """A flag of ``verdicts.csv`` (``binding``, ``carries_claim``), as built or read back from
+    the CSV, where pandas may give a bool or the text "True"."""
+    return str(value) == "True"
+
+
 def forest_rows(verdicts: pd.DataFrame) -> list[dict[str, Any]]:
     """What :func:`verdicts_figure` draws, one entry per binding test in table order: its
     ``label``, the x of the ``lines`` its rule reads, its ``verdict`` and ``interval``
     (estimate, lower, upper), None while the test reads "not yet"."""
     rows = []
-    for row in verdicts[verdicts["binding"].astype(str) == "True"].itertuples():
+    for row in verdicts[verdicts["binding"].map(is_true)].itertuples():
         verdict = str(row.verdict)
         rows.append(
             {
                 "label": f"{row.claim}: {row.a} vs {row.b}, {row.kind}, {row.scope}".replace(
                     "MinAtar-", ""
                 ),
-                "carries_claim": str(getattr(row, "carries_claim", False)) == "True",
+                "carries_claim": is_true(getattr(row, "carries_claim", False)),
                 "lines": [side * float(row.margin) for side in RULE_LINES[row.kind]],
                 "verdict": verdict,
                 "interval": None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.confirmatory_report import ARM_LABELS
+from agents.confirmatory_report import ARM_LABELS, is_true
 from agents.errors import UsageError
 from agents.files import atomic_write_text
 
@@ -89,7 +89,7 @@ def runs_section(runs: pd.DataFrame) -> str:
 def score_section(verdicts: pd.DataFrame) -> str:
     """Every binding test (the primary statistic), with the secondary statistic's verdict."""
     key = ["claim", "scope", "a", "b", "kind"]
-    binding = verdicts["binding"].astype(str) == "True"  # pandas reads it back as bool or text
+    binding = verdicts["binding"].map(is_true)
     secondary = {tuple(row[k] for k in key): row for _, row in verdicts[~binding].iterrows()}
     rows = []
     for _, row in verdicts[binding].iterrows():
@@ -97,9 +97,7 @@ def score_section(verdicts: pd.DataFrame) -> str:
         rows.append(
             {
                 "claim": _text(row["claim"]),
-                "carries the claim": "yes"
-                if str(row.get("carries_claim", False)) == "True"
-                else "",
+                "carries the claim": "yes" if is_true(row.get("carries_claim", False)) else "",
                 "test": f"{row['a']} vs {row['b']}, {row['kind']} (margin {_number(row['margin'], 2)})",
                 "scope": _text(row["scope"]),
                 "runs": _text(row["runs"]),
