@@ -333,7 +333,7 @@ def is_failed(result: dict[str, Any] | None) -> bool:
     return result is not None and "failed" in result
 
 
-def _failed(
+def _failed_run_names(
     results: dict[tuple[str, str, int], dict | None], arms, games, seeds=rm.SEEDS
 ) -> list[str]:
     """The runs among ``arms`` x ``games`` x ``seeds`` collected as failed, by name."""
@@ -378,7 +378,7 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
         per_variant[name] = runs
         test = f"5: agreement above chance, {name}"
         row = {"runs": f"{len(runs)}/{units_expected}"}
-        if failed := _failed(results, [arm], rm.AGREEMENT_GAMES):
+        if failed := _failed_run_names(results, [arm], rm.AGREEMENT_GAMES):
             rows.append(_not_testable(test, failed) | row)
         elif len(runs) < units_expected:
             rows.append(_not_yet(test, len(runs), units_expected))
@@ -391,11 +391,11 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
             {"variant": name, "arm": arm}
             | row
             | _variant_means(runs)
-            | {"failed runs": ", ".join(_failed(results, [arm], rm.AGREEMENT_GAMES))}
+            | {"failed runs": ", ".join(_failed_run_names(results, [arm], rm.AGREEMENT_GAMES))}
         )
     test = "7: order AE > VAE beta=0 > Dense VAE > VAE beta=0.01 (Spearman)"
     complete = set.intersection(*(set(runs) for runs in per_variant.values()))
-    if failed := _failed(results, VARIANTS.values(), rm.AGREEMENT_GAMES):
+    if failed := _failed_run_names(results, VARIANTS.values(), rm.AGREEMENT_GAMES):
         rows.append(_not_testable(test, failed))
     elif len(complete) < units_expected:
         rows.append(
@@ -412,7 +412,7 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     embedding_expected = len(EMBEDDING_GAMES) * len(rm.SEEDS)
     ratios = gather("idqn", EMBEDDING_GAMES, ("claim3", "log_key_over_null"))
     test = "3: keys lie among the state embeddings (log key / Gaussian null < log 1.5)"
-    if failed := _failed(results, ["idqn"], EMBEDDING_GAMES):
+    if failed := _failed_run_names(results, ["idqn"], EMBEDDING_GAMES):
         rows.append(_not_testable(test, failed))
     elif len(ratios) < embedding_expected:
         rows.append(_not_yet(test, len(ratios), embedding_expected))
@@ -423,7 +423,7 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     ddqn = gather("idqn", EMBEDDING_GAMES, ("claim4", "excess_purity_ddqn"))
     test = "4: i-DQN's states cluster by top key, unlike DDQN's"
     have = len(set(idqn) & set(ddqn))
-    if failed := _failed(results, ["idqn", "ddqn"], EMBEDDING_GAMES):
+    if failed := _failed_run_names(results, ["idqn", "ddqn"], EMBEDDING_GAMES):
         rows.append(_not_testable(test, failed))
     elif have < embedding_expected:
         rows.append(_not_yet(test, have, embedding_expected))
@@ -435,7 +435,7 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     }
     test = "9: attention spreads across states over few keys per state"
     have = sum(len(found) for found in diversity.values())
-    if failed := _failed(results, list(diversity), (rm.DIVERSITY_GAME,)):
+    if failed := _failed_run_names(results, list(diversity), (rm.DIVERSITY_GAME,)):
         rows.append(_not_testable(test, failed))
     elif have < 2 * len(rm.SEEDS):
         rows.append(_not_yet(test, have, 2 * len(rm.SEEDS)))

@@ -45,7 +45,7 @@ from agents.confirmatory import (
 from agents.errors import UsageError
 from agents.files import atomic_save_figure, atomic_write_text
 from agents.rundir import EVAL_PHASE_HEADER, read_episodes, read_log
-from agents.runtable import FAILED_FILE
+from agents.runtable import is_failed_run
 from agents.stats import best_and_final, step_window_mean
 
 ANCHORS = Path(__file__).resolve().parent.parent / "data" / "minatar" / "reference_dqn.csv"
@@ -97,12 +97,6 @@ class Study:
         ]
 
 
-def _failed(run_dir: Path) -> bool:
-    """A run the runner stopped on a non-finite loss: collected with its ``failed.json``
-    (``agents.runtable.record_failure``)."""
-    return (run_dir / FAILED_FILE).is_file()
-
-
 def run_statistics(run_dir: Path, budget: int) -> dict[str, Any]:
     """Every statistic of one run (None where the run is not complete)."""
     row: dict[str, Any] = {"complete": (run_dir / "summary.json").is_file(), "failed": False}
@@ -117,7 +111,7 @@ def run_statistics(run_dir: Path, budget: int) -> dict[str, Any]:
         else ""
     )
     if not row["complete"]:
-        row["failed"] = _failed(run_dir)
+        row["failed"] = is_failed_run(run_dir)
         return row
     episodes = read_episodes(run_dir)
     evals = read_log(run_dir / "evals.csv", EVAL_PHASE_HEADER)
@@ -359,7 +353,7 @@ def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
     as random, as pre-registered) and how many the study has."""
     seeds = study.arms[arm]["seeds"]
     folders = [study.runs_dir / arm / game / f"s{seed}" for seed in seeds]
-    return [f for f in folders if (f / "summary.json").is_file() or _failed(f)], len(seeds)
+    return [f for f in folders if (f / "summary.json").is_file() or is_failed_run(f)], len(seeds)
 
 
 def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
@@ -387,7 +381,7 @@ def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
         scores = []
         random = float(pd.read_csv(ANCHORS).set_index("game").loc[game, "random"])
         for folder in done:
-            if _failed(folder):
+            if is_failed_run(folder):
                 scores.append(random)
                 continue
             episodes = read_episodes(folder)
@@ -438,7 +432,7 @@ def above_random_test(study: Study, pilot_runs: Path, alpha: float = 0.05) -> pd
                 raise UsageError(f"no random-policy runs of {game} under {pilot_runs / 'random'}")
             above = []
             for folder in done:
-                if _failed(folder):
+                if is_failed_run(folder):
                     above.append(False)
                     continue
                 episodes = read_episodes(folder)
@@ -557,7 +551,7 @@ def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> 
             done, _ = _complete_runs(study, arm, game)
             curves = []
             for folder in done:
-                if _failed(folder):
+                if is_failed_run(folder):
                     continue
                 episodes = read_episodes(folder)
                 bins = (episodes["frame"] - 1) // 50_000

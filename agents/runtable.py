@@ -207,6 +207,12 @@ FAILED_FILE = "failed.json"
 NON_FINITE = "non-finite"
 
 
+def is_failed_run(run_dir: str | os.PathLike) -> bool:
+    """Whether ``run_dir`` was collected as stopped on a non-finite loss (its ``failed.json``,
+    written by :func:`record_failure`): a finished input of its study, with no trained agent."""
+    return os.path.isfile(os.path.join(run_dir, FAILED_FILE))
+
+
 def record_failure(run_dir: Path) -> Path | None:
     """Write ``failed.json`` into a run that stopped on a non-finite loss, from its
     ``train.log`` (the runner's one-line error, kept as ``reason``), and return its path; None
@@ -234,9 +240,7 @@ def attention_showcase(config: Mapping) -> dict[str, str]:
     runs = [
         run
         for run in confirmatory_runs(config)
-        if run.agent == "attention"
-        and run.seed == 0
-        and not os.path.exists(os.path.join(run.path, FAILED_FILE))
+        if run.agent == "attention" and run.seed == 0 and not is_failed_run(run.path)
     ]
     showcase = {run.game: run.path for run in runs}
     if len(showcase) != len(runs):

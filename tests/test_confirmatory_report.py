@@ -98,7 +98,7 @@ def test_a_clear_loss_does_not_hold(tmp_path):
 
 
 def test_missing_runs_give_not_yet_and_a_failed_run_scores_as_random(tmp_path):
-    from agents.runtable import FAILED_FILE, record_failure
+    from agents.runtable import FAILED_FILE, is_failed_run, record_failure
 
     _study(tmp_path / "runs", 0.0)
     missing = tmp_path / "runs" / "idqn" / "MinAtar-Breakout" / "s4"
@@ -110,11 +110,13 @@ def test_missing_runs_give_not_yet_and_a_failed_run_scores_as_random(tmp_path):
     assert (tmp_path / "out" / "aggregate.png").is_file()
     (missing / "train.log").write_text("interrupted\n")  # a killed run has not failed
     assert record_failure(missing) is None and not (missing / FAILED_FILE).exists()
+    assert not is_failed_run(missing)
     (missing / "train.log").write_text("error: non-finite loss loss at update 7 (step 90)\n")
     marker = record_failure(missing)
     assert json.loads(marker.read_text()) == {
         "reason": "error: non-finite loss loss at update 7 (step 90)"
     }
+    assert is_failed_run(missing)
     runs = load_study(
         Study.from_config(_config(tmp_path / "runs")), pd.read_csv(ANCHORS).set_index("game")
     )
