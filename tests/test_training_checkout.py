@@ -58,3 +58,48 @@ def test_a_training_checkout_is_clean_at_its_commit_and_holds_the_later_runs(tmp
         text=True,
     )
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_unfinished_runs_of_old_checkouts_are_adopted_with_their_checkpoints(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "tools").mkdir(parents=True)
+    shutil.copy(ROOT / "tools" / "training_checkout.sh", repo / "tools")
+    _git(tmp_path, "init", "--quiet", str(repo))
+    _run(repo, "ddqn")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "--quiet", "-m", "a first run")
+    old = tmp_path / "old"
+    unfinished = old / RUNS / "idqn" / "MinAtar-Freeway" / "s3"
+    unfinished.mkdir(parents=True)
+    (unfinished / "checkpoint.pt").write_bytes(b"state")
+    finished = old / RUNS / "ddqn" / "MinAtar-Freeway" / "s3"
+    finished.mkdir(parents=True)
+    (finished / "summary.json").write_text("{}\n")  # to collect from there, never adopted
+
+    target = tmp_path / "lanes"
+    out = subprocess.run(
+        ["bash", str(repo / "tools/training_checkout.sh"), "HEAD", str(target), str(old)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "and 1 unfinished runs adopted" in out.stdout
+    assert (
+        target / RUNS / "idqn" / "MinAtar-Freeway" / "s3" / "checkpoint.pt"
+    ).read_bytes() == b"state"
+    assert not (target / RUNS / "ddqn" / "MinAtar-Freeway" / "s3").exists()
+    assert _git(target, "status", "--porcelain", "--untracked-files=no") == ""
+
+    not_a_checkout = subprocess.run(
+        [
+            "bash",
+            str(repo / "tools/training_checkout.sh"),
+            "HEAD",
+            str(tmp_path / "x"),
+            str(repo / "tools"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert not_a_checkout.returncode == 2 and "not a training checkout" in not_a_checkout.stderr
+    assert not (tmp_path / "x").exists()

@@ -1,101 +1,163 @@
 #!/usr/bin/env bash
-# Run the confirmatory study's runs in the pre-registered order, two lanes side by side
-# (docs/preregistration.md, "Compute plan"):
-#   lane 1: the i-DQN runs, cell by cell (seed 0 of Breakout, Freeway, SpaceInvaders, Asterix,
-#           Seaquest, then seed 1, ...);
-#   lane 2: the DDQN runs in the same order (about twice as fast, so each cell's DDQN starts
-#           with or before its i-DQN, on the same machine), then the idqn-original-code runs,
-#           then the SB3 runs;
-# then amendment 1's arms (docs/preregistration-amendments.md), split between the lanes.
+# Train the confirmatory study's runs (docs/preregistration.md, "Compute plan"; amendments 1, 5
+# and 11) from one queue in the pre-registered order, LANES runs side by side (default 2, one per
+# core). Each lane walks the queue and claims the first run that is neither finished nor claimed
+# by another lane (a lock per run, held while it trains and freed if the lane dies), so any number
+# of lanes, started together or later, never train the same run and never leave a core idle
+# while a run is left. The queue:
+#   1. the score arms: each cell's DDQN run, then its i-DQN run (seed 0 of Breakout, Freeway,
+#      SpaceInvaders, Asterix, Seaquest, then seed 1, ...), taken in turn with amendment 5's
+#      attention / no-attention cells (seed-major, Breakout, SpaceInvaders, Asterix); then the
+#      idqn-original-code runs and the SB3 runs in turn with amendment 5's attention-3-seeds runs;
+#   2. amendment 1's interpretability arms, game by game, seeds 0-2.
 # Each run is one `snakemake <its summary.json>` call through the confirmatory profile, so a
 # finished run is never redone and a killed one resumes from its checkpoint. Run it from a clean
 # checkout (the runs record its commit):
-#   bash tools/run_confirmatory.sh            # both lanes, in the background of this shell
-#   bash tools/run_confirmatory.sh attention  # amendment 5's arms instead: attention | no-attention
-#   touch .stop-lanes                         # each lane stops after its current run
+#   bash tools/run_confirmatory.sh                      # 2 lanes, every arm
+#   LANES=4 bash tools/run_confirmatory.sh attention    # 4 lanes, amendment 5's arms only
+#   SB3_LAST_START="2026-12-05 05:00" bash tools/run_confirmatory.sh
+#       # an SB3 run cannot resume from a checkpoint: none starts after that time
+#   touch .stop-lanes                                   # each lane stops after its current run
+# Arguments name arms to keep (`attention` stands for amendment 5's three); none keeps all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SNAKEMAKE=${SNAKEMAKE:-.venv/bin/snakemake}
+LANES=${LANES:-2}
 RUNS=results/confirmatory/runs
+LOCKS=.snakemake/lanes # ignored by git: the claims never make the checkout dirty
 GAMES=(MinAtar-Breakout MinAtar-Freeway MinAtar-SpaceInvaders MinAtar-Asterix MinAtar-Seaquest)
+MOTT_GAMES=(MinAtar-Breakout MinAtar-SpaceInvaders MinAtar-Asterix)
+OTHER_GAMES=(MinAtar-Freeway MinAtar-Seaquest)
 
-if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
-  echo "error: the checkout has uncommitted changes; pre-registered runs start from a clean commit" >&2
+fail() {
+  echo "error: $*" >&2
   exit 2
+}
+[[ $LANES =~ ^[1-9][0-9]?$ ]] || fail "LANES must be a whole number from 1 to 99, not '$LANES'"
+sb3_deadline=
+if [ -n "${SB3_LAST_START:-}" ]; then
+  sb3_deadline=$(date -d "$SB3_LAST_START" +%s 2>/dev/null) \
+    || fail "SB3_LAST_START is not a date: '$SB3_LAST_START'"
+fi
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  fail "the checkout has uncommitted changes; pre-registered runs start from a clean commit"
 fi
 
-cells() {  # arm seeds... -> one summary.json per (seed, game), seed-major
-  local arm=$1
-  shift
-  for seed in "$@"; do
+target() { echo "$RUNS/$1/$2/s$3/summary.json"; }
+
+cells() { # arm games... : seed-major over the pre-registered seeds (the arm's own)
+  local arm=$1 seeds=$2
+  shift 2
+  for seed in $seeds; do
+    for game in "$@"; do target "$arm" "$game" "$seed"; done
+  done
+}
+
+interleave() { # list files... -> their lines taken in turn, one from each, until all are spent
+  paste -d '\n' "$@" | sed '/^$/d'
+}
+
+ordered_queue() {
+  local tmp
+  tmp=$(mktemp -d)
+  for seed in 0 1 2 3 4; do
     for game in "${GAMES[@]}"; do
-      echo "$RUNS/$arm/$game/s$seed/summary.json"
+      target ddqn "$game" "$seed"
+      target idqn "$game" "$seed"
     done
-  done
-}
-
-lane() {  # run each target in turn; a failed run is reported and the lane goes on
-  for target in "$@"; do
-    if [ -e .stop-lanes ]; then
-      echo "lane: .stop-lanes exists; stopping before $target" >&2
-      return
-    fi
-    # A run stopped on a non-finite loss is finished (amendment 8): not retried, so that its
-    # train.log, which tools/collect_confirmatory.sh reads, keeps the error.
-    if grep -qs "non-finite" "$(dirname "$target")/train.log"; then
-      echo "lane: $(dirname "$target") stopped on a non-finite loss; collect it, not rerun" >&2
-      continue
-    fi
-    # One core each; --nolock because the two lanes share the working directory, and never
-    # build the same file.
-    "$SNAKEMAKE" "$target" --profile workflow/profiles/confirmatory --cores 1 --nolock \
-      || echo "lane: $target failed (see its train.log)" >&2
-  done
-}
-
-if [ "${1:-}" = attention ]; then  # amendment 5's arms, started from its commit or later
-  MOTT_GAMES=(MinAtar-Breakout MinAtar-SpaceInvaders MinAtar-Asterix)
-  OTHER_GAMES=(MinAtar-Freeway MinAtar-Seaquest)
-  lane1=() lane2=()
+  done > "$tmp/scores"
   for seed in 0 1 2 3 4; do
     for game in "${MOTT_GAMES[@]}"; do
-      lane1+=("$RUNS/attention/$game/s$seed/summary.json")
-      lane2+=("$RUNS/no-attention/$game/s$seed/summary.json")
+      target attention "$game" "$seed"
+      target no-attention "$game" "$seed"
     done
-  done
-  for seed in 0 1 2; do
-    for game in "${OTHER_GAMES[@]}"; do
-      lane2+=("$RUNS/attention-3-seeds/$game/s$seed/summary.json")
-    done
-  done
-  lane "${lane1[@]}" &
-  lane "${lane2[@]}" &
-  wait
-  exit 0
-fi
-
-lane1=($(cells idqn 0 1 2 3 4))
-lane2=($(cells ddqn 0 1 2 3 4))
-for seed in 0 1 2; do
-  for game in MinAtar-Breakout MinAtar-Freeway; do
-    lane2+=("$RUNS/idqn-original-code/$game/s$seed/summary.json")
-  done
-done
-lane2+=($(cells sb3-dqn 0 1 2))
-amended() {  # arm games... -> seeds 0-2, game by game
-  local arm=$1
-  shift
-  for game in "$@"; do
+  done > "$tmp/mott"
+  {
     for seed in 0 1 2; do
-      echo "$RUNS/$arm/$game/s$seed/summary.json"
+      for game in MinAtar-Breakout MinAtar-Freeway; do target idqn-original-code "$game" "$seed"; done
     done
+    cells sb3-dqn "0 1 2" "${GAMES[@]}"
+  } > "$tmp/peers"
+  cells attention-3-seeds "0 1 2" "${OTHER_GAMES[@]}" > "$tmp/other-games"
+  interleave "$tmp/scores" "$tmp/mott"
+  interleave "$tmp/peers" "$tmp/other-games"
+  for arm in idqn-vae-beta0 idqn-vae-beta0.01 idqn-dense-vae; do
+    for game in MinAtar-Breakout MinAtar-SpaceInvaders; do cells "$arm" "0 1 2" "$game"; done
   done
+  cells idqn-no-diversity "0 1 2" MinAtar-Breakout
+  rm -r "$tmp"
 }
-lane1+=($(amended idqn-vae-beta0 MinAtar-Breakout MinAtar-SpaceInvaders))
-lane1+=($(amended idqn-dense-vae MinAtar-Breakout MinAtar-SpaceInvaders))
-lane2+=($(amended idqn-vae-beta0.01 MinAtar-Breakout MinAtar-SpaceInvaders))
-lane2+=($(amended idqn-no-diversity MinAtar-Breakout))
 
-lane "${lane1[@]}" &
-lane "${lane2[@]}" &
+arm_of() { # results/confirmatory/runs/ARM/GAME/sSEED/summary.json -> ARM
+  local path=${1#"$RUNS"/}
+  echo "${path%%/*}"
+}
+
+kept() { # arm: whether the command line keeps it
+  [ ${#KEEP[@]} -eq 0 ] && return 0
+  local name
+  for name in "${KEEP[@]}"; do
+    case "$name:$1" in
+      attention:attention | attention:no-attention | attention:attention-3-seeds) return 0 ;;
+      "$1:$1") return 0 ;;
+    esac
+  done
+  return 1
+}
+
+lane() { # walk the queue; claim, train and release each run no other lane holds
+  local number=$1 target run lock status
+  while read -r target; do
+    if [ -e .stop-lanes ]; then
+      echo "lane $number: .stop-lanes exists; stopping" >&2
+      return
+    fi
+    run=$(dirname "$target")
+    [ -e "$target" ] && continue # finished
+    # A run stopped on a non-finite loss is finished (amendment 8): not retried, so that its
+    # train.log, which tools/collect_confirmatory.sh reads, keeps the error.
+    if grep -qs "non-finite" "$run/train.log"; then
+      echo "lane $number: $run stopped on a non-finite loss; collect it, not rerun" >&2
+      continue
+    fi
+    if [ "$(arm_of "$target")" = sb3-dqn ] && [ -n "$sb3_deadline" ] \
+      && [ "$(date +%s)" -ge "$sb3_deadline" ]; then
+      continue
+    fi
+    lock="$LOCKS/${run#"$RUNS"/}.lock"
+    mkdir -p "$(dirname "$lock")"
+    # flock -n: another lane holds this run (exit 75); the lock is freed when its holder exits
+    # or dies. Finished is asked again under the lock: another lane may have just finished it.
+    # One core each; --nolock because the lanes share the working directory, and never build
+    # the same file. Stdin from /dev/null: the queue is this loop's.
+    status=0
+    flock -n -E 75 "$lock" sh -c '[ -e "$1" ] || exec "$2" "$1" \
+      --profile workflow/profiles/confirmatory --cores 1 --nolock' lane "$target" "$SNAKEMAKE" \
+      < /dev/null || status=$?
+    case $status in
+      0 | 75) ;;
+      *) echo "lane $number: $run failed (see its train.log)" >&2 ;;
+    esac
+  done < "$QUEUE"
+}
+
+KEEP=("$@")
+for name in "${KEEP[@]}"; do
+  case $name in
+    attention | ddqn | idqn | idqn-original-code | sb3-dqn | idqn-vae-beta0 | idqn-vae-beta0.01 \
+      | idqn-dense-vae | idqn-no-diversity | no-attention | attention-3-seeds) ;;
+    *) fail "unknown arm '$name' (see config/confirmatory.yaml)" ;;
+  esac
+done
+mkdir -p "$LOCKS"
+QUEUE=$(mktemp)
+trap 'rm -f "$QUEUE"' EXIT
+ordered_queue | while read -r target; do
+  if kept "$(arm_of "$target")"; then echo "$target"; fi
+done > "$QUEUE"
+echo "$(wc -l < "$QUEUE") runs in the queue, $LANES lanes" >&2
+for number in $(seq "$LANES"); do
+  lane "$number" &
+  sleep 2 # the lanes claim in turn, so the first runs start in the queue's order
+done
 wait
