@@ -3,6 +3,7 @@ committed since, clean, so the lanes train only what is missing."""
 
 import shutil
 import subprocess
+import time
 
 from workflow_helpers import ROOT
 
@@ -60,6 +61,20 @@ def test_a_training_checkout_is_clean_at_its_commit_and_holds_the_later_runs(tmp
     assert again.returncode == 2 and "exists" in again.stderr
 
 
+def _adopt(repo, tmp_path, name, *old):
+    return subprocess.run(
+        [
+            "bash",
+            str(repo / "tools/training_checkout.sh"),
+            "HEAD",
+            str(tmp_path / name),
+            *map(str, old),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_unfinished_runs_of_old_checkouts_are_adopted_with_their_checkpoints(tmp_path):
     repo = tmp_path / "repo"
     (repo / "tools").mkdir(parents=True)
@@ -72,34 +87,38 @@ def test_unfinished_runs_of_old_checkouts_are_adopted_with_their_checkpoints(tmp
     unfinished = old / RUNS / "idqn" / "MinAtar-Freeway" / "s3"
     unfinished.mkdir(parents=True)
     (unfinished / "checkpoint.pt").write_bytes(b"state")
-    finished = old / RUNS / "ddqn" / "MinAtar-Freeway" / "s3"
-    finished.mkdir(parents=True)
-    (finished / "summary.json").write_text("{}\n")  # to collect from there, never adopted
+    collected = old / RUNS / "ddqn" / "MinAtar-Breakout" / "s0"  # committed in repo already
+    collected.mkdir(parents=True)
+    (collected / "summary.json").write_text("{}\n")
 
-    target = tmp_path / "lanes"
-    out = subprocess.run(
-        ["bash", str(repo / "tools/training_checkout.sh"), "HEAD", str(target), str(old)],
-        capture_output=True,
-        text=True,
-    )
+    out = _adopt(repo, tmp_path, "lanes", old)
     assert out.returncode == 0, out.stderr
     assert "and 1 unfinished runs adopted" in out.stdout
+    target = tmp_path / "lanes"
     assert (
         target / RUNS / "idqn" / "MinAtar-Freeway" / "s3" / "checkpoint.pt"
     ).read_bytes() == b"state"
-    assert not (target / RUNS / "ddqn" / "MinAtar-Freeway" / "s3").exists()
+    assert (target / RUNS / "ddqn" / "MinAtar-Breakout" / "s0" / "summary.json").is_file()
     assert _git(target, "status", "--porcelain", "--untracked-files=no") == ""
 
-    not_a_checkout = subprocess.run(
-        [
-            "bash",
-            str(repo / "tools/training_checkout.sh"),
-            "HEAD",
-            str(tmp_path / "x"),
-            str(repo / "tools"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert not_a_checkout.returncode == 2 and "not a training checkout" in not_a_checkout.stderr
+    # Refused, with nothing written: not a training checkout; a run training there; a finished
+    # or failed run not collected here.
+    refused = _adopt(repo, tmp_path, "x", repo / "tools")
+    assert refused.returncode == 2 and "not a training checkout" in refused.stderr
+    holder = subprocess.Popen(["flock", str(unfinished / ".lock"), "sleep", "30"])
+    try:
+        for _ in range(50):
+            if (unfinished / ".lock").exists():
+                break
+            time.sleep(0.1)
+        refused = _adopt(repo, tmp_path, "x", old)
+        assert refused.returncode == 2 and "is training: stop" in refused.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    failed = old / RUNS / "idqn" / "MinAtar-Asterix" / "s4"
+    failed.mkdir(parents=True)
+    (failed / "train.log").write_text("error: non-finite td loss at update 3\n")
+    refused = _adopt(repo, tmp_path, "x", old)
+    assert refused.returncode == 2 and "collect_confirmatory.sh" in refused.stderr
     assert not (tmp_path / "x").exists()

@@ -2,9 +2,10 @@
 # Train the confirmatory study's runs (docs/preregistration.md, "Compute plan"; amendments 1, 5
 # and 11) from one queue in the pre-registered order, LANES runs side by side (default 2, one per
 # core). Each lane walks the queue and claims the first run that is neither finished nor claimed
-# by another lane (a lock per run, held while it trains and freed if the lane dies), so any number
-# of lanes, started together or later, never train the same run and never leave a core idle
-# while a run is left. The queue:
+# by another lane (a lock per run, held while it trains and freed when its holder stops), and
+# walks it again until a walk claims nothing, so any number of lanes, started together or later,
+# never train the same run at once, and a run another lane gave up is taken up again. A run that
+# fails twice in one invocation is left (its train.log says why). The queue:
 #   1. the score arms: each cell's DDQN run, then its i-DQN run (seed 0 of Breakout, Freeway,
 #      SpaceInvaders, Asterix, Seaquest, then seed 1, ...), taken in turn with amendment 5's
 #      attention / no-attention cells (seed-major, Breakout, SpaceInvaders, Asterix); then the
@@ -23,6 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SNAKEMAKE=${SNAKEMAKE:-.venv/bin/snakemake}
 LANES=${LANES:-2}
+MAX_TRIES=2
 RUNS=results/confirmatory/runs
 LOCKS=.snakemake/lanes # ignored by git: the claims never make the checkout dirty
 GAMES=(MinAtar-Breakout MinAtar-Freeway MinAtar-SpaceInvaders MinAtar-Asterix MinAtar-Seaquest)
@@ -105,40 +107,58 @@ kept() { # arm: whether the command line keeps it
   return 1
 }
 
-lane() { # walk the queue; claim, train and release each run no other lane holds
-  local number=$1 target run lock status
-  while read -r target; do
-    if [ -e .stop-lanes ]; then
-      echo "lane $number: .stop-lanes exists; stopping" >&2
-      return
-    fi
-    run=$(dirname "$target")
-    [ -e "$target" ] && continue # finished
-    # A run stopped on a non-finite loss is finished (amendment 8): not retried, so that its
-    # train.log, which tools/collect_confirmatory.sh reads, keeps the error.
-    if grep -qs "non-finite" "$run/train.log"; then
-      echo "lane $number: $run stopped on a non-finite loss; collect it, not rerun" >&2
-      continue
-    fi
-    if [ "$(arm_of "$target")" = sb3-dqn ] && [ -n "$sb3_deadline" ] \
-      && [ "$(date +%s)" -ge "$sb3_deadline" ]; then
-      continue
-    fi
-    lock="$LOCKS/${run#"$RUNS"/}.lock"
-    mkdir -p "$(dirname "$lock")"
-    # flock -n: another lane holds this run (exit 75); the lock is freed when its holder exits
-    # or dies. Finished is asked again under the lock: another lane may have just finished it.
-    # One core each; --nolock because the lanes share the working directory, and never build
-    # the same file. Stdin from /dev/null: the queue is this loop's.
-    status=0
-    flock -n -E 75 "$lock" sh -c '[ -e "$1" ] || exec "$2" "$1" \
-      --profile workflow/profiles/confirmatory --cores 1 --nolock' lane "$target" "$SNAKEMAKE" \
-      < /dev/null || status=$?
-    case $status in
-      0 | 75) ;;
-      *) echo "lane $number: $run failed (see its train.log)" >&2 ;;
-    esac
-  done < "$QUEUE"
+finished() { # run: done, or stopped on a non-finite loss (amendment 8: never retried, so that
+  # its train.log, which tools/collect_confirmatory.sh reads, keeps the error)
+  [ -e "$1/summary.json" ] || [ -e "$1/failed.json" ] || grep -qs "non-finite" "$1/train.log"
+}
+
+given_up() { # tries-file: this invocation has failed the run MAX_TRIES times
+  [ -e "$1" ] && [ "$(wc -l < "$1")" -ge "$MAX_TRIES" ]
+}
+
+attempt() { # run tries-file lane: train the run unless it has ended meanwhile (under its lock)
+  finished "$1" && return 0
+  given_up "$2" && return 0
+  local status=0
+  # One core each; --nolock because the lanes share the working directory, and never build the
+  # same file.
+  "$SNAKEMAKE" "$1/summary.json" --profile workflow/profiles/confirmatory --cores 1 --nolock \
+    || status=$?
+  if ! finished "$1"; then
+    echo "$status" >> "$2"
+    echo "lane $3: $1 failed, try $(wc -l < "$2") of $MAX_TRIES (see its train.log)" >&2
+  fi
+}
+
+lane() { # pass over the queue, claiming, training and releasing each run no other lane holds,
+  # until a pass claims nothing: a run another lane gave up is taken on a later pass
+  local number=$1 target run lock tries status claimed=1
+  while [ "$claimed" = 1 ]; do
+    claimed=0
+    while read -r target; do
+      if [ -e .stop-lanes ]; then
+        echo "lane $number: .stop-lanes exists; stopping" >&2
+        return
+      fi
+      run=$(dirname "$target")
+      tries="$TRIES/${run//\//_}"
+      finished "$run" && continue
+      given_up "$tries" && continue
+      if [ "$(arm_of "$target")" = sb3-dqn ] && [ -n "$sb3_deadline" ] \
+        && [ "$(date +%s)" -ge "$sb3_deadline" ]; then
+        continue
+      fi
+      lock="$LOCKS/${run#"$RUNS"/}.lock"
+      mkdir -p "$(dirname "$lock")"
+      # flock -n: another lane holds this run (exit 75); the lock is freed when its holder stops.
+      # Under it, attempt asks again whether the run has ended: another lane may just have ended
+      # it. Stdin from /dev/null: the queue is this loop's.
+      status=0
+      flock -n -E 75 "$lock" bash -c "$(declare -f finished given_up attempt)"'; attempt "$@"' \
+        lane "$run" "$tries" "$number" < /dev/null || status=$?
+      [ "$status" = 75 ] || claimed=1
+    done < "$QUEUE"
+  done
 }
 
 KEEP=("$@")
@@ -149,13 +169,22 @@ for name in "${KEEP[@]}"; do
     *) fail "unknown arm '$name' (see config/confirmatory.yaml)" ;;
   esac
 done
+command -v "$SNAKEMAKE" > /dev/null || fail "no Snakemake at '$SNAKEMAKE' (set SNAKEMAKE, or run make setup)"
 mkdir -p "$LOCKS"
 QUEUE=$(mktemp)
-trap 'rm -f "$QUEUE"' EXIT
+TRIES=$(mktemp -d) # this invocation's failed tries per run: a run fails at most MAX_TRIES times
+export SNAKEMAKE MAX_TRIES                          # for attempt, which runs under flock
+trap 'rm -rf "$QUEUE" "$TRIES"' EXIT
 ordered_queue | while read -r target; do
   if kept "$(arm_of "$target")"; then echo "$target"; fi
 done > "$QUEUE"
 echo "$(wc -l < "$QUEUE") runs in the queue, $LANES lanes" >&2
+while read -r target; do
+  run=$(dirname "$target")
+  if [ ! -e "$run/failed.json" ] && grep -qs "non-finite" "$run/train.log"; then
+    echo "$run stopped on a non-finite loss; collect it, not rerun" >&2
+  fi
+done < "$QUEUE"
 for number in $(seq "$LANES"); do
   lane "$number" &
   sleep 2 # the lanes claim in turn, so the first runs start in the queue's order
