@@ -26,7 +26,8 @@ def _run(repo, arm):
     (run / "episodes.csv.gz").write_bytes(b"\x1f\x8b")
 
 
-def test_a_training_checkout_is_clean_at_its_commit_and_holds_the_later_runs(tmp_path):
+def _repository(tmp_path):
+    """A repository holding the script and one committed run (ddqn, Breakout, seed 0)."""
     repo = tmp_path / "repo"
     (repo / "tools").mkdir(parents=True)
     shutil.copy(ROOT / "tools" / "training_checkout.sh", repo / "tools")
@@ -34,6 +35,11 @@ def test_a_training_checkout_is_clean_at_its_commit_and_holds_the_later_runs(tmp
     _run(repo, "ddqn")
     _git(repo, "add", "-A")
     _git(repo, "commit", "--quiet", "-m", "pre-registration and a first run")
+    return repo
+
+
+def test_a_training_checkout_is_clean_at_its_commit_and_holds_the_later_runs(tmp_path):
+    repo = _repository(tmp_path)
     frozen = _git(repo, "rev-parse", "HEAD")
     _run(repo, "idqn")
     _git(repo, "add", "-A")
@@ -76,13 +82,7 @@ def _adopt(repo, tmp_path, name, *old):
 
 
 def test_unfinished_runs_of_old_checkouts_are_adopted_with_their_checkpoints(tmp_path):
-    repo = tmp_path / "repo"
-    (repo / "tools").mkdir(parents=True)
-    shutil.copy(ROOT / "tools" / "training_checkout.sh", repo / "tools")
-    _git(tmp_path, "init", "--quiet", str(repo))
-    _run(repo, "ddqn")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "--quiet", "-m", "a first run")
+    repo = _repository(tmp_path)
     old = tmp_path / "old"
     unfinished = old / RUNS / "idqn" / "MinAtar-Freeway" / "s3"
     unfinished.mkdir(parents=True)
