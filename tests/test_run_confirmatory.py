@@ -166,3 +166,13 @@ def test_a_missing_snakemake_is_refused(tmp_path):
     repo = _checkout(tmp_path)
     done, targets = _run(tmp_path, repo, SNAKEMAKE=str(tmp_path / "nowhere"))
     assert done.returncode == 2 and "no Snakemake at" in done.stderr and not targets
+
+
+def test_a_started_run_resumes_before_any_new_run_starts(tmp_path):
+    repo = _checkout(tmp_path)
+    started = repo / RUNS / "idqn" / "MinAtar-Asterix" / "s3"
+    started.mkdir(parents=True)
+    (started / "checkpoint.pt").write_bytes(b"state")
+    done, targets = _run(tmp_path, repo, LANES="1")
+    assert done.returncode == 0, done.stderr
+    assert targets[0] == _target("idqn", "MinAtar-Asterix", 3) and len(targets) == 128

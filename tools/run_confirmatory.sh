@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Train the confirmatory study's runs (docs/preregistration.md, "Compute plan"; amendments 1, 5
 # and 11) from one queue in the pre-registered order, LANES runs side by side (default 2, one per
-# core). Each lane walks the queue and claims the first run that is neither finished nor claimed
-# by another lane (a lock per run, held while it trains and freed when its holder stops), and
-# walks it again until a walk claims nothing, so any number of lanes, started together or later,
-# never train the same run at once, and a run another lane gave up is taken up again. A run that
-# fails twice in one invocation is left (its train.log says why). The queue:
+# core). Each lane walks the queue, the runs already started (with a checkpoint) first, and
+# claims the first run that is neither finished nor claimed by another lane (a lock per run, held
+# while it trains and freed when its holder stops). It walks the queue again until a walk claims
+# nothing, so any number of lanes, started together or later, never train the same run at once,
+# and a run another lane gave up is taken up again. A run that fails twice in one invocation is
+# left (its train.log says why). The queue:
 #   1. the score arms: each cell's DDQN run, then its i-DQN run (seed 0 of Breakout, Freeway,
 #      SpaceInvaders, Asterix, Seaquest, then seed 1, ...), taken in turn with amendment 5's
 #      attention / no-attention cells (seed-major, Breakout, SpaceInvaders, Asterix); then the
@@ -157,8 +158,18 @@ lane() { # pass over the queue, claiming, training and releasing each run no oth
       flock -n -E 75 "$lock" bash -c "$(declare -f finished given_up attempt)"'; attempt "$@"' \
         lane "$run" "$tries" "$number" < /dev/null || status=$?
       [ "$status" = 75 ] || claimed=1
-    done < "$QUEUE"
+    done < <(started_first)
   done
+}
+
+started_first() { # the queue, the runs that have a checkpoint (started, to resume) first
+  local target
+  while read -r target; do
+    [ -e "$(dirname "$target")/checkpoint.pt" ] && echo "$target"
+  done < "$QUEUE"
+  while read -r target; do
+    [ -e "$(dirname "$target")/checkpoint.pt" ] || echo "$target"
+  done < "$QUEUE"
 }
 
 KEEP=("$@")
