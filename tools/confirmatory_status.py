@@ -148,7 +148,8 @@ def markdown(status: dict[str, dict[str, float]]) -> str:
                 f"{arm}: a run cannot resume, so one stopped before its end starts over. Its "
                 f"longest run left takes about {row['whole run']:.1f} run-hours, priced as "
                 "above (longer if more runs share the cores than when that price was "
-                "measured): start one only with that much time ahead"
+                "measured): start one only with that much time ahead (tools/run_confirmatory.sh "
+                "starts none after SB3_LAST_START)"
             )
     return "\n".join(lines)
 
