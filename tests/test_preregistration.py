@@ -67,3 +67,18 @@ def test_the_check_catches_an_edit_a_dirty_tree_and_an_unknown_commit(tmp_path):
     _run_from(tmp_path / "unknown", "0" * 40)
     [unknown] = preregistration_mismatches(tmp_path / "unknown", at_head)
     assert "has no" in unknown
+
+
+def test_the_committed_study_stays_inside_its_40_mb():
+    """Issue 22 and amendment 2: the confirmatory study commits at most 40 MB (logs gzipped, few
+    weights, no checkpoint or replay). Counted over the files git tracks, as a clone gets them."""
+    tracked = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "results/confirmatory"],
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    files = [ROOT / name.decode() for name in tracked if name]
+    assert files, "no committed confirmatory file"
+    assert not [f for f in files if f.name == "checkpoint.pt"]  # it holds the replay
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    assert total <= 40_000_000, f"results/confirmatory holds {total / 1e6:.1f} MB"

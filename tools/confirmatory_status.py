@@ -1,7 +1,7 @@
 """Where the confirmatory study stands, arm by arm: its runs committed, finished elsewhere, under
 way and not started, and the run-hours left at the committed runs' measured cost. No score read.
 
-    .venv/bin/python tools/confirmatory_status.py [--training /work/confirmatory4 /work/attention5]
+    .venv/bin/python tools/confirmatory_status.py [--training TRAINING_CHECKOUT ...]
 
 - **Committed:** the run's ``summary.json`` is in this checkout, or its ``failed.json`` (a run
   stopped on a non-finite loss, scored as random: amendment 8).
@@ -16,6 +16,8 @@ way and not started, and the run-hours left at the committed runs' measured cost
   and game, else of the arm, else of the agent. Those seconds were measured with two to five
   runs sharing two cores, so the hours are run-hours at such sharing; four lanes at a time take
   roughly a quarter of them in wall clock.
+- **Committed size:** the bytes of the study's files in this checkout (``results/confirmatory``),
+  against the 40 MB the study may commit (issue 22, amendment 2).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ COLUMNS = ("runs", "committed", "to collect", "under way", "not started")
 #: Agents whose runs cannot resume from a checkpoint: one stopped before its end starts over
 #: (docs/preregistration.md, "Exclusions, failures and missing runs").
 NOT_RESUMABLE = ("sb3-dqn",)
+#: What the study may commit (issue 22; amendment 2): tests/test_preregistration.py checks it.
+SIZE_LIMIT_MB = 40
 
 
 def last_logged_step(episodes: Path) -> int:
@@ -124,6 +128,14 @@ def study_status(
     return status
 
 
+def committed_megabytes(root: Path) -> float:
+    """The size of ``root``'s results/confirmatory in MB (10^6 bytes), as committed: no
+    checkpoint (tools/collect_confirmatory.sh never brings one)."""
+    folder = root / "results" / "confirmatory"
+    files = (f for f in folder.rglob("*") if f.is_file() and f.name != "checkpoint.pt")
+    return sum(f.stat().st_size for f in files) / 1e6
+
+
 def markdown(status: dict[str, dict[str, float]]) -> str:
     """The status as a markdown table, one row per arm and a total."""
     header = ["arm", *COLUMNS, "run-hours left"]
@@ -171,6 +183,7 @@ def main() -> int:
             return 2
     runs = confirmatory_runs(yaml.safe_load(args.config.read_text()))
     print(markdown(study_status(ROOT, runs, args.training)))
+    print(f"committed size: {committed_megabytes(ROOT):.1f} MB of {SIZE_LIMIT_MB} MB")
     return 0
 
 
