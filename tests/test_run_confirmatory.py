@@ -8,6 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
+
+from agents.runtable import confirmatory_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = "results/confirmatory/runs"
@@ -61,7 +64,9 @@ def test_one_lane_walks_every_run_once_in_the_preregistered_order(tmp_path):
     repo = _checkout(tmp_path)
     done, targets = _run(tmp_path, repo, LANES="1")
     assert done.returncode == 0, done.stderr
-    assert len(targets) == len(set(targets)) == 128  # config/confirmatory.yaml's runs
+    assert len(targets) == len(set(targets)) == 128
+    study = yaml.safe_load((ROOT / "config" / "confirmatory.yaml").read_text())
+    assert set(targets) == {f"{run.path}/summary.json" for run in confirmatory_runs(study)}
     assert targets[:4] == [
         _target("ddqn", "MinAtar-Breakout", 0),
         _target("attention", "MinAtar-Breakout", 0),
