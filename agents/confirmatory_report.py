@@ -51,6 +51,8 @@ from agents.stats import best_and_final, step_window_mean
 ANCHORS = Path(__file__).resolve().parent.parent / "data" / "minatar" / "reference_dqn.csv"
 #: Young & Tian's actor-critic at 300K steps (amendment 5's learning test).
 AC_LAMBDA = ANCHORS.with_name("ac_lambda_300k.csv")
+#: Its whole curve to 2M steps, drawn beside the attention agent's, with no verdict (amendment 12).
+AC_CURVE = ANCHORS.with_name("ac_lambda_curve.csv")
 #: Amendment 5: Mott et al.'s claim is attention against no-attention on the former's games.
 MOTT_ARMS = ("attention", "no-attention")
 #: Amendment 5's arms of the attention agent (its above-random test spans both).
@@ -528,8 +530,9 @@ def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path:
 def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> Path:
     """Amendment 5: the training return of the attention agent and its no-attention baseline,
     per game (the mean of the episodes ending in each 50K-step bin, averaged over the complete
-    seeds, with a min-max band), beside Young & Tian's AC(lambda) at 300K steps (its transcribed
-    value and uncertainty) and the reference DQN's read points: curves at equal frames."""
+    seeds, with a min-max band), beside Young & Tian's AC(lambda): its curve (amendment 12), and
+    its 300K value that amendment 5's test reads, each with its reading uncertainty; and the
+    reference DQN's read points: curves at equal frames."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -541,7 +544,7 @@ def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> 
         for g in study.budgets
         if any(g in study.arms[a].get("games", study.budgets) for a in arms)
     ]
-    reference = pd.read_csv(AC_LAMBDA)
+    reference, ac_curve = pd.read_csv(AC_LAMBDA), pd.read_csv(AC_CURVE)
     fig, axes = plt.subplots(1, max(len(games), 1), figsize=(4 * max(len(games), 1), 3.4))
     axes = np.atleast_1d(axes)
     for ax, game in zip(axes, games, strict=False):
@@ -562,6 +565,17 @@ def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> 
             steps = (table.index + 1) * 50_000
             ax.plot(steps, table.mean(axis=1), label=f"{ARM_LABELS[arm]} ({len(curves)})")
             ax.fill_between(steps, table.min(axis=1), table.max(axis=1), alpha=0.15)
+        curve = ac_curve[(ac_curve["game"] == game) & (ac_curve["step"] <= study.budgets[game])]
+        if not curve.empty:
+            ax.plot(curve["step"], curve["return"], color="black", linewidth=1, label="AC(lambda)")
+            ax.fill_between(
+                curve["step"],
+                curve["return"] - curve["uncertainty"],
+                curve["return"] + curve["uncertainty"],
+                color="black",
+                alpha=0.1,
+                linewidth=0,
+            )
         ac = reference[(reference["game"] == game) & (reference["agent"] == "AC(0.8)")]
         if not ac.empty:
             ax.errorbar(
@@ -571,7 +585,7 @@ def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> 
                 fmt="o",
                 color="black",
                 capsize=3,
-                label="AC(lambda) at 300K",
+                label="AC(lambda) at 300K (the test's)",
                 zorder=3,
             )
         anchor = anchors.loc[game]
