@@ -41,6 +41,7 @@ minatar-reports: setup
 # committed yet (about 42 run-hours in all), then its tables, verdicts and figures.
 confirmatory: setup
 	$(SNAKEMAKE) confirmatory --profile workflow/profiles/confirmatory
+	$(PY) -m agents confirmatory-summary --doc docs/reproduction.md docs/learning.md
 
 slurm: setup
 	$(SNAKEMAKE) all --profile workflow/profiles/slurm

@@ -102,9 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--report", type=Path, default=Path("reports/confirmatory"), help="the report folder"
     )
-    summary.add_argument("--doc", type=Path, required=True, help="e.g. docs/reproduction.md")
     summary.add_argument(
-        "--check", action="store_true", help="change nothing; exit 1 if the block is not current"
+        "--doc", type=Path, nargs="+", required=True, help="e.g. docs/reproduction.md"
+    )
+    summary.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if a block is not current"
     )
 
     measure = sub.add_parser(
@@ -361,24 +363,31 @@ def _confirmatory(args: argparse.Namespace) -> dict:
 
 
 def _confirmatory_summary(args: argparse.Namespace) -> dict:
-    """The report's summary (or, before it is built, the placeholder) into ``--doc``'s block."""
+    """The report's summary (or, before it is built, the placeholder) into each ``--doc``'s
+    blocks. Every document is read and checked before any is written."""
     from agents import confirmatory_summary as cs
     from agents.files import atomic_write_text
 
-    if not args.doc.is_file():
-        raise UsageError(f"{args.doc} is not a file")
-    document = args.doc.read_text()
-    updated = cs.embed(document, cs.expected_body(args.report))
-    if args.check:
+    if missing := [doc for doc in args.doc if not doc.is_file()]:
+        raise UsageError(f"{missing[0]} is not a file")
+    body = cs.expected_body(args.report)
+    changed = {}
+    for doc in args.doc:
+        document = doc.read_text()
+        updated = cs.embed(document, body, cs.report_from(doc, args.report))
         if updated != document:
+            changed[doc] = updated
+    if args.check:
+        if changed:
+            doc = next(iter(changed))
             raise RunFailed(
-                f"{args.doc}'s confirmatory summary is not {args.report}/summary.md's: run "
-                f"python -m agents confirmatory-summary --doc {args.doc}"
+                f"{doc}'s confirmatory summary is not {args.report}/summary.md's: run "
+                f"python -m agents confirmatory-summary --doc {doc}"
             )
-        return {"current": str(args.doc)}
-    if updated != document:
-        atomic_write_text(args.doc, updated)
-    return {"wrote": [str(args.doc)] if updated != document else []}
+        return {"current": [str(doc) for doc in args.doc]}
+    for doc, updated in changed.items():
+        atomic_write_text(doc, updated)
+    return {"wrote": [str(doc) for doc in changed]}
 
 
 def _interpret_run(args: argparse.Namespace) -> dict:

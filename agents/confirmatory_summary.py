@@ -3,15 +3,19 @@
 ``python -m agents confirmatory`` writes it as ``OUT/summary.md`` once the tables it reads are
 written: the runs in, every binding score verdict with its interval, power and secondary
 statistic, the main table, amendment 1's interpretability verdicts, amendment 5's tests of the
-attention agent and where the agents look. ``docs/reproduction.md`` carries the same text between
-two markers, put there by ``python -m agents confirmatory-summary --doc docs/reproduction.md``
-(with ``--check``, it only says whether the copy is current). So the docs quote the report's
-numbers and never retype them.
+attention agent and where the agents look, each section with its figures. A document carries
+the whole text, or the sections it names, between two markers, put there by ``python -m agents
+confirmatory-summary --doc DOC`` (with ``--check``, it only says whether the copies are
+current): ``docs/reproduction.md`` the whole, ``docs/learning.md`` the attention agent's. The
+figures' links are rewritten to point from the document to the report. So the docs quote the
+report's numbers and never retype them.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -21,13 +25,30 @@ from agents.errors import UsageError
 from agents.files import atomic_write_text
 
 BEGIN = "<!-- confirmatory summary: begin (python -m agents confirmatory-summary; do not edit) -->"
+#: A block that carries some sections only: ``BEGIN_SECTIONS.format("attention, grounding")``.
+BEGIN_SECTIONS = (
+    "<!-- confirmatory summary [{}]: begin (python -m agents confirmatory-summary; do not edit) -->"
+)
 END = "<!-- confirmatory summary: end -->"
+_BEGIN_RE = re.compile(
+    r"<!-- confirmatory summary(?: \[(?P<names>[^\]]*)\])?: begin "
+    r"\(python -m agents confirmatory-summary; do not edit\) -->"
+)
+#: The summary's sections, by name, in order: each starts with its heading.
+SECTIONS = {
+    "runs": "### Runs",
+    "scores": "### Score claims",
+    "main": "### Main table",
+    "interpret": "### Interpretability claims (amendment 1)",
+    "attention": "### The attention agent (amendment 5)",
+    "grounding": "### Where the agents look (amendment 1, A1.4)",
+}
 #: What the docs' block holds until the report is built from the complete study.
 PLACEHOLDER = (
     "Not built yet: the study's runs are not all in (`python tools/confirmatory_status.py` "
     "says where they stand). Once they are, `snakemake confirmatory --profile "
     "workflow/profiles/confirmatory` builds the report and `python -m agents "
-    "confirmatory-summary --doc docs/reproduction.md` copies its summary here."
+    "confirmatory-summary --doc` with this document's path copies its summary here."
 )
 TITLE = "# The confirmatory study: verdicts\n\n"
 
@@ -60,6 +81,11 @@ def _table(rows: list[dict[str, str]]) -> str:
     return table.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
+def _figures(*figures: tuple[str, str]) -> str:
+    """Markdown image links, relative to the report folder (``embed`` re-points them)."""
+    return "".join(f"\n![{alt}]({path})\n" for path, alt in figures)
+
+
 def _read(report: Path, name: str) -> pd.DataFrame:
     path = report / name
     if not path.is_file():
@@ -83,7 +109,7 @@ def runs_section(runs: pd.DataFrame) -> str:
             f"{ARM_LABELS.get(r.arm, r.arm)} {r.game} s{r.seed}" for r in failed.itertuples()
         )
         line += f"; {len(failed)} failed on a non-finite loss and score as random play: {names}"
-    return f"### Runs\n\n{line}.\n"
+    return f"{SECTIONS['runs']}\n\n{line}.\n"
 
 
 def score_section(verdicts: pd.DataFrame) -> str:
@@ -111,25 +137,42 @@ def score_section(verdicts: pd.DataFrame) -> str:
             }
         )
     return (
-        "### Score claims\n\nNormalised scores (0 random, 1 the reference DQN), every test on the "
+        f"{SECTIONS['scores']}\n\nNormalised scores (0 random, 1 the reference DQN), every test on the "
         "primary statistic, the secondary's verdict beside it. A claim's verdict is that of its "
         "test marked 'carries the claim' (amendment 10); the others say where, not whether. The "
         "intervals are nominally 95%; at these seed counts the aggregate tests' bootstrap "
-        "intervals cover about 87-91% (amendment 10), Welch's 95%.\n\n" + _table(rows)
+        "intervals cover about 87-91% (amendment 10), Welch's 95%.\n\n"
+        + _table(rows)
+        + _figures(
+            ("verdicts.png", "The score tests' intervals against their margins"),
+            ("aggregate.png", "IQMs and performance profiles"),
+            ("curves.png", "Evaluation phases, with the reference DQN marked"),
+        )
     )
 
 
 def main_section(main: pd.DataFrame) -> str:
-    """Per game and arm: the final evaluation score, mean [95% t-interval] over seeds (runs in)."""
-    rows: dict[str, dict[str, str]] = {}
+    """Per game and arm: the final greedy evaluation (primary) and the training return of the
+    last 10% of steps (secondary), each the mean [95% t-interval] over seeds (runs in)."""
+    rows = []
     for _, row in main.iterrows():
-        cell = _interval(row, "final_eval", "final_eval_low", "final_eval_high")
-        rows.setdefault(row["game"], {"game": row["game"]})[row["arm"]] = (
-            f"{cell} ({row['runs']})" if cell else f"({row['runs']})"
+        rows.append(
+            {
+                "game": _text(row["game"]),
+                "arm": _text(row["arm"]),
+                "runs": _text(row["runs"]),
+                "final evaluation": _interval(
+                    row, "final_eval", "final_eval_low", "final_eval_high"
+                ),
+                "training, last 10% of steps": _interval(
+                    row, "train_last10", "train_last10_low", "train_last10_high"
+                ),
+            }
         )
     return (
-        "### Main table\n\nFinal evaluation score (raw), mean [95% t-interval] over seeds, and "
-        "the runs it is over.\n\n" + _table(list(rows.values()))
+        f"{SECTIONS['main']}\n\nRaw scores, mean [95% t-interval] over seeds: the final greedy "
+        "evaluation (the primary statistic) and the training return of the episodes ending in the "
+        "last 10% of steps (the secondary).\n\n" + _table(rows)
     )
 
 
@@ -145,7 +188,7 @@ def interpret_section(verdicts: pd.DataFrame) -> str:
         for _, row in verdicts.iterrows()
     ]
     return (
-        "### Interpretability claims (amendment 1)\n\nThe bootstrap intervals are nominally 95%; "
+        f"{SECTIONS['interpret']}\n\nThe bootstrap intervals are nominally 95%; "
         "at these seed counts they cover about 79-86% (amendment 10).\n\n" + _table(rows)
     )
 
@@ -174,10 +217,16 @@ def attention_section(ac_lambda: pd.DataFrame, above_random: pd.DataFrame) -> st
         for _, row in above_random.iterrows()
     ]
     return (
-        "### The attention agent (amendment 5)\n\nAt or above AC(λ) at equal frames:\n\n"
+        f"{SECTIONS['attention']}\n\nAt or above AC(λ) at equal frames:\n\n"
         + _table(learned)
         + "\nAbove random in every seed:\n\n"
         + _table(above)
+        + _figures(
+            (
+                "attention-curves.png",
+                "The attention agent and its baseline beside AC(λ) and the reference DQN",
+            )
+        )
     )
 
 
@@ -194,7 +243,11 @@ def grounding_section(grounding: pd.DataFrame) -> str:
         }
         for _, row in grounding.iterrows()
     ]
-    return "### Where the agents look (amendment 1, A1.4)\n\n" + _table(rows)
+    return (
+        f"{SECTIONS['grounding']}\n\n"
+        + _table(rows)
+        + _figures(("interpret/grounding.png", "Share of each map's mass on the objects"))
+    )
 
 
 def summary_body(report: Path) -> str:
@@ -228,17 +281,62 @@ def write_summary(report: Path) -> Path:
     return path
 
 
-def embed(document: str, body: str) -> str:
-    """``document`` with the text between :data:`BEGIN` and :data:`END` replaced by ``body``."""
-    if (
-        document.count(BEGIN) != 1
-        or document.count(END) != 1
-        or document.index(END) < document.index(BEGIN)
-    ):
-        raise UsageError(f"the document needs one {BEGIN!r} line, then one {END!r} line")
-    head, rest = document.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{body.strip()}\n{END}{tail}"
+def sections_of(body: str) -> dict[str, str]:
+    """``body`` (a summary's text) split into its :data:`SECTIONS`, by their headings."""
+    starts = sorted((body.find(heading), name) for name, heading in SECTIONS.items())
+    if any(start < 0 for start, _ in starts):
+        raise UsageError("the summary lacks a section: rebuild the report")
+    ends = [start for start, _ in starts[1:]] + [len(body)]
+    return {
+        name: body[start:end].strip() + "\n"
+        for (start, name), end in zip(starts, ends, strict=True)
+    }
+
+
+def relink(body: str, report_from_doc: str) -> str:
+    """``body``'s relative links (to the report's files) made relative to a document, which
+    reaches the report folder at ``report_from_doc`` (e.g. ``../reports/confirmatory``)."""
+    return re.sub(
+        r"\]\((?![a-z]+:|/|#)([^)]+)\)",
+        lambda link: f"]({report_from_doc}/{link.group(1)})",
+        body,
+    )
+
+
+def embed(document: str, body: str, report_from_doc: str = ".") -> str:
+    """``document`` with each block between a begin marker (:data:`BEGIN`, or
+    :data:`BEGIN_SECTIONS` naming sections) and :data:`END` replaced by ``body``, or by the
+    sections it names, with the links re-pointed (:func:`relink`). The placeholder fills every
+    block alike."""
+    begins = list(_BEGIN_RE.finditer(document))
+    ends = [m.start() for m in re.finditer(re.escape(END), document)]
+    positions = sorted([(m.start(), "begin") for m in begins] + [(e, "end") for e in ends])
+    if not begins or [kind for _, kind in positions] != ["begin", "end"] * len(begins):
+        raise UsageError(
+            f"the document needs blocks of one begin line ({BEGIN!r}, or one naming sections), "
+            f"then one {END!r} line"
+        )
+    placeholder = body.strip() == PLACEHOLDER
+    out, cursor = [], 0
+    for match, end in zip(begins, ends, strict=True):
+        names = [n.strip() for n in (match["names"] or "").split(",") if n.strip()]
+        if unknown := [n for n in names if n not in SECTIONS]:
+            raise UsageError(
+                f"unknown summary section {unknown[0]!r} (known: {', '.join(SECTIONS)})"
+            )
+        if placeholder or not names:
+            text = body.strip()
+        else:
+            parts = sections_of(body)
+            text = "\n".join(parts[n] for n in names).strip()
+        out += [document[cursor : match.end()], "\n", relink(text, report_from_doc), "\n"]
+        cursor = end
+    return "".join(out) + document[cursor:]
+
+
+def report_from(doc: Path, report: Path) -> str:
+    """The report folder's path as a link from ``doc``'s folder."""
+    return Path(os.path.relpath(report.resolve(), doc.resolve().parent)).as_posix()
 
 
 def expected_body(report: Path) -> str:

@@ -60,8 +60,10 @@ def _report(root: Path) -> Path:
     pd.DataFrame(
         [
             {"game": "MinAtar-Breakout", "arm": "i-DQN", "runs": "2/5"}
-            | {"final_eval": 12.345, "final_eval_low": 10.0, "final_eval_high": 14.7},
-            {"game": "MinAtar-Breakout", "arm": "DDQN", "runs": "0/5", "final_eval": NAN},
+            | {"final_eval": 12.345, "final_eval_low": 10.0, "final_eval_high": 14.7}
+            | {"train_last10": 9.5, "train_last10_low": 9.0, "train_last10_high": 10.25},
+            {"game": "MinAtar-Breakout", "arm": "DDQN", "runs": "0/5"}
+            | {"final_eval": NAN, "train_last10": NAN},
         ]
     ).to_csv(root / "main.csv", index=False)
     pd.DataFrame(
@@ -116,7 +118,17 @@ def test_the_summary_quotes_the_reports_tables(tmp_path):
         "does not hold",  # the secondary statistic's, beside the binding one
     ]
     assert sum(line.startswith("| 1 ") for line in body.splitlines()) == 1  # binding rows only
-    assert "12.345 [10.000, 14.700] (2/5)" in body and "(0/5)" in body
+    main_rows = [line for line in body.splitlines() if line.startswith("| MinAtar-Breakout |")]
+    assert [cell.strip() for cell in main_rows[0].strip("|").split("|")] == [
+        "MinAtar-Breakout",
+        "i-DQN",
+        "2/5",
+        "12.345 [10.000, 14.700]",
+        "9.500 [9.000, 10.250]",
+    ]
+    assert main_rows[1].replace(" ", "") == "|MinAtar-Breakout|DDQN|0/5|||"
+    assert "![IQMs and performance profiles](aggregate.png)" in body
+    assert "(attention-curves.png)" in body and "(interpret/grounding.png)" in body
     assert "| 3: keys" in body and "0.100 [0.050, 0.200]" in body
     assert "not yet (3 of 6 runs)" in body
     assert "does not hold (1 of 5 games)" in body and "5.000 [4.000, 6.500]" in body
@@ -130,11 +142,43 @@ def test_a_missing_table_is_a_clear_error(tmp_path):
         cs.summary_body(report)
 
 
+def test_blocks_carry_the_whole_summary_or_the_sections_they_name(tmp_path):
+    body = cs.summary_body(_report(tmp_path / "report"))
+    assert list(cs.sections_of(body)) == sorted(
+        cs.SECTIONS, key=lambda n: body.index(cs.SECTIONS[n])
+    )
+    document = (
+        f"# Reproduction\n{cs.BEGIN}\nold\n{cs.END}\n# Learning\n"
+        f"{cs.BEGIN_SECTIONS.format('attention, grounding')}\nold\n{cs.END}\nend\n"
+    )
+    embedded = cs.embed(document, body, "../reports/confirmatory")
+    whole, named = embedded.split("# Learning")
+    assert cs.SECTIONS["scores"] in whole and "(../reports/confirmatory/verdicts.png)" in whole
+    assert cs.SECTIONS["attention"] in named and cs.SECTIONS["grounding"] in named
+    assert cs.SECTIONS["scores"] not in named and named.endswith(f"{cs.END}\nend\n")
+    assert "(../reports/confirmatory/interpret/grounding.png)" in named
+    assert cs.embed(embedded, body, "../reports/confirmatory") == embedded  # idempotent
+    placeholder = cs.embed(document, cs.PLACEHOLDER)
+    assert placeholder.count(cs.PLACEHOLDER) == 2
+    with pytest.raises(UsageError, match="unknown summary section 'scorez'"):
+        cs.embed(f"{cs.BEGIN_SECTIONS.format('scorez')}\n{cs.END}\n", body)
+    with pytest.raises(UsageError, match="lacks a section"):
+        cs.embed(f"{cs.BEGIN_SECTIONS.format('main')}\n{cs.END}\n", "no sections here")
+
+
+def test_links_point_from_the_document_to_the_report(tmp_path):
+    doc, report = tmp_path / "docs" / "reproduction.md", tmp_path / "reports" / "confirmatory"
+    assert cs.report_from(doc, report) == "../reports/confirmatory"
+    assert cs.relink("![a](x.png) [b](https://e.org) [c](#here)", "../r") == (
+        "![a](../r/x.png) [b](https://e.org) [c](#here)"
+    )
+
+
 def test_embed_replaces_the_block_only():
     document = f"intro\n{cs.BEGIN}\nold\n{cs.END}\noutro\n"
     assert cs.embed(document, "new\n") == f"intro\n{cs.BEGIN}\nnew\n{cs.END}\noutro\n"
     for broken in ("no markers", f"{cs.END}\n{cs.BEGIN}\n", f"{cs.BEGIN}\n{cs.BEGIN}\n{cs.END}"):
-        with pytest.raises(UsageError, match="needs one"):
+        with pytest.raises(UsageError, match="needs blocks of one begin line"):
             cs.embed(broken, "new")
 
 
@@ -152,6 +196,13 @@ def test_the_command_writes_then_checks_a_documents_block(tmp_path, capsys):
     assert doc.read_text() != before and "holds" in doc.read_text()
     assert main([*args, "--check"]) == 0
     assert main(["confirmatory-summary", "--report", str(report), "--doc", "nope.md"]) == 2
+    second = tmp_path / "second.md"
+    second.write_text(f"{cs.BEGIN_SECTIONS.format('attention')}\nold\n{cs.END}\n")
+    written = doc.read_text()
+    assert main([*args, str(second), "nope.md"]) == 2  # every document checked before any write
+    assert doc.read_text() == written and "old" in second.read_text()
+    assert main([*args, str(second)]) == 0 and cs.SECTIONS["attention"] in second.read_text()
+    assert main([*args, str(second), "--check"]) == 0
     (report / "summary.md").unlink()  # a built report without its summary: refused
     assert main(args) == 2
     assert "no summary.md" in capsys.readouterr().err
@@ -163,6 +214,9 @@ def test_the_docs_carry_the_committed_reports_summary():
     report = ROOT / "reports" / "confirmatory"
     doc = (ROOT / "docs" / "reproduction.md").read_text()
     # A built report always has its summary (expected_body refuses verdicts.csv without one).
-    assert cs.embed(doc, cs.expected_body(report)) == doc
+    assert cs.embed(doc, cs.expected_body(report), "../reports/confirmatory") == doc
+    learning = (ROOT / "docs" / "learning.md").read_text()
+    assert cs.BEGIN_SECTIONS.format("attention") in learning  # issue 25: the attention agent's
+    assert cs.embed(learning, cs.expected_body(report), "../reports/confirmatory") == learning
     if (report / "summary.md").is_file():
         assert (report / "summary.md").read_text() == cs.TITLE + cs.summary_body(report)
