@@ -189,7 +189,9 @@ def interpret_section(verdicts: pd.DataFrame) -> str:
     ]
     return (
         f"{SECTIONS['interpret']}\n\nThe bootstrap intervals are nominally 95%; "
-        "at these seed counts they cover about 79-86% (amendment 10).\n\n" + _table(rows)
+        "at these seed counts they cover about 79-86% (amendment 10).\n\n"
+        + _table(rows)
+        + _figures(("interpret/verdicts.png", "Each test's interval against its threshold"))
     )
 
 
@@ -246,7 +248,10 @@ def grounding_section(grounding: pd.DataFrame) -> str:
     return (
         f"{SECTIONS['grounding']}\n\n"
         + _table(rows)
-        + _figures(("interpret/grounding.png", "Share of each map's mass on the objects"))
+        + _figures(
+            ("interpret/grounding.png", "Share of each map's mass on the objects"),
+            ("interpret/grounding-maps.png", "The maps on example states, objects outlined"),
+        )
     )
 
 
