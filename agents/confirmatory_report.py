@@ -55,6 +55,8 @@ AC_LAMBDA = ANCHORS.with_name("ac_lambda_300k.csv")
 AC_CURVE = ANCHORS.with_name("ac_lambda_curve.csv")
 #: Amendment 5: Mott et al.'s claim is attention against no-attention on the former's games.
 MOTT_ARMS = ("attention", "no-attention")
+#: Its name in verdicts.csv's claim column.
+MOTT_CLAIM = "Mott"
 #: Amendment 5's arms of the attention agent (its above-random test spans both).
 ATTENTION_ARMS = ("attention", "attention-3-seeds")
 #: Amendment 5's learning test: the steps at which AC(lambda) is read, and its games.
@@ -306,9 +308,9 @@ def preregistered_tests(study: Study) -> list[Test]:
     if all(arm in study.arms for arm in MOTT_ARMS):  # amendment 5, A5.2
         games = tuple(study.arms["attention"].get("games", study.budgets))
         kind = "non-inferiority"
-        primary.append(Test("Mott", *MOTT_ARMS, games, "final_eval", kind, MARGIN, True))
+        primary.append(Test(MOTT_CLAIM, *MOTT_ARMS, games, "final_eval", kind, MARGIN, True))
         primary += [
-            Test("Mott", *MOTT_ARMS, (g,), "final_eval", kind, MARGIN, False) for g in games
+            Test(MOTT_CLAIM, *MOTT_ARMS, (g,), "final_eval", kind, MARGIN, False) for g in games
         ]
     return [
         test

@@ -55,6 +55,10 @@ def _report(root: Path) -> Path:
             | {"statistic": "train_last10", "estimate": -0.3, "lower": -0.5, "upper": -0.1}
             | {"verdict": "does not hold", "binding": False, "carries_claim": False}
             | {"note": "disagrees with the primary statistic (holds)"},
+            test
+            | {"claim": "Mott", "a": "attention agent", "b": "no-attention baseline"}
+            | {"statistic": "final_eval", "estimate": 0.02, "lower": -0.1, "upper": 0.14}
+            | {"verdict": "holds", "binding": True, "carries_claim": True},
         ]
     ).to_csv(root / "verdicts.csv", index=False)
     pd.DataFrame(
@@ -118,6 +122,10 @@ def test_the_summary_quotes_the_reports_tables(tmp_path):
         "does not hold",  # the secondary statistic's, beside the binding one
     ]
     assert sum(line.startswith("| 1 ") for line in body.splitlines()) == 1  # binding rows only
+    sections = cs.sections_of(body)
+    mott = [line for line in body.splitlines() if line.startswith("| Mott ")]
+    assert len(mott) == 1 and mott[0] in sections["mott"] and "| Mott " not in sections["scores"]
+    assert "0.020 [-0.100, 0.140]" in mott[0] and "attention agent vs no-attention" in mott[0]
     main_rows = [line for line in body.splitlines() if line.startswith("| MinAtar-Breakout |")]
     assert [cell.strip() for cell in main_rows[0].strip("|").split("|")] == [
         "MinAtar-Breakout",
@@ -216,7 +224,7 @@ def test_the_docs_carry_the_committed_reports_summary():
     # A built report always has its summary (expected_body refuses verdicts.csv without one).
     assert cs.embed(doc, cs.expected_body(report), "../reports/confirmatory") == doc
     learning = (ROOT / "docs" / "learning.md").read_text()
-    assert cs.BEGIN_SECTIONS.format("attention") in learning  # issue 25: the attention agent's
+    assert cs.BEGIN_SECTIONS.format("mott, attention") in learning  # issue 25's table and verdict
     assert cs.embed(learning, cs.expected_body(report), "../reports/confirmatory") == learning
     if (report / "summary.md").is_file():
         assert (report / "summary.md").read_text() == cs.TITLE + cs.summary_body(report)
