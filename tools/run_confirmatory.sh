@@ -48,7 +48,7 @@ fi
 
 target() { echo "$RUNS/$1/$2/s$3/summary.json"; }
 
-cells() { # arm games... : seed-major over the pre-registered seeds (the arm's own)
+cells() { # arm "seed ..." game...: one target per (seed, game), seed-major
   local arm=$1 seeds=$2
   shift 2
   for seed in $seeds; do
