@@ -373,7 +373,10 @@ def _confirmatory_summary(args: argparse.Namespace) -> dict:
     body = cs.expected_body(args.report)
     changed = {}
     for doc in args.doc:
-        document = doc.read_text()
+        try:
+            document = doc.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{doc} is not UTF-8 text") from None
         updated = cs.embed(document, body, cs.report_from(doc, args.report))
         if updated != document:
             changed[doc] = updated

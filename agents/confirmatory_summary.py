@@ -160,11 +160,13 @@ def score_section(verdicts: pd.DataFrame) -> str:
 def mott_section(verdicts: pd.DataFrame) -> str:
     """Mott et al.'s claim (amendment 5): the attention agent against its no-attention
     baseline, on its own so that docs/learning.md can quote it beside the attention agent's."""
+    rows = _score_rows(verdicts[verdicts["claim"] == MOTT_CLAIM])
+    if not rows:
+        return f"{SECTIONS['mott']}\n\nNot in this study (it has no amendment 5 arms).\n"
     return (
         f"{SECTIONS['mott']}\n\nThe attention agent against the same agent with pooled features "
         "in place of its attention readout, in normalised scores, as the score claims above (the "
-        "aggregate carries the claim).\n\n"
-        + _table(_score_rows(verdicts[verdicts["claim"] == MOTT_CLAIM]))
+        "aggregate carries the claim).\n\n" + _table(rows)
     )
 
 
@@ -307,9 +309,14 @@ def write_summary(report: Path) -> Path:
 
 def sections_of(body: str) -> dict[str, str]:
     """``body`` (a summary's text) split into its :data:`SECTIONS`, by their headings."""
-    starts = sorted((body.find(heading), name) for name, heading in SECTIONS.items())
-    if any(start < 0 for start, _ in starts):
+    found = {
+        name: match.start()
+        for name, heading in SECTIONS.items()
+        if (match := re.search(rf"^{re.escape(heading)}$", body, flags=re.MULTILINE))
+    }
+    if len(found) < len(SECTIONS):
         raise UsageError("the summary lacks a section: rebuild the report")
+    starts = sorted((start, name) for name, start in found.items())
     ends = [start for start, _ in starts[1:]] + [len(body)]
     return {
         name: body[start:end].strip() + "\n"
@@ -321,7 +328,7 @@ def relink(body: str, report_from_doc: str) -> str:
     """``body``'s relative links (to the report's files) made relative to a document, which
     reaches the report folder at ``report_from_doc`` (e.g. ``../reports/confirmatory``)."""
     return re.sub(
-        r"\]\((?![a-z]+:|/|#)([^)]+)\)",
+        r"\]\((?![A-Za-z][A-Za-z0-9+.-]*:|/|#|\\)([^)]+)\)",
         lambda link: f"]({report_from_doc}/{link.group(1)})",
         body,
     )
@@ -360,15 +367,20 @@ def embed(document: str, body: str, report_from_doc: str = ".") -> str:
 
 def report_from(doc: Path, report: Path) -> str:
     """The report folder's path as a link from ``doc``'s folder."""
-    return Path(os.path.relpath(report.resolve(), doc.resolve().parent)).as_posix()
+    try:
+        return Path(os.path.relpath(report.resolve(), doc.resolve().parent)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        raise UsageError(f"{report} and {doc} are on different drives") from None
 
 
 def expected_body(report: Path) -> str:
     """What the docs' block should hold: the built summary's body, else :data:`PLACEHOLDER`."""
+    if not report.is_dir():
+        raise UsageError(f"{report} is not a report folder (reports/confirmatory)")
     summary = report / "summary.md"
     if not summary.is_file():
         if (report / "verdicts.csv").is_file():
             raise UsageError(f"{report} has verdicts.csv but no summary.md: rebuild the report")
         return PLACEHOLDER
-    text = summary.read_text()
+    text = summary.read_text(encoding="utf-8")
     return text[len(TITLE) :] if text.startswith(TITLE) else text

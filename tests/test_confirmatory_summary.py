@@ -180,6 +180,13 @@ def test_links_point_from_the_document_to_the_report(tmp_path):
     assert cs.relink("![a](x.png) [b](https://e.org) [c](#here)", "../r") == (
         "![a](../r/x.png) [b](https://e.org) [c](#here)"
     )
+    assert cs.relink("[d](HTTPS://e.org) [e](C:\\x.png) [f](/abs.png)", "../r") == (
+        "[d](HTTPS://e.org) [e](C:\\x.png) [f](/abs.png)"
+    )
+
+
+def test_a_study_without_mott_arms_says_so():
+    assert "Not in this study" in cs.mott_section(pd.DataFrame(columns=["claim", "binding"]))
 
 
 def test_embed_replaces_the_block_only():
@@ -195,7 +202,8 @@ def test_the_command_writes_then_checks_a_documents_block(tmp_path, capsys):
     doc = tmp_path / "doc.md"
     doc.write_text(f"# Doc\n{cs.BEGIN}\n{cs.PLACEHOLDER}\n{cs.END}\n")
     args = ["confirmatory-summary", "--report", str(report), "--doc", str(doc)]
-    assert main([*args, "--check"]) == 0  # no report yet: the placeholder is current
+    report.mkdir()
+    assert main([*args, "--check"]) == 0  # not built yet: the placeholder is current
     cs.write_summary(_report(report))
     assert main([*args, "--check"]) == 1
     assert "is not" in capsys.readouterr().err
@@ -204,6 +212,11 @@ def test_the_command_writes_then_checks_a_documents_block(tmp_path, capsys):
     assert doc.read_text() != before and "holds" in doc.read_text()
     assert main([*args, "--check"]) == 0
     assert main(["confirmatory-summary", "--report", str(report), "--doc", "nope.md"]) == 2
+    before_typo = doc.read_text()  # a mistyped report folder never writes the placeholder
+    assert (
+        main(["confirmatory-summary", "--report", str(tmp_path / "reprot"), "--doc", str(doc)]) == 2
+    )
+    assert doc.read_text() == before_typo
     second = tmp_path / "second.md"
     second.write_text(f"{cs.BEGIN_SECTIONS.format('attention')}\nold\n{cs.END}\n")
     written = doc.read_text()

@@ -50,7 +50,8 @@ PANELS = {
     "MinAtar-Asterix": ((103, 109), (801, 807), (953, 961), (1415, 1423), (0, 5, 10, 15, 20)),
     "MinAtar-Seaquest": ((612, 618), (1309, 1315), (178, 190), (640, 652), (0, 5, 10, 15, 20)),
 }
-STEPS = range(50_000, 2_000_001, 50_000)  # MinAtar has no frame skip: frames are agent steps
+STEP = 50_000  # MinAtar has no frame skip: frames are agent steps
+LAST_STEP = 2_000_000  # the study's longest budget
 TOLERANCE = 45  # RGB distance to a line's colour; the lighter bands around the lines lie beyond
 
 
@@ -78,8 +79,8 @@ def _runs(mask: np.ndarray) -> list[np.ndarray]:
     return np.split(rows, np.nonzero(np.diff(rows) > 2)[0] + 1) if len(rows) else []
 
 
-def read_panel(image: np.ndarray, panel: tuple) -> list[dict[str, object]]:
-    """One game's AC(0.8) values at :data:`STEPS`."""
+def read_panel(image: np.ndarray, panel: tuple, steps: range) -> list[dict[str, object]]:
+    """One game's AC(0.8) values at ``steps``."""
     left_b, right_b, top_b, bottom_b, labels = panel
     dark = image.sum(axis=2) < 150
     left = _spine(dark, left_b, 0, (top_b[1], bottom_b[0]))
@@ -110,7 +111,7 @@ def read_panel(image: np.ndarray, panel: tuple) -> list[dict[str, object]]:
         return slice(max(centre - 2, 0), centre + 3)
 
     visible = {}
-    for step in STEPS:
+    for step in steps:
         if runs := _runs(green[:, column(step)]):
             line = max(runs, key=len)
             visible[step] = line
@@ -118,12 +119,15 @@ def read_panel(image: np.ndarray, panel: tuple) -> list[dict[str, object]]:
         raise SystemExit("error: no AC(0.8) pixel found: is this the MinAtar figure?")
     known = sorted(visible)
     rows = []
-    for step in STEPS:
+    for step in steps:
         if step in visible:
             line, read = visible[step], "visible"
         else:
             guess = np.interp(step, known, [visible[k].mean() for k in known])
-            line = min(_runs(covering[:, column(step)]), key=lambda r: abs(r.mean() - guess))
+            candidates = _runs(covering[:, column(step)])
+            if not candidates:
+                raise SystemExit(f"error: at step {step}, AC(0.8) is hidden and no line covers it")
+            line = min(candidates, key=lambda r: abs(r.mean() - guess))
             read = "under AC(0) or DQN without replay"
         centre, half = (line.min() + line.max()) / 2 + y0, (line.max() - line.min()) / 2
         rows.append(
@@ -141,6 +145,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("figure", type=Path, help="kenjyoung/MinAtar img/learning_curves.gif")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--last-step",
+        type=int,
+        default=LAST_STEP,
+        help="read to this step (at most 5M, the figure's end; 4,950,000 for the README's check)",
+    )
     args = parser.parse_args()
     if not args.figure.is_file():
         print(f"error: {args.figure} does not exist", file=sys.stderr)
@@ -150,13 +160,19 @@ def main() -> int:
             f"error: {args.figure} is not the figure this reads (sha256 differs)", file=sys.stderr
         )
         return 2
+    if not STEP <= args.last_step <= 5_000_000:
+        print("error: --last-step must lie within the figure's 5M frames", file=sys.stderr)
+        return 2
+    steps = range(STEP, args.last_step + 1, STEP)
     image = np.asarray(Image.open(args.figure).convert("RGB")).astype(int)
     rows = [
-        {"game": game} | row for game, panel in PANELS.items() for row in read_panel(image, panel)
+        {"game": game} | row
+        for game, panel in PANELS.items()
+        for row in read_panel(image, panel, steps)
     ]
     tmp = args.out.with_suffix(".tmp")
     with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(args.out)
