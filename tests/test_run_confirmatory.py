@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.runtable import confirmatory_runs
+from agents.runtable import FAILED_FILE, NON_FINITE, confirmatory_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = "results/confirmatory/runs"
@@ -28,6 +28,7 @@ def _checkout(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     (repo / "tools").mkdir(parents=True)
     shutil.copy(ROOT / "tools" / "run_confirmatory.sh", repo / "tools")
+    shutil.copy(ROOT / "tools" / "run_states.sh", repo / "tools")
     (repo / ".gitignore").write_text("results/\n.snakemake/\n")
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
@@ -108,6 +109,18 @@ def test_a_run_stopped_on_a_non_finite_loss_is_not_retried(tmp_path):
     assert _target("idqn", "MinAtar-Freeway", 0) not in targets
     assert _target("idqn", "MinAtar-Breakout", 0) in targets and len(targets) == 49
     assert done.stderr.count("stopped on a non-finite loss; collect it, not rerun") == 1
+
+
+def test_the_shell_tools_read_run_states_as_the_package_writes_them():
+    """tools/run_states.sh is the shell's one home of a run's states; its markers are the
+    runner's non-finite error and record_failure's file."""
+    states = (ROOT / "tools" / "run_states.sh").read_text()
+    assert f'grep -qs "{NON_FINITE}" "$1/train.log"' in states
+    assert f'[ -e "$1/{FAILED_FILE}" ]' in states
+    for tool in ("run_confirmatory.sh", "training_checkout.sh", "collect_confirmatory.sh"):
+        script = (ROOT / "tools" / tool).read_text()
+        assert "source tools/run_states.sh" in script
+        assert f'"{NON_FINITE}"' not in script and f'"$1/{FAILED_FILE}"' not in script
 
 
 def test_no_sb3_run_starts_after_its_last_start(tmp_path):

@@ -92,6 +92,7 @@ def test_collect_refuses_a_variant_run_without_interpret_json(tmp_path):
     repo, source = tmp_path / "repo", tmp_path / "training"
     (repo / "tools").mkdir(parents=True)
     shutil.copy(ROOT / "tools" / "collect_confirmatory.sh", repo / "tools")
+    shutil.copy(ROOT / "tools" / "run_states.sh", repo / "tools")
     runs = source / "results/confirmatory/runs"
     _fake_run(runs / "idqn-vae-beta0/MinAtar-Breakout/s0", interpret=False)  # no weights either
     _fake_run(runs / "idqn-dense-vae/MinAtar-Breakout/s0", interpret=True)
@@ -116,6 +117,7 @@ def test_collect_keeps_the_no_attention_losses_of_seed_0_only(tmp_path):
     repo, source = tmp_path / "repo", tmp_path / "training"
     (repo / "tools").mkdir(parents=True)
     shutil.copy(ROOT / "tools" / "collect_confirmatory.sh", repo / "tools")
+    shutil.copy(ROOT / "tools" / "run_states.sh", repo / "tools")
     for seed in (0, 1):
         run = source / f"results/confirmatory/runs/no-attention/MinAtar-Breakout/s{seed}"
         _fake_run(run, interpret=False)
@@ -141,6 +143,7 @@ def test_collect_brings_a_run_stopped_on_a_non_finite_loss_with_its_marker(tmp_p
     repo, source = tmp_path / "repo", tmp_path / "training"
     (repo / "tools").mkdir(parents=True)
     shutil.copy(ROOT / "tools" / "collect_confirmatory.sh", repo / "tools")
+    shutil.copy(ROOT / "tools" / "run_states.sh", repo / "tools")
     runs = source / "results/confirmatory/runs/idqn/MinAtar-Breakout"
     for seed, log in ((0, "error: non-finite td loss at update 9 (step 80)\n"), (1, "killed\n")):
         _fake_run(runs / f"s{seed}", interpret=False)

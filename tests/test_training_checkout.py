@@ -31,6 +31,7 @@ def _repository(tmp_path):
     repo = tmp_path / "repo"
     (repo / "tools").mkdir(parents=True)
     shutil.copy(ROOT / "tools" / "training_checkout.sh", repo / "tools")
+    shutil.copy(ROOT / "tools" / "run_states.sh", repo / "tools")
     _git(tmp_path, "init", "--quiet", str(repo))
     _run(repo, "ddqn")
     _git(repo, "add", "-A")

@@ -12,6 +12,8 @@
 # comes with a failed.json); runs already here are left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/run_states.sh
+source tools/run_states.sh
 SOURCE=${1:?usage: tools/collect_confirmatory.sh TRAINING_CHECKOUT}
 RUNS=results/confirmatory/runs
 PY=${PY:-.venv/bin/python}
@@ -46,7 +48,7 @@ for summary in "$SOURCE/$RUNS"/*/*/s*/summary.json; do
   [ -e "$summary" ] || continue
   run=$(dirname "${summary#"$SOURCE"/}")
   # Here already; or collected as failed, which stands even if the run later finished there.
-  if [ -e "$run/summary.json" ] || [ -e "$run/failed.json" ]; then continue; fi
+  run_committed "$run" && continue
   mkdir -p "$run.incoming"
   for file in config.yaml meta.json episodes.csv evals.csv train.log summary.json; do
     cp "$SOURCE/$run/$file" "$run.incoming/"
@@ -87,10 +89,8 @@ done
 for log in "$SOURCE/$RUNS"/*/*/s*/train.log; do
   [ -e "$log" ] || continue
   run=$(dirname "${log#"$SOURCE"/}")
-  if [ -e "$SOURCE/$run/summary.json" ] || [ -e "$run/failed.json" ] || [ -e "$run/summary.json" ]; then
-    continue
-  fi
-  grep -q "non-finite" "$log" || continue
+  if [ -e "$SOURCE/$run/summary.json" ] || run_committed "$run"; then continue; fi
+  run_stopped_non_finite "$SOURCE/$run" || continue
   mkdir -p "$run.incoming"
   files=(config.yaml meta.json episodes.csv evals.csv train.log)
   if keeps_losses "$(basename "$(dirname "$(dirname "$run")")")" "$(basename "$run")"; then

@@ -23,6 +23,8 @@
 # Arguments name arms to keep (`attention` stands for amendment 5's three); none keeps all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/run_states.sh
+source tools/run_states.sh
 SNAKEMAKE=${SNAKEMAKE:-.venv/bin/snakemake}
 LANES=${LANES:-2}
 MAX_TRIES=2
@@ -108,24 +110,22 @@ kept() { # arm: whether the command line keeps it
   return 1
 }
 
-finished() { # run: done, or stopped on a non-finite loss (amendment 8: never retried, so that
-  # its train.log, which tools/collect_confirmatory.sh reads, keeps the error)
-  [ -e "$1/summary.json" ] || [ -e "$1/failed.json" ] || grep -qs "non-finite" "$1/train.log"
-}
+# The functions a claimed run's attempt needs in the shell flock starts.
+UNDER_LOCK=(run_committed run_stopped_non_finite run_finished given_up attempt)
 
 given_up() { # tries-file: this invocation has failed the run MAX_TRIES times
   [ -e "$1" ] && [ "$(wc -l < "$1")" -ge "$MAX_TRIES" ]
 }
 
 attempt() { # run tries-file lane: train the run unless it has ended meanwhile (under its lock)
-  finished "$1" && return 0
+  run_finished "$1" && return 0
   given_up "$2" && return 0
   local status=0
   # One core each; --nolock because the lanes share the working directory, and never build the
   # same file.
   "$SNAKEMAKE" "$1/summary.json" --profile workflow/profiles/confirmatory --cores 1 --nolock \
     || status=$?
-  if ! finished "$1"; then
+  if ! run_finished "$1"; then
     echo "$status" >> "$2"
     echo "lane $3: $1 failed, try $(wc -l < "$2") of $MAX_TRIES (see its train.log)" >&2
   fi
@@ -143,7 +143,7 @@ lane() { # pass over the queue, claiming, training and releasing each run no oth
       fi
       run=$(dirname "$target")
       tries="$TRIES/${run//\//_}"
-      finished "$run" && continue
+      run_finished "$run" && continue
       given_up "$tries" && continue
       if [ "$(arm_of "$target")" = sb3-dqn ] && [ -n "$sb3_deadline" ] \
         && [ "$(date +%s)" -ge "$sb3_deadline" ]; then
@@ -155,7 +155,7 @@ lane() { # pass over the queue, claiming, training and releasing each run no oth
       # Under it, attempt asks again whether the run has ended: another lane may just have ended
       # it. Stdin from /dev/null: the queue is this loop's.
       status=0
-      flock -n -E 75 "$lock" bash -c "$(declare -f finished given_up attempt)"'; attempt "$@"' \
+      flock -n -E 75 "$lock" bash -c "$(declare -f "${UNDER_LOCK[@]}")"'; attempt "$@"' \
         lane "$run" "$tries" "$number" < /dev/null || status=$?
       [ "$status" = 75 ] || claimed=1
     done < <(started_first)
@@ -192,7 +192,7 @@ done > "$QUEUE"
 echo "$(wc -l < "$QUEUE") runs in the queue, $LANES lanes" >&2
 while read -r target; do
   run=$(dirname "$target")
-  if [ ! -e "$run/failed.json" ] && grep -qs "non-finite" "$run/train.log"; then
+  if ! run_committed "$run" && run_stopped_non_finite "$run"; then
     echo "$run stopped on a non-finite loss; collect it, not rerun" >&2
   fi
 done < "$QUEUE"

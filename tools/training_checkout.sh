@@ -13,6 +13,8 @@
 # DIR's code trains): SNAKEMAKE=<this checkout>/.venv/bin/snakemake bash tools/run_confirmatory.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/run_states.sh
+source tools/run_states.sh
 COMMIT=${1:?usage: tools/training_checkout.sh COMMIT DIR [OLD_CHECKOUT ...]}
 DIR=${2:?usage: tools/training_checkout.sh COMMIT DIR [OLD_CHECKOUT ...]}
 shift 2
@@ -24,8 +26,6 @@ fail() {
 [ -e "$DIR" ] && fail "$DIR exists; a training checkout is made only where there is none"
 git cat-file -e "$COMMIT^{commit}" 2>/dev/null || fail "$COMMIT is not a commit here"
 
-here() { [ -e "$1/summary.json" ] || [ -e "$1/failed.json" ]; } # run: committed in this checkout
-
 # Every check before anything is written: an old checkout's run is adopted only when it is
 # unfinished, not training, and not a result this checkout still lacks.
 to_adopt=()
@@ -35,8 +35,8 @@ for old in "$@"; do
     [ -d "$run_path" ] || continue
     run=${run_path#"$old"/}
     run=${run%/}
-    here "$run" && continue
-    if [ -e "$old/$run/summary.json" ] || grep -qs "non-finite" "$old/$run/train.log"; then
+    run_committed "$run" && continue
+    if run_finished "$old/$run"; then
       fail "$old/$run has finished (or failed) and is not collected here: run tools/collect_confirmatory.sh $old first"
     fi
     # The runner holds <run>/.lock (flock) while it trains (agents.files.RunLock).
