@@ -259,7 +259,9 @@ def run_result(
         return None
     if arm in rm.MEASURED_AT_COLLECTION or arm in rm.ATTENTION_ARMS:
         path = run_dir / rm.INTERPRET_FILE
-        return rm.read(path) if path.is_file() else None
+        return (
+            _checked(rm.read(path), path, (arm, game, seed), settings) if path.is_file() else None
+        )
     if not _has_weights(run_dir):
         return None
     kept = cache / arm / game / f"s{seed}.json"
@@ -269,6 +271,23 @@ def run_result(
             return result
     result = rm.compute(run_dir, settings=settings)
     rm.write(kept, result)
+    return result
+
+
+def _checked(
+    result: dict[str, Any], path: Path, place: tuple[str, str, int], settings: rm.Settings
+) -> dict[str, Any]:
+    """A collected ``interpret.json``, refused (a one-line error) unless it was measured for the
+    run at its place, at the pre-registered sizes: its weights are gone, so nothing else can
+    show that it is the measure the pre-registration describes."""
+    found = (result.get("arm"), result.get("game"), result.get("seed"))
+    if found != place:
+        raise UsageError(f"{path} measures {found}, not the run at its place {place}")
+    if result.get("settings") != _settings_dict(settings):
+        raise UsageError(
+            f"{path} was measured at other sizes than the pre-registered ones "
+            f"({result.get('settings')}); measure it again from the run's weights"
+        )
     return result
 
 
@@ -350,12 +369,24 @@ def _not_testable(test: str, failed: list[str]) -> dict[str, Any]:
     return {"test": test, "verdict": f"not testable ({', '.join(failed)} failed: {NON_FINITE})"}
 
 
-def _not_yet(test: str, have: int, expected: int) -> dict[str, Any]:
+def _not_yet(test: str, have: int, expected: int, unit: str = "runs") -> dict[str, Any]:
+    """A test waiting for its inputs, counted in what it reads: runs, or ``unit`` where it
+    reads several runs at a time (claim 4's i-DQN and DDQN pairs, claim 7's variant sets)."""
     return {
         "test": test,
-        "runs": f"{have}/{expected}",
-        "verdict": f"not yet ({have} of {expected} runs)",
+        "runs": f"{have}/{expected}" + ("" if unit == "runs" else f" {unit}"),
+        "verdict": f"not yet ({have} of {expected} {unit})",
     }
+
+
+#: The claims amendment 1 judges; a row whose test is one of them carries its verdict (claim 5
+#: one row per variant), the parts 4a, 4b, 9a and 9b say where, not whether (amendment 10).
+CLAIMS = ("3", "4", "5", "7", "9")
+
+
+def carries_claim(test: str) -> bool:
+    """Whether a row of the interpretability verdicts is a claim's verdict, not one of its parts."""
+    return test.split(":")[0] in CLAIMS
 
 
 def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list[dict], list[dict]]:
@@ -398,10 +429,7 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     if failed := _failed_run_names(results, VARIANTS.values(), rm.AGREEMENT_GAMES):
         rows.append(_not_testable(test, failed))
     elif len(complete) < units_expected:
-        rows.append(
-            _not_yet(test, len(complete), units_expected)
-            | {"runs": f"{len(complete)}/{units_expected} units"}
-        )
+        rows.append(_not_yet(test, len(complete), units_expected, "units"))
     else:
         units = {
             key: {name: per_variant[name][key]["excess_agreement"] for name in VARIANTS}
@@ -426,9 +454,9 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     if failed := _failed_run_names(results, ["idqn", "ddqn"], EMBEDDING_GAMES):
         rows.append(_not_testable(test, failed))
     elif have < embedding_expected:
-        rows.append(_not_yet(test, have, embedding_expected))
+        rows.append(_not_yet(test, have, embedding_expected, "i-DQN and DDQN pairs"))
     else:
-        rows += [row | {"runs": f"{have}/{embedding_expected}"} for row in claim4(idqn, ddqn)]
+        rows += [row | {"runs": f"{have}/{embedding_expected} pairs"} for row in claim4(idqn, ddqn)]
 
     diversity = {
         arm: gather(arm, (rm.DIVERSITY_GAME,), ("claim9",)) for arm in ("idqn", "idqn-no-diversity")
@@ -456,6 +484,7 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
                 [on[k]["effective_keys"] for k in sorted(on)],
             )
         ]
+    rows = [row | {"carries_claim": carries_claim(row["test"])} for row in rows]
     return rows, table2
 
 
@@ -647,7 +676,10 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         range(len(shown)), [t[:60] for t in shown["test"]] if len(shown) else [], fontsize=7
     )
     ax.invert_yaxis()
-    ax.set(title="Amendment 1 tests: estimate, 95% interval, threshold (red)", xlabel="statistic")
+    ax.set(
+        title="Amendment 1 tests: estimate, nominal 95% interval, threshold (red)",
+        xlabel="statistic",
+    )
     if shown.empty:
         ax.text(0.5, 0.5, "not yet: no test has all its runs", ha="center", transform=ax.transAxes)
     fig.tight_layout()

@@ -84,13 +84,21 @@ class Study:
     runs_dir: Path
     budgets: dict[str, int]
     arms: dict[str, dict[str, Any]]
+    #: The evaluation protocol (``phases``, ``episodes``) every finished run is checked against;
+    #: None checks nothing (a study built for a test of one function).
+    evaluation: dict[str, int] | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Study:
         if "confirmatory" not in config:
             raise UsageError("the config has no `confirmatory` section (config/confirmatory.yaml)")
         study = config["confirmatory"]
-        return cls(Path(study["runs_dir"]), dict(study["budgets"]), dict(study["arms"]))
+        return cls(
+            Path(study["runs_dir"]),
+            dict(study["budgets"]),
+            dict(study["arms"]),
+            study.get("evaluation"),
+        )
 
     def cells(self) -> list[tuple[str, str, int]]:
         return [
@@ -101,9 +109,47 @@ class Study:
         ]
 
 
-def run_statistics(run_dir: Path, budget: int) -> dict[str, Any]:
-    """Every statistic of one run (None where the run is not complete)."""
+def _check_phases(
+    run_dir: Path, frames: pd.Series, budget: int, evaluation: dict[str, int]
+) -> None:
+    """A one-line error unless the run's evaluation phases are the pre-registered ones: one at
+    every ``budget / phases`` steps, each of ``episodes`` episodes (docs/preregistration.md,
+    "Protocol"). Every statistic below assumes it; a run that broke it needs an amendment, not
+    a silent mean over whatever rows it has."""
+    phases, episodes = evaluation["phases"], evaluation["episodes"]
+    expected = {budget * k // phases: episodes for k in range(1, phases + 1)}
+    found = frames.value_counts().to_dict()
+    if found != expected:
+        wrong = sorted(set(found.items()) ^ set(expected.items()))
+        raise UsageError(
+            f"{run_dir}/evals.csv: not {phases} phases of {episodes} episodes at every "
+            f"{budget // phases} steps (phase, episodes that differ: {wrong[:4]})"
+        )
+
+
+def _window_mean(run_dir: Path, episodes: pd.DataFrame, end: int) -> float:
+    """The training statistic (:func:`agents.stats.step_window_mean`) of a finished run; an
+    error where no episode ends in the window, which the pre-registration does not score."""
+    value = step_window_mean(episodes["frame"], episodes["return"], end)
+    if value is None:
+        raise UsageError(
+            f"{run_dir}: no training episode ends in the last 10% of the first {end} steps; "
+            "the pre-registration does not say how to score that (an amendment must)"
+        )
+    return value
+
+
+def run_statistics(
+    run_dir: Path, budget: int, evaluation: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """Every statistic of one run (None where the run is not complete), its evaluation phases
+    checked against ``evaluation`` when given."""
     row: dict[str, Any] = {"complete": (run_dir / "summary.json").is_file(), "failed": False}
+    if row["complete"] and is_failed_run(run_dir):
+        raise UsageError(
+            f"{run_dir} holds both summary.json and failed.json: it cannot be both finished and "
+            "failed (tools/collect_confirmatory.sh never collects it twice)"
+        )
     row["cpu_models"] = (
         "; ".join(
             dict.fromkeys(
@@ -124,11 +170,13 @@ def run_statistics(run_dir: Path, budget: int) -> dict[str, Any]:
         raise UsageError(
             f"{run_dir}: its last evaluation phase is at {last}, not the budget {budget}"
         )
+    if evaluation is not None:
+        _check_phases(run_dir, evals["frame"], budget, evaluation)
     row |= {
         "final_eval": float(evals.loc[evals["frame"] == last, "return"].mean()),
         "early_eval": float(evals.loc[evals["frame"] == first, "return"].mean()),
-        "train_last10": step_window_mean(episodes["frame"], episodes["return"], budget),
-        "train_early": step_window_mean(episodes["frame"], episodes["return"], first),
+        "train_last10": _window_mean(run_dir, episodes, budget),
+        "train_early": _window_mean(run_dir, episodes, first),
         "best_100": best_and_final(episodes["return"])[0],
     }
     return row
@@ -142,7 +190,7 @@ def load_study(study: Study, anchors: pd.DataFrame) -> pd.DataFrame:
         run_dir = study.runs_dir / arm / game / f"s{seed}"
         row = {"arm": arm, "game": game, "seed": seed}
         row |= (
-            run_statistics(run_dir, study.budgets[game])
+            run_statistics(run_dir, study.budgets[game], study.evaluation)
             if run_dir.is_dir()
             else {"complete": False, "failed": False, "cpu_models": ""}
         )
@@ -360,11 +408,14 @@ def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
     return [f for f in folders if (f / "summary.json").is_file() or is_failed_run(f)], len(seeds)
 
 
-def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
+def ac_lambda_test(
+    study: Study, steps: int = AC_STEPS, episodes_read: int = AC_EPISODES
+) -> pd.DataFrame:
     """Amendment 5: per game, the attention agent's mean training return of the last 100
     episodes that end by step 300,000 (AC(lambda)'s own statistic, at its frames), over seeds,
     with its 95% t-interval; **holds** if the interval's upper end reaches AC(lambda=0.8). The
-    last row is the claim's verdict (amendment 10): holds if it holds on every game."""
+    last row is the claim's verdict (amendment 10): holds if it holds on every game. A finished
+    run with fewer than 100 episodes by then is an error: the amendment reads 100."""
     reference = pd.read_csv(AC_LAMBDA)
     rows = []
     for game in AC_GAMES:
@@ -390,7 +441,12 @@ def ac_lambda_test(study: Study, steps: int = AC_STEPS) -> pd.DataFrame:
                 continue
             episodes = read_episodes(folder)
             by_then = episodes.loc[episodes["frame"] <= steps, "return"]
-            scores.append(float(by_then.iloc[-AC_EPISODES:].mean()))
+            if len(by_then) < episodes_read:
+                raise UsageError(
+                    f"{folder}: {len(by_then)} training episodes end by step {steps}, not the "
+                    f"{episodes_read} amendment 5's AC(lambda) test reads"
+                )
+            scores.append(float(by_then.iloc[-episodes_read:].mean()))
         mean, lower, upper = _interval(pd.Series(scores))
         verdict = "holds" if upper >= target else "does not hold"
         rows.append(row | {"mean": mean, "lower": lower, "upper": upper, "verdict": verdict})
@@ -648,7 +704,9 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
         ax_iqm.errorbar(point, y, xerr=[[point - low], [high - point]], fmt="o", capsize=4)
     ax_iqm.set_yticks(range(len(scores)), list(scores))
     ax_iqm.axvline(1.0, color="gray", linestyle="--", linewidth=1)
-    ax_iqm.set(xlabel="IQM of (score - random) / (reference DQN - random)", title="IQM, 95% CI")
+    ax_iqm.set(
+        xlabel="IQM of (score - random) / (reference DQN - random)", title="IQM, nominal 95% CI"
+    )
     taus = np.linspace(0.0, 2.0, 81)
     for label, values in scores.items():
         ax_profile.plot(taus, score_distributions(values, taus), label=label)
@@ -744,7 +802,7 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         tick.set_fontweight("bold" if row["carries_claim"] else "normal")
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set(
-        xlabel="difference a - b, normalised score (0 random, 1 the reference DQN), 95% interval",
+        xlabel="difference a - b, normalised score (0 random, 1 the reference DQN), nominal 95% interval",
         title="The score claims: each test on the primary statistic against the lines of its "
         "rule (black); in bold, the tests whose verdict is the claim's",
     )

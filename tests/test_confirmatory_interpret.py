@@ -77,6 +77,8 @@ def test_claim4_needs_both_parts():
     parts = ci.claim4(noisy, _units(np.zeros(15)))
     assert parts[0]["verdict"] == "inconclusive"
     assert parts[3]["verdict"] == ""  # DDQN's excess purity: no verdict
+    # Amendment 10: the claim's row carries it; 4a, 4b and DDQN's row say where, not whether.
+    assert [ci.carries_claim(row["test"]) for row in parts] == [True, False, False, False]
 
 
 def test_claim9_needs_spread_across_states_and_few_keys():
@@ -166,6 +168,9 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
         assert verdicts.loc[f"5: agreement above chance, {name}", "verdict"] == "holds"
     assert verdicts.filter(like="7: order", axis=0)["verdict"].item() == "holds"
     assert verdicts.filter(like="3: keys", axis=0)["verdict"].item().startswith("not yet (0 of 15")
+    claim4 = verdicts.filter(like="4: i-DQN", axis=0)["verdict"].item()
+    assert claim4 == "not yet (0 of 15 i-DQN and DDQN pairs)"
+    assert verdicts["carries_claim"].all()  # every row a claim's verdict: no part is judged yet
     assert verdicts.filter(like="9: attention", axis=0)["verdict"].item().startswith("not yet")
     grounding = pd.read_csv(tmp_path / "out" / "grounding.csv")
     row = grounding[
@@ -250,6 +255,30 @@ def test_a_kept_result_of_other_weights_is_not_reused(tmp_path):
     assert ci._current_inputs(kept | {"game": rm.BREAKOUT, "seed": 0}, folder)
     (folder / "model.pt").write_bytes(b"retrained")
     assert not ci._current_inputs(kept | {"game": rm.BREAKOUT, "seed": 0}, folder)
+
+
+def test_a_collected_measure_of_another_run_or_other_sizes_is_refused(tmp_path):
+    from dataclasses import replace
+
+    _run(tmp_path, "idqn-dense-vae", GAMES[0], 1, _agreement(0.1), weights=False)
+    path = tmp_path / "runs" / "idqn-dense-vae" / GAMES[0] / "s1" / rm.INTERPRET_FILE
+    found = ci.run_result(
+        tmp_path / "runs", "idqn-dense-vae", GAMES[0], 1, tmp_path, rm.PREREGISTERED
+    )
+    assert found["measures"] == _agreement(0.1)
+    with pytest.raises(UsageError, match="at other sizes than the pre-registered ones"):
+        ci.run_result(
+            tmp_path / "runs",
+            "idqn-dense-vae",
+            GAMES[0],
+            1,
+            tmp_path,
+            replace(rm.PREREGISTERED, rollouts=2),
+        )
+    result = json.loads(path.read_text())
+    path.write_text(json.dumps(result | {"seed": 2}))
+    with pytest.raises(UsageError, match=r"measures \('idqn-dense-vae', '.*', 2\), not the run"):
+        ci.run_result(tmp_path / "runs", "idqn-dense-vae", GAMES[0], 1, tmp_path, rm.PREREGISTERED)
 
 
 def test_a_failed_run_makes_every_test_and_row_that_needs_it_not_testable(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from agents.__main__ import main
 from agents.confirmatory import SCORE_GAMES
 from agents.confirmatory_report import ANCHORS, Study, build, load_study
+from agents.errors import UsageError
 
 BUDGET = 1000
 GAMES = [*SCORE_GAMES, "MinAtar-Seaquest"]
@@ -265,6 +266,45 @@ def test_a_nan_in_a_log_stops_the_report_naming_the_file(tmp_path, capsys):
     assert not (tmp_path / "out" / "verdicts.csv").exists()
 
 
+def _load(root) -> pd.DataFrame:
+    return load_study(Study.from_config(_config(root)), pd.read_csv(ANCHORS).set_index("game"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: text.replace("1000,1,", "1000,9,", 1) + "1000,2,3,5\n", "phases of 2"),
+        (lambda text: text.replace("500,", "550,"), "phases of 2 episodes at every 100 steps"),
+    ],
+)
+def test_a_run_off_the_evaluation_protocol_stops_the_report_naming_it(tmp_path, edit, message):
+    _study(tmp_path / "runs", 0.0)
+    evals = tmp_path / "runs" / "idqn" / "MinAtar-Asterix" / "s3" / "evals.csv"
+    _load(tmp_path / "runs")  # the constructed runs follow it
+    evals.write_text(edit(evals.read_text()))
+    with pytest.raises(UsageError, match=f"{evals}: not 10 {message}"):
+        _load(tmp_path / "runs")
+
+
+def test_a_finished_run_that_leaves_a_window_empty_or_is_marked_failed_stops_the_report(tmp_path):
+    _study(tmp_path / "runs", 0.0)
+    run = tmp_path / "runs" / "ddqn" / "MinAtar-Freeway" / "s1"
+    episodes = pd.read_csv(run / "episodes.csv")
+    episodes[(episodes["frame"] <= 900) | (episodes["frame"] == 1000)].to_csv(
+        run / "episodes.csv", index=False
+    )
+    _load(tmp_path / "runs")  # one episode in (900, 1000] is enough
+    episodes[episodes["frame"] <= 900].to_csv(run / "episodes.csv", index=False)
+    with pytest.raises(
+        UsageError, match="no training episode ends in the last 10% of the first 1000"
+    ):
+        _load(tmp_path / "runs")
+    episodes.to_csv(run / "episodes.csv", index=False)
+    (run / "failed.json").write_text("{}")
+    with pytest.raises(UsageError, match="holds both summary.json and failed.json"):
+        _load(tmp_path / "runs")
+
+
 def test_packed_logs_read_the_same(tmp_path):
     from agents.files import pack_logs
 
@@ -374,7 +414,7 @@ def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
     study = Study.from_config(_attention_config(tmp_path / "runs", tmp_path / "pilot"))
     # The constructed runs pay `early` until frame 900: by frame 500 that is the reference DQN's
     # score, above AC(lambda) on both games; a run whose early episodes pay 0 is below it.
-    table = ac_lambda_test(study, steps=500)
+    table = ac_lambda_test(study, steps=500, episodes_read=20)
     assert list(table["game"]) == ["MinAtar-Breakout", "MinAtar-SpaceInvaders", "both games"]
     assert list(table["verdict"]) == ["holds", "holds", "holds"]
     for seed in range(5):
@@ -382,18 +422,20 @@ def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
         episodes = pd.read_csv(folder / "episodes.csv")
         episodes.loc[episodes["frame"] <= 500, "return"] = 0.0
         episodes.to_csv(folder / "episodes.csv", index=False)
-    table = ac_lambda_test(study, steps=500)
+    table = ac_lambda_test(study, steps=500, episodes_read=20)
     assert list(table["verdict"]) == ["does not hold", "holds", "does not hold"]  # both needed
     (tmp_path / "runs" / "attention" / "MinAtar-Asterix" / "s4" / "summary.json").unlink()
-    assert ac_lambda_test(study, steps=500)["verdict"].tolist() == [
+    assert ac_lambda_test(study, steps=500, episodes_read=20)["verdict"].tolist() == [
         "does not hold",
         "holds",
         "does not hold",
     ]
     (tmp_path / "runs" / "attention" / "MinAtar-Breakout" / "s4" / "summary.json").unlink()
-    assert ac_lambda_test(study, steps=500)["verdict"].tolist()[-1] == (
+    assert ac_lambda_test(study, steps=500, episodes_read=20)["verdict"].tolist()[-1] == (
         "not yet (1 of 2 games complete)"
     )
+    with pytest.raises(UsageError, match="50 training episodes end by step 500, not the 100"):
+        ac_lambda_test(study, steps=500)
 
 
 def test_the_command_writes_a_summary_of_the_binding_verdicts(tmp_path):

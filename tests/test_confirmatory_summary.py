@@ -65,17 +65,18 @@ def _report(root: Path) -> Path:
         [
             {"game": "MinAtar-Breakout", "arm": "i-DQN", "runs": "2/5"}
             | {"final_eval": 12.345, "final_eval_low": 10.0, "final_eval_high": 14.7}
-            | {"train_last10": 9.5, "train_last10_low": 9.0, "train_last10_high": 10.25},
+            | {"train_last10": 9.5, "train_last10_low": 9.0, "train_last10_high": 10.25}
+            | {"best_100": 11.0, "best_100_low": 10.5, "best_100_high": 11.5},
             {"game": "MinAtar-Breakout", "arm": "DDQN", "runs": "0/5"}
-            | {"final_eval": NAN, "train_last10": NAN},
+            | {"final_eval": NAN, "train_last10": NAN, "best_100": NAN},
         ]
     ).to_csv(root / "main.csv", index=False)
     pd.DataFrame(
         [{"test": "3: keys", "runs": "15/15", "estimate": 0.1, "lower": 0.05, "upper": 0.2}]
         + [{"test": "9: attention", "runs": "3/6", "verdict": "not yet (3 of 6 runs)"}]
-    ).assign(threshold=[0.405, NAN], verdict=["holds", "not yet (3 of 6 runs)"]).to_csv(
-        root / "interpret" / "verdicts.csv", index=False
-    )
+    ).assign(
+        threshold=[0.405, NAN], verdict=["holds", "not yet (3 of 6 runs)"], carries_claim=True
+    ).to_csv(root / "interpret" / "verdicts.csv", index=False)
     pd.DataFrame(
         [
             {"game": "MinAtar-Breakout", "runs": "5/5", "ac_lambda_300k": 6.0, "mean": 5.0}
@@ -133,11 +134,14 @@ def test_the_summary_quotes_the_reports_tables(tmp_path):
         "2/5",
         "12.345 [10.000, 14.700]",
         "9.500 [9.000, 10.250]",
+        "11.000 [10.500, 11.500]",
     ]
-    assert main_rows[1].replace(" ", "") == "|MinAtar-Breakout|DDQN|0/5|||"
+    assert main_rows[1].replace(" ", "") == "|MinAtar-Breakout|DDQN|0/5||||"
+    assert cs.MULTIPLICITY in sections["runs"] and "17 claim verdicts" in sections["mott"]
     assert "![IQMs and performance profiles](aggregate.png)" in body
     assert "(attention-curves.png)" in body and "(interpret/grounding.png)" in body
-    assert "| 3: keys" in body and "0.100 [0.050, 0.200]" in body
+    claim3 = next(line for line in body.splitlines() if line.startswith("| 3: keys"))
+    assert "0.100 [0.050, 0.200]" in claim3 and claim3.replace(" ", "").endswith("|holds|yes|")
     assert "not yet (3 of 6 runs)" in body
     assert "does not hold (1 of 5 games)" in body and "5.000 [4.000, 6.500]" in body
     assert "0.300 [0.250, 0.350]" in body and "not testable (s2 failed: non-finite)" in body

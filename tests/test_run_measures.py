@@ -41,6 +41,30 @@ def test_each_arm_carries_the_measures_of_amendment_1():
     assert rm.measures_of("sb3-dqn", "MinAtar-Breakout") == ()
 
 
+def test_the_sizes_are_amendment_1s():
+    """The pre-registered sizes (docs/preregistration-amendments.md, A1.3 and A1.4), written out
+    here once more so that a change to the defaults fails a test, not a verdict."""
+    from dataclasses import asdict
+
+    from agents.confirmatory import BOOTSTRAP_REPS, BOOTSTRAP_SEED
+    from agents.confirmatory_interpret import CLAIM3_THRESHOLD, FEW_KEYS
+
+    assert asdict(rm.PREREGISTERED) == {
+        "rollouts": 10,
+        "max_steps": 5_000,
+        "permutations": 1_000,
+        "embedding_states": 500,
+        "gaussian_draws": 200,
+        "neighbours": 10,
+        "purity_permutations": 1_000,
+        "fixed_states": 200,
+        "grounding_states": 200,
+        "grounding_examples": 3,
+    }
+    assert (BOOTSTRAP_REPS, BOOTSTRAP_SEED) == (10_000, 0)
+    assert pytest.approx(np.log(1.5)) == CLAIM3_THRESHOLD and FEW_KEYS == 5.0
+
+
 def test_the_permutation_null_matches_other_rollouts_only():
     actions = [np.zeros(50, int), np.ones(40, int), np.full(60, 2)]
     # Each rollout's suggestions equal its own actions: the observed agreement is 1, and any
