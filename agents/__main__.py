@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     confirmatory.add_argument(
         "--no-progress", action="store_true", help="hide the interpretability measures' bar"
     )
+    confirmatory.add_argument(
+        "--measures-only",
+        action="store_true",
+        help="only measure the finished runs' interpretability measures into OUT/interpret/runs "
+        "(minutes a run), so that the report later reads them; no table, figure or verdict",
+    )
 
     summary = sub.add_parser(
         "confirmatory-summary",
@@ -347,6 +353,14 @@ def _confirmatory(args: argparse.Namespace) -> dict:
         if not isinstance(document, dict):
             raise UsageError(f"config file {path} is not a mapping")
         config |= document
+    if args.measures_only:
+        from agents import confirmatory_interpret
+
+        study = confirmatory_report.Study.from_config(config)
+        measured = confirmatory_interpret.measure_runs(
+            study, args.out / "interpret" / "runs", progress=not args.no_progress
+        )
+        return {"measured": measured}
     paths = confirmatory_report.build(config, args.out)
     # Amendment 1's tests, from the same runs; the attention agent's maps from the pilot's runs.
     from agents import confirmatory_interpret

@@ -814,6 +814,35 @@ def _save(fig, path: Path) -> Path:
 # -- the report --------------------------------------------------------------------------------
 
 
+def _results(
+    study, cache: Path, settings: rm.Settings, progress: bool
+) -> dict[tuple[str, str, int], dict | None]:
+    """Every measured run's measures (None where a run is not there yet), computed into
+    ``cache`` where they are not kept there already."""
+    from tqdm import tqdm
+
+    cells = [
+        (arm, game, seed)
+        for arm, game, seed in study.cells()
+        if (seed in rm.SEEDS or arm in rm.ATTENTION_ARMS) and rm.measures_of(arm, game)
+    ]
+    return {
+        (arm, game, seed): run_result(study.runs_dir, arm, game, seed, cache, settings)
+        for arm, game, seed in tqdm(cells, desc="interpretability measures", disable=not progress)
+    }
+
+
+def measure_runs(
+    study, cache: Path, settings: rm.Settings = rm.PREREGISTERED, progress: bool = True
+) -> list[str]:
+    """The measures of every finished run the report will read, computed into ``cache`` (the
+    report's ``OUT/interpret/runs``) and nothing else: no table, figure or verdict. The report's
+    slow step, taken while other runs train; the report later reuses each result whose weights
+    and sizes are unchanged. Returns the runs measured or found, as ``arm/game/sSEED``."""
+    results = _results(study, cache, settings, progress)
+    return [f"{arm}/{game}/s{seed}" for (arm, game, seed), found in results.items() if found]
+
+
 def build(
     study,
     pilot_runs: Path | None,
@@ -825,20 +854,12 @@ def build(
     """Everything of the interpretability report into ``out`` (``OUT/interpret``), from the runs
     of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not. A run's
     measures not yet in the cache take minutes each: ``progress`` shows a bar over the runs."""
-    from tqdm import tqdm
 
     from agents.confirmatory_report import _write_table
 
     write_table = write_table or _write_table
     cache = out / "runs"
-    results: dict[tuple[str, str, int], dict | None] = {}
-    cells = [
-        (arm, game, seed)
-        for arm, game, seed in study.cells()
-        if (seed in rm.SEEDS or arm in rm.ATTENTION_ARMS) and rm.measures_of(arm, game)
-    ]
-    for arm, game, seed in tqdm(cells, desc="interpretability measures", disable=not progress):
-        results[(arm, game, seed)] = run_result(study.runs_dir, arm, game, seed, cache, settings)
+    results = _results(study, cache, settings, progress)
     attention = {
         (game, seed): attention_result(pilot_runs, game, seed, cache, settings)
         if pilot_runs is not None

@@ -257,6 +257,24 @@ def test_a_kept_result_of_other_weights_is_not_reused(tmp_path):
     assert not ci._current_inputs(kept | {"game": rm.BREAKOUT, "seed": 0}, folder)
 
 
+def test_measure_runs_keeps_each_runs_measures_and_writes_no_verdict(tmp_path):
+    arms = {arm: {"agent": "idqn", "preset": "minatar", "seeds": [0, 1, 2]} for arm in ("idqn",)}
+    arms["idqn-dense-vae"] = {"agent": "idqn", "preset": "minatar", "seeds": [0, 1, 2]}
+    study = Study(tmp_path / "runs", {rm.BREAKOUT: 1000}, arms)
+    for seed in (0, 1):
+        _run(tmp_path, "idqn", rm.BREAKOUT, seed, _agreement(0.2), weights=True)
+    _run(tmp_path, "idqn-dense-vae", rm.BREAKOUT, 2, _agreement(0.1), weights=False)
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*"))
+    found = ci.measure_runs(study, tmp_path / "out" / "runs", progress=False)
+    assert found == [
+        f"idqn/{rm.BREAKOUT}/s0",
+        f"idqn/{rm.BREAKOUT}/s1",
+        f"idqn-dense-vae/{rm.BREAKOUT}/s2",
+    ]
+    # Kept results of the same weights are reused, and nothing else is written.
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*")) == before
+
+
 def test_a_collected_measure_of_another_run_or_other_sizes_is_refused(tmp_path):
     from dataclasses import replace
 
