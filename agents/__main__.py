@@ -97,8 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     confirmatory.add_argument(
         "--measures-only",
         action="store_true",
-        help="only measure the finished runs' interpretability measures into OUT/interpret/runs "
-        "(minutes a run), so that the report later reads them; no table, figure or verdict",
+        help="only take the finished runs' interpretability measures into OUT/interpret/runs, "
+        "where the report reuses them; no table, figure or verdict",
     )
 
     summary = sub.add_parser(

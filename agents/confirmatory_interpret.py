@@ -853,7 +853,8 @@ def build(
 ) -> list[Path]:
     """Everything of the interpretability report into ``out`` (``OUT/interpret``), from the runs
     of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not. A run's
-    measures not yet in the cache take minutes each: ``progress`` shows a bar over the runs."""
+    measures not yet in the cache take seconds each (docs/benchmarks.md): ``progress``
+    shows a bar over the runs."""
 
     from agents.confirmatory_report import _write_table
 
