@@ -353,20 +353,19 @@ def _confirmatory(args: argparse.Namespace) -> dict:
         if not isinstance(document, dict):
             raise UsageError(f"config file {path} is not a mapping")
         config |= document
-    if args.measures_only:
-        from agents import confirmatory_interpret
+    from agents import confirmatory_interpret
 
-        study = confirmatory_report.Study.from_config(config)
-        measured = confirmatory_interpret.measure_runs(
-            study, args.out / "interpret" / "runs", progress=not args.no_progress
-        )
+    study = confirmatory_report.Study.from_config(config)
+    # The runs' interpretability measures first (kept for the report, each checked): a run the
+    # rules do not cover stops the command before it writes a table.
+    measured = confirmatory_interpret.measure_runs(
+        study, args.out / "interpret" / "runs", progress=not args.no_progress
+    )
+    if args.measures_only:
         return {"measured": measured}
     paths = confirmatory_report.build(config, args.out)
     # Amendment 1's tests, from the same runs; the attention agent's maps from the pilot's runs.
-    from agents import confirmatory_interpret
-
     pilot = Path(config["runs_dir"]) if "runs_dir" in config else None
-    study = confirmatory_report.Study.from_config(config)
     paths += confirmatory_interpret.build(
         study, pilot, args.out / "interpret", progress=not args.no_progress
     )

@@ -838,9 +838,14 @@ def measure_runs(
     """The measures of every finished run the report will read, computed into ``cache`` (the
     report's ``OUT/interpret/runs``) and nothing else: no table, figure or verdict. The report's
     slow step, taken while other runs train; the report later reuses each result whose weights
-    and sizes are unchanged. Returns the runs measured or found, as ``arm/game/sSEED``."""
+    and sizes are unchanged. Returns the runs whose measures are there (measured, kept or
+    collected; not a run collected as failed), as ``arm/game/sSEED``."""
     results = _results(study, cache, settings, progress)
-    return [f"{arm}/{game}/s{seed}" for (arm, game, seed), found in results.items() if found]
+    return [
+        f"{arm}/{game}/s{seed}"
+        for (arm, game, seed), found in results.items()
+        if found and not is_failed(found)
+    ]
 
 
 def build(

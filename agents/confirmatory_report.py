@@ -97,7 +97,7 @@ class Study:
             Path(study["runs_dir"]),
             dict(study["budgets"]),
             dict(study["arms"]),
-            study.get("evaluation"),
+            dict(study["evaluation"]) if "evaluation" in study else _no_evaluation(),
         )
 
     def cells(self) -> list[tuple[str, str, int]]:
@@ -109,6 +109,13 @@ class Study:
         ]
 
 
+def _no_evaluation() -> None:
+    raise UsageError(
+        "the config's `confirmatory` section has no `evaluation` (config/confirmatory.yaml): "
+        "the runs cannot be checked against the protocol"
+    )
+
+
 def _check_phases(
     run_dir: Path, frames: pd.Series, budget: int, evaluation: dict[str, int]
 ) -> None:
@@ -117,13 +124,21 @@ def _check_phases(
     "Protocol"). Every statistic below assumes it; a run that broke it needs an amendment, not
     a silent mean over whatever rows it has."""
     phases, episodes = evaluation["phases"], evaluation["episodes"]
-    expected = {budget * k // phases: episodes for k in range(1, phases + 1)}
-    found = frames.value_counts().to_dict()
+    if budget % phases:
+        raise UsageError(f"the budget {budget} is not a multiple of the {phases} phases")
+    every = budget // phases  # where the runner plays them (agents.runtable)
+    expected = {every * k: episodes for k in range(1, phases + 1)}
+    found = {int(frame): int(count) for frame, count in frames.value_counts().items()}
     if found != expected:
-        wrong = sorted(set(found.items()) ^ set(expected.items()))
+        differ = sorted(
+            f for f in found.keys() | expected.keys() if found.get(f) != expected.get(f)
+        )
+        shown = ", ".join(
+            f"step {f}: {found.get(f, 0)} episodes, not {expected.get(f, 0)}" for f in differ[:3]
+        )
         raise UsageError(
             f"{run_dir}/evals.csv: not {phases} phases of {episodes} episodes at every "
-            f"{budget // phases} steps (phase, episodes that differ: {wrong[:4]})"
+            f"{every} steps ({shown})"
         )
 
 
@@ -815,18 +830,22 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     (``runs_dir``, config/minatar.yaml) give amendment 5's random-policy episodes."""
     study = Study.from_config(config)
     anchors = pd.read_csv(ANCHORS).set_index("game")
+    # Every table before any file: a run the rules do not cover stops the report before it
+    # writes a verdict beside older ones.
     runs = load_study(study, anchors)
+    verdicts = verdict_table(runs, preregistered_tests(study))
+    # Amendment 5's tests of the attention agent (empty tables for a study without its arms).
+    ac_lambda = ac_lambda_test(study)
+    pilot = Path(config.get("runs_dir", "results/minatar/runs"))
+    above_random = above_random_test(study, pilot)
     out.mkdir(parents=True, exist_ok=True)
     paths = _write_table(runs, out / "runs")
     paths += _write_table(main_table(runs), out / "main")
-    verdicts = verdict_table(runs, preregistered_tests(study))
     paths += _write_table(verdicts, out / "verdicts")
+    paths += _write_table(ac_lambda, out / "attention-ac-lambda")
+    paths += _write_table(above_random, out / "attention-above-random")
     paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
     paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
     paths.append(aggregate_figure(runs, study, out / "aggregate.png"))
-    # Amendment 5's tests of the attention agent (empty tables for a study without its arms).
-    paths += _write_table(ac_lambda_test(study), out / "attention-ac-lambda")
-    pilot = Path(config.get("runs_dir", "results/minatar/runs"))
-    paths += _write_table(above_random_test(study, pilot), out / "attention-above-random")
     paths.append(attention_curves_figure(study, anchors, out / "attention-curves.png"))
     return paths

@@ -84,14 +84,18 @@ def main() -> None:
     stored, halved = leaves(results[False]["measures"]), leaves(results[True]["measures"])
     print(f"{arm} {game} s{seed}: float32 as stored against float16, amendment 1's sizes")
     print("measure | values | largest |difference|")
-    for name in sorted(stored):
-        if name not in halved or stored[name].shape != halved[name].shape:
+    for name in sorted(stored.keys() | halved.keys()):
+        if name not in stored or name not in halved:
+            print(f"{name} | missing from the {'float16' if name in stored else 'float32'} result")
+            continue
+        if stored[name].shape != halved[name].shape:
             print(f"{name} | shapes differ: {stored[name].shape} against {halved[name].shape}")
             continue
-        difference = np.abs(stored[name] - halved[name])
-        print(
-            f"{name} | {stored[name].size} | {np.nanmax(difference) if difference.size else 0:.3g}"
-        )
+        if not np.array_equal(np.isnan(stored[name]), np.isnan(halved[name])):
+            print(f"{name} | not a number in one result only")
+            continue
+        difference = np.abs(np.nan_to_num(stored[name]) - np.nan_to_num(halved[name]))
+        print(f"{name} | {stored[name].size} | {difference.max() if difference.size else 0:.3g}")
 
 
 if __name__ == "__main__":

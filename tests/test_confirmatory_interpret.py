@@ -264,6 +264,9 @@ def test_measure_runs_keeps_each_runs_measures_and_writes_no_verdict(tmp_path):
     for seed in (0, 1):
         _run(tmp_path, "idqn", rm.BREAKOUT, seed, _agreement(0.2), weights=True)
     _run(tmp_path, "idqn-dense-vae", rm.BREAKOUT, 2, _agreement(0.1), weights=False)
+    failed = tmp_path / "runs" / "idqn-dense-vae" / rm.BREAKOUT / "s0"
+    failed.mkdir(parents=True)
+    (failed / "failed.json").write_text(json.dumps({"reason": "error: non-finite loss"}))
     before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "out").rglob("*"))
     found = ci.measure_runs(study, tmp_path / "out" / "runs", progress=False)
     assert found == [

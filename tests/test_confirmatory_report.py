@@ -438,6 +438,24 @@ def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
         ac_lambda_test(study, steps=500)
 
 
+def test_a_run_the_ac_lambda_test_cannot_read_stops_the_report_before_it_writes(tmp_path):
+    _attention_study(tmp_path / "runs", tmp_path / "pilot", 0.0)
+    folder = tmp_path / "runs" / "attention" / "MinAtar-Breakout" / "s2"
+    episodes = pd.read_csv(folder / "episodes.csv")
+    episodes = episodes[(episodes["frame"] <= 100) | (episodes["frame"] > 600)]
+    episodes.to_csv(folder / "episodes.csv", index=False)
+    with pytest.raises(UsageError, match="50 training episodes end by step 300000, not the 100"):
+        build(_attention_config(tmp_path / "runs", tmp_path / "pilot"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_study_without_its_evaluation_protocol_is_refused(tmp_path):
+    config = _config(tmp_path / "runs")
+    del config["confirmatory"]["evaluation"]
+    with pytest.raises(UsageError, match="has no `evaluation`"):
+        Study.from_config(config)
+
+
 def test_the_command_writes_a_summary_of_the_binding_verdicts(tmp_path):
     import yaml
 

@@ -36,6 +36,9 @@ for old in "$@"; do
     run=${run_path#"$old"/}
     run=${run%/}
     run_committed "$run" && continue
+    if [ -e "$old/$run/failed.json" ]; then
+      fail "$old/$run holds a failed.json that this checkout lacks: restore the committed marker here first"
+    fi
     if run_finished "$old/$run"; then
       fail "$old/$run has finished (or failed) and is not collected here: run tools/collect_confirmatory.sh $old first"
     fi
