@@ -123,3 +123,9 @@ def test_unfinished_runs_of_old_checkouts_are_adopted_with_their_checkpoints(tmp
     refused = _adopt(repo, tmp_path, "x", old)
     assert refused.returncode == 2 and "collect_confirmatory.sh" in refused.stderr
     assert not (tmp_path / "x").exists()
+    (failed / "failed.json").write_text("{}")  # a marker the old checkout has and this one lacks
+    refused = _adopt(repo, tmp_path, "x", old)
+    assert (
+        refused.returncode == 2 and "holds a failed.json that this checkout lacks" in refused.stderr
+    )
+    assert not (tmp_path / "x").exists()
