@@ -46,7 +46,7 @@ from agents.errors import UsageError
 from agents.files import atomic_save_figure, atomic_write_text
 from agents.rundir import EVAL_PHASE_HEADER, read_episodes, read_log
 from agents.runtable import is_failed_run
-from agents.stats import best_and_final, step_window_mean
+from agents.stats import best_and_final, in_step_window, step_window_mean
 
 ANCHORS = Path(__file__).resolve().parent.parent / "data" / "minatar" / "reference_dqn.csv"
 #: Young & Tian's actor-critic at 300K steps (amendment 5's learning test).
@@ -511,9 +511,8 @@ def above_random_test(study: Study, pilot_runs: Path, alpha: float = 0.05) -> pd
                     above.append(False)
                     continue
                 episodes = read_episodes(folder)
-                budget = study.budgets[game]
-                window = episodes["frame"] > 0.9 * budget
-                returns = episodes.loc[window & (episodes["frame"] <= budget), "return"]
+                window = in_step_window(episodes["frame"], study.budgets[game])
+                returns = episodes.loc[window, "return"]
                 test = stats.ttest_ind(
                     returns.to_numpy(dtype=float),
                     random_returns,

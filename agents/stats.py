@@ -72,10 +72,18 @@ def step_window_mean(
 ) -> float | None:
     """Mean return of the episodes that end after ``(1 - fraction) * budget`` frames and by
     ``budget``; None when none does (an episode longer than the window)."""
-    frames = np.asarray(frames, dtype=np.int64)
     returns = np.asarray(returns, dtype=float)
-    inside = (frames > (1.0 - fraction) * budget) & (frames <= budget)
+    inside = in_step_window(frames, budget, fraction)
     return float(returns[inside].mean()) if inside.any() else None
+
+
+def in_step_window(
+    frames: Sequence[int] | pd.Series | np.ndarray, budget: int, fraction: float = STEP_WINDOW
+) -> np.ndarray:
+    """Which episodes, by the frame they end at, end in the window of :func:`step_window_mean`:
+    after ``(1 - fraction) * budget`` frames and by ``budget``."""
+    frames = np.asarray(frames, dtype=np.int64)
+    return (frames > (1.0 - fraction) * budget) & (frames <= budget)
 
 
 def final_evaluation(
