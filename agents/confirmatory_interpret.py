@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -655,33 +656,50 @@ def _plt():
 
 
 def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
-    """Each test with an interval: its estimate and interval against its threshold."""
+    """Each test with an interval, in a strip of its own (the tests' statistics have different
+    scales): its estimate and nominal 95% interval against its threshold (red), its verdict on
+    the right; in bold, the rows that carry a claim."""
     plt = _plt()
     shown = verdicts.dropna(subset=["lower", "upper"]) if "lower" in verdicts else verdicts.iloc[:0]
-    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(shown), 2) + 1))
-    for y, row in enumerate(shown.itertuples()):
+    rows = max(len(shown), 1)
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 0.62 * rows + 1.1), squeeze=False)
+    for ax, row in zip(axes[:, 0], shown.itertuples(), strict=False):
         ax.errorbar(
             row.estimate,
-            y,
+            0,
             xerr=[[row.estimate - row.lower], [row.upper - row.estimate]],
             fmt="o",
+            color="black",
             capsize=3,
         )
         if math.isfinite(row.threshold):
-            ax.plot([row.threshold] * 2, [y - 0.35, y + 0.35], color="red", linewidth=1.5)
-        ax.annotate(
-            row.verdict, (1.01, y), xycoords=("axes fraction", "data"), fontsize=7, va="center"
+            ax.axvline(row.threshold, color="red", linewidth=1.5)
+        ax.set_yticks([])
+        ax.tick_params(axis="x", labelsize=7)
+        bold = "bold" if getattr(row, "carries_claim", False) is True else "normal"
+        ax.set_ylabel(
+            textwrap.fill(str(row.test), 44),
+            rotation=0,
+            ha="right",
+            va="center",
+            fontsize=7,
+            fontweight=bold,
         )
-    ax.set_yticks(
-        range(len(shown)), [t[:60] for t in shown["test"]] if len(shown) else [], fontsize=7
-    )
-    ax.invert_yaxis()
-    ax.set(
-        title="Amendment 1 tests: estimate, nominal 95% interval, threshold (red)",
-        xlabel="statistic",
-    )
+        ax.annotate(row.verdict, (1.01, 0.5), xycoords="axes fraction", fontsize=7, va="center")
     if shown.empty:
-        ax.text(0.5, 0.5, "not yet: no test has all its runs", ha="center", transform=ax.transAxes)
+        axes[0, 0].text(
+            0.5,
+            0.5,
+            "not yet: no test has all its runs",
+            ha="center",
+            transform=axes[0, 0].transAxes,
+        )
+        axes[0, 0].set_yticks([])
+    fig.suptitle(
+        "Amendment 1 tests: estimate and nominal 95% interval against the threshold (red), "
+        "each on its own scale;\nin bold, the rows that carry a claim",
+        fontsize=10,
+    )
     fig.tight_layout()
     return _save(fig, path)
 
@@ -738,7 +756,6 @@ def grounding_maps_figure(
     cell's opacity its share of the map's mass) and the relevant objects' cells outlined; under
     each, that state's share on the objects. A map without examples shows its row's status in
     the table (``statuses``, (map label, game) -> status): "not yet" or "not testable"."""
-    import textwrap
 
     from matplotlib.patches import Rectangle
 

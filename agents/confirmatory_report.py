@@ -816,9 +816,14 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         tick.set_fontweight("bold" if row["carries_claim"] else "normal")
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set(
-        xlabel="difference a - b, normalised score (0 random, 1 the reference DQN), nominal 95% interval",
-        title="The score claims: each test on the primary statistic against the lines of its "
-        "rule (black); in bold, the tests whose verdict is the claim's",
+        xlabel="difference a - b, normalised score (0 random, 1 the reference DQN),\n"
+        "with its nominal 95% interval",
+    )
+    # Over the whole figure: the test names take its left half.
+    fig.suptitle(
+        "The score claims: each test on the primary statistic against the lines of its rule "
+        "(black);\nin bold, the tests whose verdict is the claim's",
+        fontsize=11,
     )
     fig.tight_layout()
     return atomic_save_figure(fig, path)
