@@ -215,11 +215,11 @@ def interpret_section(verdicts: pd.DataFrame) -> str:
     rows = [
         {
             "test": _text(row["test"]),
+            "carries the claim": "yes" if is_true(row.get("carries_claim", False)) else "",
             "runs": _text(row.get("runs")),
             "estimate [95% interval]": _interval(row, "estimate", "lower", "upper"),
             "threshold": _number(row.get("threshold")),
             "verdict": _text(row["verdict"]),
-            "carries the claim": "yes" if is_true(row.get("carries_claim", False)) else "",
         }
         for _, row in verdicts.iterrows()
     ]

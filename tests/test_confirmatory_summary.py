@@ -141,7 +141,7 @@ def test_the_summary_quotes_the_reports_tables(tmp_path):
     assert "![IQMs and performance profiles](aggregate.png)" in body
     assert "(attention-curves.png)" in body and "(interpret/grounding.png)" in body
     claim3 = next(line for line in body.splitlines() if line.startswith("| 3: keys"))
-    assert "0.100 [0.050, 0.200]" in claim3 and claim3.replace(" ", "").endswith("|holds|yes|")
+    assert "0.100 [0.050, 0.200]" in claim3 and claim3.replace(" ", "").startswith("|3:keys|yes|")
     assert "not yet (3 of 6 runs)" in body
     assert "does not hold (1 of 5 games)" in body and "5.000 [4.000, 6.500]" in body
     assert "0.300 [0.250, 0.350]" in body and "not testable (s2 failed: non-finite)" in body
