@@ -70,6 +70,13 @@ def test_step_window_mean_takes_the_episodes_ending_in_the_last_tenth_of_the_ste
     assert step_window_mean([100], [5.0], budget=1000) is None
 
 
+def test_the_window_holds_its_end_and_not_its_start():
+    from agents.stats import in_step_window
+
+    inside = in_step_window([899, 900, 901, 1000, 1001], budget=1000)
+    assert inside.tolist() == [False, False, True, True, False]
+
+
 def test_final_evaluation_is_the_mean_of_the_last_phase():
     from agents.stats import final_evaluation
 
