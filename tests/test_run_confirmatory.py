@@ -68,7 +68,9 @@ def test_one_lane_walks_every_run_once_in_the_preregistered_order(tmp_path):
     assert len(targets) == len(set(targets)) == 128
     study = yaml.safe_load((ROOT / "config" / "confirmatory.yaml").read_text())
     assert set(targets) == {f"{run.path}/summary.json" for run in confirmatory_runs(study)}
-    assert targets[:4] == [
+    # Amendment 14: the SB3 runs first, which cannot resume; then the queue's order.
+    assert [t.split("/")[3] for t in targets[:15]] == ["sb3-dqn"] * 15
+    assert targets[15:19] == [
         _target("ddqn", "MinAtar-Breakout", 0),
         _target("attention", "MinAtar-Breakout", 0),
         _target("idqn", "MinAtar-Breakout", 0),
@@ -193,4 +195,12 @@ def test_a_started_run_resumes_before_any_new_run_starts(tmp_path):
     (started / "checkpoint.pt").write_bytes(b"state")
     done, targets = _run(tmp_path, repo, LANES="1")
     assert done.returncode == 0, done.stderr
-    assert targets[0] == _target("idqn", "MinAtar-Asterix", 3) and len(targets) == 128
+    # After the SB3 runs, which cannot resume and so start while a session has time (amendment 14).
+    assert targets[15] == _target("idqn", "MinAtar-Asterix", 3) and len(targets) == 128
+    assert all("/sb3-dqn/" in t for t in targets[:15])
+    for path in (repo / RUNS).rglob("summary.json"):
+        path.unlink()
+    (tmp_path / "targets").unlink()
+    done, targets = _run(tmp_path, repo, LANES="1", SB3_LAST_START="1 hour ago")
+    assert done.returncode == 0, done.stderr
+    assert targets[0] == _target("idqn", "MinAtar-Asterix", 3) and len(targets) == 128 - 15

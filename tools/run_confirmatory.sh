@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Train the confirmatory study's runs (docs/preregistration.md, "Compute plan"; amendments 1, 5
-# and 11) from one queue in the pre-registered order, LANES runs side by side (default 2, one per
-# core). Each lane walks the queue, the runs already started (with a checkpoint) first, and
+# Train the confirmatory study's runs (docs/preregistration.md, "Compute plan"; amendments 1, 5,
+# 11 and 14) from one queue in the pre-registered order, LANES runs side by side (default 2, one
+# per core). Each lane walks the queue, the SB3 runs first (they cannot resume; none starts after
+# SB3_LAST_START), then the runs already started (with a checkpoint), then the rest, and
 # claims the first run that is neither finished nor claimed by another lane (a lock per run, held
 # while it trains and freed when its holder stops). It walks the queue again until a walk claims
 # nothing, so any number of lanes, started together or later, never train the same run at once,
@@ -158,17 +159,24 @@ lane() { # pass over the queue, claiming, training and releasing each run no oth
       flock -n -E 75 "$lock" bash -c "$(declare -f "${UNDER_LOCK[@]}")"'; attempt "$@"' \
         lane "$run" "$tries" "$number" < /dev/null || status=$?
       [ "$status" = 75 ] || claimed=1
-    done < <(started_first)
+    done < <(walk_order)
   done
 }
 
-started_first() { # the queue, the runs that have a checkpoint (started, to resume) first
+walk_order() { # the queue as a lane walks it (amendment 14): the SB3 runs first, which cannot
+  # resume and so must start early in a session (a lane skips them after SB3_LAST_START); then
+  # the runs that have a checkpoint (started, to resume); then the rest, in the queue's order
   local target
   while read -r target; do
-    [ -e "$(dirname "$target")/checkpoint.pt" ] && echo "$target"
+    [ "$(arm_of "$target")" = sb3-dqn ] && echo "$target"
   done < "$QUEUE"
   while read -r target; do
-    [ -e "$(dirname "$target")/checkpoint.pt" ] || echo "$target"
+    [ "$(arm_of "$target")" != sb3-dqn ] && [ -e "$(dirname "$target")/checkpoint.pt" ] \
+      && echo "$target"
+  done < "$QUEUE"
+  while read -r target; do
+    [ "$(arm_of "$target")" != sb3-dqn ] && [ ! -e "$(dirname "$target")/checkpoint.pt" ] \
+      && echo "$target"
   done < "$QUEUE"
 }
 
