@@ -659,6 +659,8 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
     """Each test with an interval, in a strip of its own (the tests' statistics have different
     scales): its estimate and nominal 95% interval against its threshold (red), its verdict on
     the right; in bold, the rows that carry a claim."""
+    from agents.confirmatory_report import is_true
+
     plt = _plt()
     shown = verdicts.dropna(subset=["lower", "upper"]) if "lower" in verdicts else verdicts.iloc[:0]
     rows = max(len(shown), 1)
@@ -667,7 +669,8 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         ax.errorbar(
             row.estimate,
             0,
-            xerr=[[row.estimate - row.lower], [row.upper - row.estimate]],
+            # An estimate outside its percentile interval would give a negative bar.
+            xerr=[[max(row.estimate - row.lower, 0.0)], [max(row.upper - row.estimate, 0.0)]],
             fmt="o",
             color="black",
             capsize=3,
@@ -676,7 +679,7 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
             ax.axvline(row.threshold, color="red", linewidth=1.5)
         ax.set_yticks([])
         ax.tick_params(axis="x", labelsize=7)
-        bold = "bold" if getattr(row, "carries_claim", False) is True else "normal"
+        bold = "bold" if is_true(getattr(row, "carries_claim", False)) else "normal"
         ax.set_ylabel(
             textwrap.fill(str(row.test), 44),
             rotation=0,
@@ -697,7 +700,8 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         axes[0, 0].set_yticks([])
     fig.suptitle(
         "Amendment 1 tests: estimate and nominal 95% interval against the threshold (red), "
-        "each on its own scale;\nin bold, the rows that carry a claim",
+        "each on its own scale;\nin bold, the rows that carry a claim (claims 4 and 9 combine "
+        "their parts' verdicts: see the table)",
         fontsize=10,
     )
     fig.tight_layout()

@@ -188,7 +188,7 @@ def test_a_missing_snakemake_is_refused(tmp_path):
     assert done.returncode == 2 and "no Snakemake at" in done.stderr and not targets
 
 
-def test_a_started_run_resumes_before_any_new_run_starts(tmp_path):
+def test_a_started_run_resumes_first_after_the_sb3_runs(tmp_path):
     repo = _checkout(tmp_path)
     started = repo / RUNS / "idqn" / "MinAtar-Asterix" / "s3"
     started.mkdir(parents=True)
