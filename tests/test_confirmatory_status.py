@@ -56,7 +56,7 @@ def test_each_run_is_counted_once_and_priced_by_its_arm_else_its_agent(tmp_path)
     assert vae["steps done"] == 2000
     # Priced by the agent idqn's committed runs: (8,000 + 10,000 + 10,000) steps x 0.54 s.
     assert vae["run-hours left"] == pytest.approx(28_000 * 0.54 / 3600)
-    assert vae["unpriced"] == 0
+    assert vae["unpriced"] == 0 and vae["steps left"] == 28_000
     # Stopped on a non-finite loss: to collect in the lane, committed once its failed.json is.
     failed = lane / "runs" / "idqn-vae" / "MinAtar-Breakout" / "s1"
     (failed / "train.log").write_text("error: non-finite td loss at update 3\n")
@@ -68,7 +68,7 @@ def test_each_run_is_counted_once_and_priced_by_its_arm_else_its_agent(tmp_path)
     again = status_tool.study_status(here, confirmatory_runs({"confirmatory": STUDY}), [lane])
     assert again["idqn-vae"]["committed"] == 1 and again["idqn-vae"]["to collect"] == 0
     table = status_tool.markdown(status)
-    assert "| **all** | 6 | 2 | 1 | 2 (0.00M steps done) | 1 | 4.2 |" in table
+    assert "| **all** | 6 | 2 | 1 | 2 (0.00M steps done) | 1 | 0.03M | 4.2 |" in table
 
 
 def test_a_run_that_cannot_resume_is_priced_whole(tmp_path):
@@ -84,6 +84,7 @@ def test_a_run_that_cannot_resume_is_priced_whole(tmp_path):
     assert "sb3: a run cannot resume" in status_tool.markdown(status)
     assert "takes about 1.0 run-hours" in status_tool.markdown(status)
     assert status["sb3"]["run-hours left"] == pytest.approx(1.0)  # s1 whole: a stop loses it
+    assert status["sb3"]["steps left"] == 10_000
 
 
 def test_the_committed_study_is_read_without_error_and_counts_every_run():

@@ -11,6 +11,9 @@ way and not started, and the run-hours left at the committed runs' measured cost
 - **Under way:** a training checkout has the run's folder but no ``summary.json``; its progress
   is the last step logged in ``episodes.csv`` (none yet for an SB3 run, which writes its log
   only at the end, or before a run's first episode ends).
+- **Steps left:** for each run not finished anywhere, its budget less the steps it has logged
+  (all of it for an SB3 run, which cannot resume). The pace in steps per hour of wall clock
+  does not depend on how the runs that price the run-hours below shared the cores.
 - **Run-hours left:** for each run not finished anywhere, its steps left times the median
   seconds per step (``train_seconds`` / ``agent_steps``) of the committed runs of the same arm
   and game, else of the arm, else of the agent. Those seconds were measured with two to five
@@ -83,7 +86,8 @@ def study_status(
     root: Path, runs: Sequence[Run], training: Sequence[Path]
 ) -> dict[str, dict[str, float]]:
     """Per arm: the counts of :data:`COLUMNS`, the steps done by the runs under way ("steps
-    done"), the runs left unpriced ("unpriced"), the run-hours left ("run-hours left") and, for
+    done"), the steps left ("steps left"), the runs left unpriced ("unpriced"), the run-hours
+    left ("run-hours left") and, for
     an arm of :data:`NOT_RESUMABLE`, the run-hours of its longest whole run left ("whole run")."""
     costs: dict[tuple, list[float]] = defaultdict(list)
     for run in runs:
@@ -116,12 +120,13 @@ def study_status(
             row["steps done"] += min(done, run.frames)
         else:
             row["not started"] += 1
+        resumable = run.agent not in NOT_RESUMABLE  # else a stop loses the steps done
+        left = max(run.frames - done, 0) if resumable else run.frames
+        row["steps left"] += left
         cost = next((statistics.median(costs[k]) for k in _cost_keys(run) if costs[k]), None)
         if cost is None:
             row["unpriced"] += 1
         else:
-            resumable = run.agent not in NOT_RESUMABLE  # else a stop loses the steps done
-            left = max(run.frames - done, 0) if resumable else run.frames
             row["run-hours left"] += left * cost / 3600
             if not resumable:
                 row["whole run"] = max(row["whole run"], run.frames * cost / 3600)
@@ -138,7 +143,7 @@ def committed_megabytes(root: Path) -> float:
 
 def markdown(status: dict[str, dict[str, float]]) -> str:
     """The status as a markdown table, one row per arm and a total."""
-    header = ["arm", *COLUMNS, "run-hours left"]
+    header = ["arm", *COLUMNS, "steps left", "run-hours left"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     total: Counter = Counter()
     for row in status.values():
@@ -148,7 +153,8 @@ def markdown(status: dict[str, dict[str, float]]) -> str:
         if row["under way"]:
             under += f" ({row['steps done'] / 1e6:.2f}M steps done)"
         cells = [arm, *(f"{int(row[c])}" for c in COLUMNS[:3]), under]
-        cells += [f"{int(row['not started'])}", f"{row['run-hours left']:.1f}"]
+        cells += [f"{int(row['not started'])}", f"{row['steps left'] / 1e6:.2f}M"]
+        cells += [f"{row['run-hours left']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     if total["unpriced"]:
         lines.append(
