@@ -363,11 +363,17 @@ def _confirmatory(args: argparse.Namespace) -> dict:
     )
     if args.measures_only:
         return {"measured": measured}
-    paths = confirmatory_report.build(config, args.out)
+    # Amendment 15: which groups of claims are read, once, for both halves of the report.
+    reading = confirmatory_report.reading_table(study)
+    paths = confirmatory_report.build(config, args.out, reading)
     # Amendment 1's tests, from the same runs; the attention agent's maps from the pilot's runs.
     pilot = Path(config["runs_dir"]) if "runs_dir" in config else None
     paths += confirmatory_interpret.build(
-        study, pilot, args.out / "interpret", progress=not args.no_progress
+        study,
+        pilot,
+        args.out / "interpret",
+        progress=not args.no_progress,
+        withheld=confirmatory_report.withheld_texts(reading),
     )
     from agents.confirmatory_summary import write_summary
 

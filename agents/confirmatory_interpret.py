@@ -59,6 +59,9 @@ EMBEDDING_GAMES = (
     "MinAtar-Asterix",
     "MinAtar-Seaquest",
 )
+#: The reading groups of amendment 15 (agents.confirmatory_report.READING_GROUPS) this report
+#: shows: amendment 1's claims and maps, and amendment 5's attention arms' maps.
+INTERPRETABILITY_GROUP, ATTENTION_GROUP = "interpretability", "attention agent"
 #: The grounding row of amendment 5's attention arms (both arms, one row per game).
 ATTENTION_ARMS_ROW = "attention-arms"
 #: A1.4's maps: (row label, arm or "attention", key under the run's measures).
@@ -876,15 +879,20 @@ def build(
     settings: rm.Settings = rm.PREREGISTERED,
     write_table: Callable[[pd.DataFrame, Path], list[Path]] | None = None,
     progress: bool = True,
+    withheld: dict[str, str] | None = None,
 ) -> list[Path]:
     """Everything of the interpretability report into ``out`` (``OUT/interpret``), from the runs
     of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not. A run's
     measures not yet in the cache take seconds each (docs/benchmarks.md): ``progress``
-    shows a bar over the runs."""
+    shows a bar over the runs. ``withheld`` (reading group -> text,
+    :func:`agents.confirmatory_report.withheld_texts`) holds back what amendment 15 does not
+    read yet: every test, table and map of the "interpretability" group, and the attention
+    arms' maps while the "attention agent" group is not read; their rows say why."""
 
     from agents.confirmatory_report import _write_table
 
     write_table = write_table or _write_table
+    withheld = withheld or {}
     cache = out / "runs"
     results = _results(study, cache, settings, progress)
     attention = {
@@ -894,16 +902,39 @@ def build(
         for game in EMBEDDING_GAMES
         for seed in ATTENTION_SEEDS
     }
+    held = withheld.get(INTERPRETABILITY_GROUP, "")
+    held_attention = withheld.get(ATTENTION_GROUP, "")
+
+    def hidden(arm: str) -> str:  # what a run's measures read while its group is withheld
+        return held_attention if arm in rm.ATTENTION_ARMS else held
+
+    shown = {key: None if hidden(key[0]) else value for key, value in results.items()}
+    if held:
+        attention = dict.fromkeys(attention)
     out.mkdir(parents=True, exist_ok=True)
-    rows, table2 = verdict_rows(results)
+    rows, table2 = verdict_rows(shown)
+    if held:  # one row per test, naming it, with no number
+        rows = [{"test": row["test"], "runs": "", "verdict": held} for row in rows]
+        rows = [row | {"carries_claim": carries_claim(row["test"])} for row in rows]
+        table2 = [{"variant": row["variant"], "arm": row["arm"], "runs": held} for row in table2]
     verdicts = pd.DataFrame(rows)
     for column in ("estimate", "lower", "upper", "threshold"):
         if column not in verdicts:
             verdicts[column] = float("nan")
-    grounding = grounding_table(results, attention)
+    grounding = grounding_table(shown, attention)
+    if not grounding.empty:
+        group_of = {label: arm for label, arm, _ in MAPS}
+        texts = grounding["map"].map(
+            lambda label: hidden(
+                rm.ATTENTION_ARMS[0] if group_of[label] == ATTENTION_ARMS_ROW else group_of[label]
+            )
+        )
+        grounding.loc[texts != "", "status"] = texts[texts != ""]
     paths = write_table(verdicts, out / "verdicts")
     paths += write_table(pd.DataFrame(table2), out / "table2")
-    paths += write_table(runs_table(results), out / "runs")
+    paths += write_table(
+        runs_table({k: v for k, v in results.items() if not hidden(k[0])}), out / "runs"
+    )
     paths += write_table(grounding, out / "grounding")
     paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
     paths.append(grounding_figure(grounding, out / "grounding.png"))

@@ -20,6 +20,7 @@ the data.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,30 @@ ARM_LABELS = {
     "attention": "attention agent",
     "no-attention": "no-attention baseline",
     "attention-3-seeds": "attention agent (3 seeds)",
+}
+
+#: Amendment 15: the report reads the study in three groups, each at once when every run of its
+#: arms (of those the study has) is finished, and shows nothing of a group before then: the
+#: score claims (1, 2, S1, S2), the attention agent's (Mott et al.'s claim, AC(lambda), above
+#: random, its maps) and amendment 1's interpretability claims (3, 4, 5, 7, 9 and A1.4's maps),
+#: which measure DDQN's and i-DQN's runs as well. An arm of no group is a group of its own.
+READING_GROUPS: dict[str, tuple[str, ...]] = {
+    "score claims": ("ddqn", "idqn", "sb3-dqn", "idqn-original-code"),
+    "attention agent": ("attention", "no-attention", "attention-3-seeds"),
+    "interpretability": (
+        "ddqn",
+        "idqn",
+        "idqn-vae-beta0",
+        "idqn-vae-beta0.01",
+        "idqn-dense-vae",
+        "idqn-no-diversity",
+    ),
+}
+#: The group whose reading shows an arm's scores (DDQN's and i-DQN's are the score claims').
+SCORE_GROUP = {
+    arm: group
+    for group in ("interpretability", "attention agent", "score claims")
+    for arm in READING_GROUPS[group]
 }
 
 
@@ -197,18 +222,25 @@ def run_statistics(
     return row
 
 
-def load_study(study: Study, anchors: pd.DataFrame) -> pd.DataFrame:
+def load_study(study: Study, anchors: pd.DataFrame, withheld: Collection[str] = ()) -> pd.DataFrame:
     """One row per pre-registered run: arm, game, seed, completeness, raw and normalised
-    statistics. A failed run enters with random's score (normalised 0), as pre-registered."""
+    statistics. A failed run enters with random's score (normalised 0), as pre-registered. The
+    runs of the ``withheld`` arms (amendment 15) are not read: their rows say only whether
+    each run is ``finished``."""
     rows = []
     for arm, game, seed in study.cells():
         run_dir = study.runs_dir / arm / game / f"s{seed}"
-        row = {"arm": arm, "game": game, "seed": seed}
-        row |= (
-            run_statistics(run_dir, study.budgets[game], study.evaluation)
-            if run_dir.is_dir()
-            else {"complete": False, "failed": False, "cpu_models": ""}
-        )
+        row: dict[str, Any] = {"arm": arm, "game": game, "seed": seed, "withheld": arm in withheld}
+        if arm in withheld:
+            finished = (run_dir / "summary.json").is_file() or is_failed_run(run_dir)
+            row |= {"complete": False, "failed": False, "cpu_models": "", "finished": finished}
+        else:
+            row |= (
+                run_statistics(run_dir, study.budgets[game], study.evaluation)
+                if run_dir.is_dir()
+                else {"complete": False, "failed": False, "cpu_models": ""}
+            )
+            row["finished"] = row["complete"] or row["failed"]
         random, reference = anchors.loc[game, "random"], anchors.loc[game, "dqn_at_budget"]
         for name in STATISTICS:
             raw = row.get(name)
@@ -237,7 +269,10 @@ def main_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (game, arm), group in runs.groupby(["game", "arm"], sort=False):
         done = group[group["complete"] | group["failed"]]
-        row = {"game": game, "arm": ARM_LABELS.get(arm, arm), "runs": f"{len(done)}/{len(group)}"}
+        runs_in = f"{len(done)}/{len(group)}"
+        if group["withheld"].any():  # amendment 15: its group is not read yet
+            runs_in = f"withheld ({int(group['finished'].sum())}/{len(group)} finished)"
+        row = {"game": game, "arm": ARM_LABELS.get(arm, arm), "runs": runs_in}
         for name in STATISTICS:
             for suffix in ("", "_norm"):
                 mean, low, high = _interval(done[f"{name}{suffix}"])
@@ -280,8 +315,9 @@ def _power_per_side(test: Test) -> float:
     return 0.9 if test.kind in ("equivalence", "change") else 0.8
 
 
-def run_test(runs: pd.DataFrame, test: Test) -> dict[str, Any]:
-    """The test's estimate, 95% interval and verdict, or "not yet" while runs are missing."""
+def run_test(runs: pd.DataFrame, test: Test, withheld: str = "") -> dict[str, Any]:
+    """The test's estimate, 95% interval and verdict, or "not yet" while runs are missing, or
+    ``withheld`` (the text of :func:`withheld_texts`) while its group is not read."""
     column = f"{test.statistic}_norm"
     a, b = _scores(runs, test.a, test.games, column), _scores(runs, test.b, test.games, column)
     expected = sum(
@@ -298,6 +334,8 @@ def run_test(runs: pd.DataFrame, test: Test) -> dict[str, Any]:
         "margin": test.margin,
         "runs": f"{complete}/{expected}",
     }
+    if withheld:
+        return row | {"runs": "", "verdict": withheld}
     if complete < expected:
         return row | {"verdict": f"not yet ({complete} of {expected} runs)"}
     a_values, b_values = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
@@ -394,12 +432,17 @@ def carries_claim(test: Test) -> bool:
     return test.aggregate
 
 
-def verdict_table(runs: pd.DataFrame, tests: list[Test]) -> pd.DataFrame:
+def verdict_table(
+    runs: pd.DataFrame, tests: list[Test], withheld: dict[str, str] | None = None
+) -> pd.DataFrame:
     """Every test's row (:func:`run_test`), with ``binding`` (the primary statistic's verdict is
     the test's; the secondary's is reported beside it), ``carries_claim`` (:func:`carries_claim`)
-    and ``note``, which says where a
-    secondary verdict disagrees with its primary's, as the pre-registration asks."""
-    rows = [run_test(runs, test) for test in tests]
+    and ``note``, which says where a secondary verdict disagrees with its primary's, as the
+    pre-registration asks. ``withheld`` (arm -> text) withholds every test of those arms."""
+    withheld = withheld or {}
+    rows = [
+        run_test(runs, test, withheld.get(test.a) or withheld.get(test.b) or "") for test in tests
+    ]
     primary_verdicts = {}
     for test, row in zip(tests, rows, strict=True):
         row["binding"] = test.statistic in SECONDARY
@@ -412,7 +455,11 @@ def verdict_table(runs: pd.DataFrame, tests: list[Test]) -> pd.DataFrame:
         first, second = primary_verdicts[key], row["verdict"]
         if first != second and not (first.startswith("not yet") or second.startswith("not yet")):
             row["note"] = f"disagrees with the primary statistic ({first})"
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for column in ("estimate", "lower", "upper", "detectable_margin_80"):
+        if column not in table:  # every test withheld or not yet: the columns still there
+            table[column] = float("nan")
+    return table
 
 
 def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
@@ -423,14 +470,66 @@ def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
     return [f for f in folders if (f / "summary.json").is_file() or is_failed_run(f)], len(seeds)
 
 
+def reading_table(study: Study) -> pd.DataFrame:
+    """Amendment 15: each reading group the study has (:data:`READING_GROUPS`), its arms, its
+    runs ``finished`` (a failed run is finished) of those ``expected``, and whether the report
+    reads it now (``read``: every run finished). Reads no run's results."""
+    groups = {
+        name: [arm for arm in arms if arm in study.arms] for name, arms in READING_GROUPS.items()
+    }
+    grouped = {arm for arms in READING_GROUPS.values() for arm in arms}
+    groups |= {arm: [arm] for arm in study.arms if arm not in grouped}
+    rows = []
+    for name, arms in groups.items():
+        if not arms:
+            continue
+        counts = [
+            _complete_runs(study, arm, game)
+            for arm in arms
+            for game in study.arms[arm].get("games", study.budgets)
+        ]
+        finished, expected = sum(len(done) for done, _ in counts), sum(n for _, n in counts)
+        rows.append(
+            {
+                "group": name,
+                "arms": ", ".join(arms),
+                "finished": finished,
+                "expected": expected,
+                "read": finished == expected,
+            }
+        )
+    return pd.DataFrame(rows, columns=["group", "arms", "finished", "expected", "read"])
+
+
+def withheld_texts(reading: pd.DataFrame) -> dict[str, str]:
+    """Each group the report withholds (:func:`reading_table`) -> what its verdicts read."""
+    return {
+        row.group: f"not yet (withheld: {row.finished} of {row.expected} runs of the "
+        f"{row.group} group finished)"
+        for row in reading.itertuples()
+        if not is_true(row.read)
+    }
+
+
+def withheld_arms(study: Study, texts: dict[str, str]) -> dict[str, str]:
+    """Each arm whose scores the report withholds (its :data:`SCORE_GROUP` is in ``texts``) ->
+    what its tests read."""
+    return {
+        arm: texts[SCORE_GROUP.get(arm, arm)]
+        for arm in study.arms
+        if SCORE_GROUP.get(arm, arm) in texts
+    }
+
+
 def ac_lambda_test(
-    study: Study, steps: int = AC_STEPS, episodes_read: int = AC_EPISODES
+    study: Study, steps: int = AC_STEPS, episodes_read: int = AC_EPISODES, withheld: str = ""
 ) -> pd.DataFrame:
     """Amendment 5: per game, the attention agent's mean training return of the last 100
     episodes that end by step 300,000 (AC(lambda)'s own statistic, at its frames), over seeds,
     with its 95% t-interval; **holds** if the interval's upper end reaches AC(lambda=0.8). The
     last row is the claim's verdict (amendment 10): holds if it holds on every game. A finished
-    run with fewer than 100 episodes by then is an error: the amendment reads 100."""
+    run with fewer than 100 episodes by then is an error: the amendment reads 100. Every row
+    reads ``withheld`` while the attention agent's group is not read (amendment 15)."""
     reference = pd.read_csv(AC_LAMBDA)
     rows = []
     for game in AC_GAMES:
@@ -445,6 +544,9 @@ def ac_lambda_test(
         )
         done, expected = _complete_runs(study, "attention", game)
         row = {"game": game, "runs": f"{len(done)}/{expected}", "ac_lambda_300k": target}
+        if withheld:
+            rows.append(row | {"runs": "", "verdict": withheld})
+            continue
         if len(done) < expected:
             rows.append(row | {"verdict": f"not yet ({len(done)} of {expected} runs)"})
             continue
@@ -469,7 +571,7 @@ def ac_lambda_test(
         verdicts = [row["verdict"] for row in rows]
         waiting = sum(v.startswith("not yet") for v in verdicts)
         combined = (
-            f"not yet ({len(verdicts) - waiting} of {len(verdicts)} games complete)"
+            withheld or f"not yet ({len(verdicts) - waiting} of {len(verdicts)} games complete)"
             if waiting
             else "holds"
             if all(v == "holds" for v in verdicts)
@@ -480,11 +582,14 @@ def ac_lambda_test(
     return pd.DataFrame(rows)
 
 
-def above_random_test(study: Study, pilot_runs: Path, alpha: float = 0.05) -> pd.DataFrame:
+def above_random_test(
+    study: Study, pilot_runs: Path, alpha: float = 0.05, withheld: str = ""
+) -> pd.DataFrame:
     """Amendment 5: per game, whether every seed of the attention agent's arm there is above
     random: its training episodes ending in the last 10% of the budget's steps against the
     pilot's uniform-random episodes of the game, one-sided Welch t-test at ``alpha``. The last
-    row: **holds** if at least 4 of the 5 games count."""
+    row: **holds** if at least 4 of the 5 games count; ``withheld`` while the attention agent's
+    group is not read (amendment 15), with no game's result."""
     from scipy import stats
 
     rows = []
@@ -494,7 +599,7 @@ def above_random_test(study: Study, pilot_runs: Path, alpha: float = 0.05) -> pd
         for game in study.arms[arm].get("games", study.budgets):
             done, expected = _complete_runs(study, arm, game)
             row = {"arm": ARM_LABELS[arm], "game": game, "runs": f"{len(done)}/{expected}"}
-            if len(done) < expected:
+            if withheld or len(done) < expected:
                 rows.append(row | {"every_seed_above_random": None})
                 continue
             random_returns = np.concatenate(
@@ -531,7 +636,10 @@ def above_random_test(study: Study, pilot_runs: Path, alpha: float = 0.05) -> pd
     if table.empty:
         return table
     counted = table["every_seed_above_random"]
-    if counted.isna().any():
+    if withheld:
+        verdict = withheld
+        table["runs"] = ""
+    elif counted.isna().any():
         verdict = f"not yet ({int(counted.notna().sum())} of {len(counted)} games complete)"
     else:
         games = int(counted.astype(bool).sum())
@@ -599,17 +707,22 @@ def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path:
     return path
 
 
-def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> Path:
+def attention_curves_figure(
+    study: Study, anchors: pd.DataFrame, path: Path, withheld: str = ""
+) -> Path:
     """Amendment 5: the training return of the attention agent and its no-attention baseline,
     per game (the mean of the episodes ending in each 50K-step bin, averaged over the complete
     seeds, with a min-max band), beside Young & Tian's AC(lambda): its curve (amendment 12), and
     its 300K value that amendment 5's test reads, each with its reading uncertainty; and the
-    reference DQN's read points: curves at equal frames."""
+    reference DQN's read points: curves at equal frames. While the attention agent's group is
+    not read (amendment 15), the figure says ``withheld`` and draws no curve."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if withheld:
+        return _text_figure(withheld, path)
     arms = [arm for arm in (*ATTENTION_ARMS, "no-attention") if arm in study.arms]
     games = [
         g
@@ -680,6 +793,20 @@ def attention_curves_figure(study: Study, anchors: pd.DataFrame, path: Path) -> 
     return path
 
 
+def _text_figure(text: str, path: Path) -> Path:
+    """A figure that only says ``text``: what a figure shows before its runs are in or read."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=12, wrap=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_save_figure(fig, path)
+
+
 def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
     """IQM of the normalised final evaluation over the score games per arm (95% stratified
     bootstrap), and rliable's performance profiles. Until every arm's runs are complete the
@@ -697,18 +824,9 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
     expected = sum(len(study.arms[arm]["seeds"]) * len(SCORE_GAMES) for arm in arms)
     complete = sum(int(table.notna().to_numpy().sum()) for table in tables.values())
     if complete < expected:
-        fig, ax = plt.subplots(figsize=(11, 3.8))
-        ax.axis("off")
-        ax.text(
-            0.5,
-            0.5,
-            f"not yet: {complete} of {expected} runs of the aggregate are complete",
-            ha="center",
-            va="center",
-            fontsize=14,
+        return _text_figure(
+            f"not yet: {complete} of {expected} runs of the aggregate are complete", path
         )
-        atomic_save_figure(fig, path)
-        return path
     scores = {label: table.to_numpy(dtype=float) for label, table in tables.items()}
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
     for y, values in enumerate(scores.values()):
@@ -829,21 +947,27 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
     return atomic_save_figure(fig, path)
 
 
-def build(config: dict[str, Any], out: Path) -> list[Path]:
-    """Everything of the report, from the runs on disk (complete or not). The pilot's runs
+def build(config: dict[str, Any], out: Path, reading: pd.DataFrame | None = None) -> list[Path]:
+    """Everything of the report, from the runs on disk (complete or not), but what ``reading``
+    (:func:`reading_table`, taken here when not given) withholds. The pilot's runs
     (``runs_dir``, config/minatar.yaml) give amendment 5's random-policy episodes."""
     study = Study.from_config(config)
     anchors = pd.read_csv(ANCHORS).set_index("game")
+    reading = reading_table(study) if reading is None else reading
+    texts = withheld_texts(reading)
+    hidden = withheld_arms(study, texts)
     # Every table before any file: a run the rules do not cover stops the report before it
     # writes a verdict beside older ones.
-    runs = load_study(study, anchors)
-    verdicts = verdict_table(runs, preregistered_tests(study))
+    runs = load_study(study, anchors, hidden)
+    verdicts = verdict_table(runs, preregistered_tests(study), hidden)
     # Amendment 5's tests of the attention agent (empty tables for a study without its arms).
-    ac_lambda = ac_lambda_test(study)
+    attention = texts.get("attention agent", "")
+    ac_lambda = ac_lambda_test(study, withheld=attention)
     pilot = Path(config.get("runs_dir", "results/minatar/runs"))
-    above_random = above_random_test(study, pilot)
+    above_random = above_random_test(study, pilot, withheld=attention)
     out.mkdir(parents=True, exist_ok=True)
-    paths = _write_table(runs, out / "runs")
+    paths = _write_table(reading, out / "reading")
+    paths += _write_table(runs, out / "runs")
     paths += _write_table(main_table(runs), out / "main")
     paths += _write_table(verdicts, out / "verdicts")
     paths += _write_table(ac_lambda, out / "attention-ac-lambda")
@@ -851,5 +975,5 @@ def build(config: dict[str, Any], out: Path) -> list[Path]:
     paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
     paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
     paths.append(aggregate_figure(runs, study, out / "aggregate.png"))
-    paths.append(attention_curves_figure(study, anchors, out / "attention-curves.png"))
+    paths.append(attention_curves_figure(study, anchors, out / "attention-curves.png", attention))
     return paths

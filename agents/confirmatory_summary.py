@@ -109,16 +109,30 @@ def _read(report: Path, name: str) -> pd.DataFrame:
         raise UsageError(f"{path} is not a readable table ({error})") from None
 
 
-def runs_section(runs: pd.DataFrame) -> str:
-    done = runs[runs["complete"] | runs["failed"]]
+def runs_section(runs: pd.DataFrame, reading: pd.DataFrame) -> str:
+    """How many runs are finished (and which failed), and which groups of claims the report
+    reads now (amendment 15)."""
     failed = runs[runs["failed"]]
-    line = f"{len(done)} of {len(runs)} runs finished"
+    line = f"{int(runs['finished'].sum())} of {len(runs)} runs finished"
     if len(failed):
         names = ", ".join(
             f"{ARM_LABELS.get(r.arm, r.arm)} {r.game} s{r.seed}" for r in failed.itertuples()
         )
         line += f"; {len(failed)} failed on a non-finite loss and score as random play: {names}"
-    return f"{SECTIONS['runs']}\n\n{line}.\n\n{MULTIPLICITY}\n"
+    groups = [
+        {
+            "group": _text(row["group"]),
+            "arms": _text(row["arms"]),
+            "runs finished": f"{row['finished']}/{row['expected']}",
+            "read": "yes" if is_true(row["read"]) else "withheld",
+        }
+        for _, row in reading.iterrows()
+    ]
+    return (
+        f"{SECTIONS['runs']}\n\n{line}.\n\nThe report reads each group of claims at once, when "
+        "every run of its arms is finished; until then its tests, tables and figures say "
+        "'withheld' and show no number (amendment 15).\n\n" + _table(groups) + f"\n{MULTIPLICITY}\n"
+    )
 
 
 def _score_rows(verdicts: pd.DataFrame) -> list[dict[str, str]]:
@@ -305,7 +319,7 @@ def _sections(report: Path) -> str:
     verdicts = _read(report, "verdicts.csv")
     return "\n".join(
         (
-            runs_section(_read(report, "runs.csv")),
+            runs_section(_read(report, "runs.csv"), _read(report, "reading.csv")),
             score_section(verdicts),
             mott_section(verdicts),
             main_section(_read(report, "main.csv")),

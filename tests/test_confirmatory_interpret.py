@@ -128,7 +128,9 @@ def _agreement(excess: float) -> dict:
     }
 
 
-def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
+def _interpret_study(tmp_path) -> Study:
+    """Every variant's runs on the agreement games, i-DQN's grounding on Breakout, and the
+    attention agent's seeds there; nothing on the embedding games' other arms."""
     arms = {
         arm: {"agent": "idqn", "preset": "minatar", "seeds": [0, 1, 2]} for arm in rm.ARM_MEASURES
     }
@@ -155,6 +157,11 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
                         | {"examples": _examples(seed)}
                     }
                 _run(tmp_path, arm, game, seed, measures, weights=arm == "idqn")
+    return study
+
+
+def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
+    study = _interpret_study(tmp_path)
     paths = ci.build(study, None, tmp_path / "out")
     assert {p.name for p in paths} >= {
         "verdicts.csv",
@@ -193,6 +200,37 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
     assert amended.loc["MinAtar-Freeway", "status"] == "not yet (0 of 3 runs)"
     assert set(amended.index) == {rm.BREAKOUT, "MinAtar-Freeway"}  # the arms' games only
     assert (tmp_path / "out" / "grounding-maps.png").stat().st_size > 0
+
+
+def test_a_withheld_group_shows_no_measure_of_its_own(tmp_path):
+    """Amendment 15: the interpretability group withheld, every test and i-DQN's maps say so
+    with no number while the attention arms' maps show; then the reverse."""
+    study = _interpret_study(tmp_path)
+    ci.build(study, None, tmp_path / "out", withheld={"interpretability": "not yet (held)"})
+    verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv")
+    assert set(verdicts["verdict"]) == {"not yet (held)"}
+    assert verdicts["estimate"].isna().all() and verdicts["carries_claim"].all()
+    assert any(verdicts["test"].str.startswith("7: order"))  # named, not judged
+    table2 = pd.read_csv(tmp_path / "out" / "table2.csv")
+    assert list(table2.columns) == ["variant", "arm", "runs"]
+    assert set(table2["runs"]) == {"not yet (held)"}
+    grounding = pd.read_csv(tmp_path / "out" / "grounding.csv").set_index(["map", "game"])
+    saliency = grounding.loc[("i-DQN, saliency of Q(s, a*)", rm.BREAKOUT)]
+    assert saliency["status"] == "not yet (held)" and np.isnan(saliency["share"])
+    amended = grounding.loc[("attention agent (amendment 5), spatial attention", rm.BREAKOUT)]
+    assert amended["status"] == "measured" and amended["share"] == pytest.approx(0.51)
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert set(runs["arm"]) == {"attention", "attention-3-seeds"}
+
+    ci.build(study, None, tmp_path / "out", withheld={"attention agent": "not yet (held)"})
+    verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv").set_index("test")
+    assert verdicts.filter(like="7: order", axis=0)["verdict"].item() == "holds"
+    grounding = pd.read_csv(tmp_path / "out" / "grounding.csv").set_index(["map", "game"])
+    amended = grounding.loc["attention agent (amendment 5), spatial attention"]
+    assert set(amended["status"]) == {"not yet (held)"} and amended["share"].isna().all()
+    assert grounding.loc[("i-DQN, saliency of Q(s, a*)", rm.BREAKOUT), "status"] == "measured"
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert not set(runs["arm"]) & {"attention", "attention-3-seeds"}
 
 
 def _examples(seed: int) -> dict:

@@ -8,7 +8,14 @@ import pytest
 
 from agents.__main__ import main
 from agents.confirmatory import SCORE_GAMES
-from agents.confirmatory_report import ANCHORS, Study, build, load_study
+from agents.confirmatory_report import (
+    ANCHORS,
+    Study,
+    build,
+    load_study,
+    preregistered_tests,
+    run_test,
+)
 from agents.errors import UsageError
 
 BUDGET = 1000
@@ -106,7 +113,19 @@ def test_missing_runs_give_not_yet_and_a_failed_run_scores_as_random(tmp_path):
     for path in missing.iterdir():
         path.unlink()
     build(_config(tmp_path / "runs"), tmp_path / "out")
-    assert _primary(_verdicts(tmp_path / "out"), "1").startswith("not yet (39 of 40 runs)")
+    # Amendment 15: one run short, the whole group is withheld, every test and table of it.
+    withheld = "not yet (withheld: 49 of 50 runs of the score claims group finished)"
+    verdicts = _verdicts(tmp_path / "out")
+    assert set(verdicts["verdict"]) == {withheld}
+    assert verdicts["estimate"].isna().all() and verdicts["runs"].isna().all()
+    main_table = pd.read_csv(tmp_path / "out" / "main.csv")
+    assert main_table["final_eval"].isna().all()
+    assert set(main_table["runs"]) == {"withheld (5/5 finished)", "withheld (4/5 finished)"}
+    # Without the group's rule, the test itself counts its runs.
+    study = Study.from_config(_config(tmp_path / "runs"))
+    runs = load_study(study, pd.read_csv(ANCHORS).set_index("game"))
+    tests = [t for t in preregistered_tests(study) if t.claim == "1" and t.aggregate]
+    assert run_test(runs, tests[0])["verdict"] == "not yet (39 of 40 runs)"
     # The rule declares aggregate.png: it is written (saying "not yet") before every run is in.
     assert (tmp_path / "out" / "aggregate.png").is_file()
     (missing / "train.log").write_text("interrupted\n")  # a killed run has not failed
@@ -449,6 +468,55 @@ def test_a_run_the_ac_lambda_test_cannot_read_stops_the_report_before_it_writes(
     assert not (tmp_path / "out").exists()
 
 
+def test_each_group_of_claims_is_read_at_once_when_its_runs_are_all_in(tmp_path):
+    """Amendment 15: the score claims read while one attention run still trains, which
+    withholds every test, table row and figure of the attention agent; then all of it."""
+    import shutil
+
+    import yaml
+
+    runs, pilot, out = tmp_path / "runs", tmp_path / "pilot", tmp_path / "out"
+    _attention_study(runs, pilot, 0.0)
+    training = runs / "attention-3-seeds" / "MinAtar-Seaquest" / "s2"
+    shutil.move(training, tmp_path / "later")
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump(_attention_config(runs, pilot)))
+    command = ["confirmatory", "--config", str(config), "--out", str(out), "--no-progress"]
+    assert main(command) == 0
+    reading = pd.read_csv(out / "reading.csv").set_index("group")
+    assert reading.loc["score claims", "read"] and not reading.loc["attention agent", "read"]
+    assert reading.loc["attention agent", ["finished", "expected"]].tolist() == [35, 36]
+    held = "not yet (withheld: 35 of 36 runs of the attention agent group finished)"
+    verdicts = _verdicts(out)
+    assert _primary(verdicts, "1") == "holds"
+    mott = verdicts[verdicts["claim"] == "Mott"]
+    assert set(mott["verdict"]) == {held} and mott["estimate"].isna().all()
+    assert set(pd.read_csv(out / "attention-ac-lambda.csv")["verdict"]) == {held}
+    above_random = pd.read_csv(out / "attention-above-random.csv")
+    assert above_random["verdict"].iloc[-1] == held
+    assert above_random["every_seed_above_random"].isna().all()
+    assert "seeds_above_random" not in above_random
+    main_table = pd.read_csv(out / "main.csv")
+    attention = main_table[main_table["arm"].str.startswith(("attention", "no-attention"))]
+    assert attention["final_eval"].isna().all() and len(attention) == 8
+    assert set(attention["runs"]) == {
+        "withheld (5/5 finished)",
+        "withheld (3/3 finished)",
+        "withheld (2/3 finished)",
+    }
+    assert main_table.loc[main_table["arm"] == "i-DQN", "final_eval"].notna().all()
+    summary = (out / "summary.md").read_text()
+    row = "|attentionagent|attention,no-attention,attention-3-seeds|35/36|withheld|"
+    assert row in summary.replace(" ", "")
+    assert "85 of 86 runs finished." in summary
+
+    shutil.move(tmp_path / "later", training)
+    assert main(command) == 0
+    assert _primary(_verdicts(out), "Mott") == "holds"
+    assert pd.read_csv(out / "attention-above-random.csv")["verdict"].iloc[-1].startswith("holds")
+    assert pd.read_csv(out / "main.csv")["final_eval"].notna().all()
+
+
 def test_a_study_without_its_evaluation_protocol_is_refused(tmp_path):
     config = _config(tmp_path / "runs")
     del config["confirmatory"]["evaluation"]
@@ -476,12 +544,17 @@ def test_the_command_writes_a_summary_of_the_binding_verdicts(tmp_path):
 
 
 def test_the_forest_plot_draws_each_binding_test_against_its_rule(tmp_path):
-    from agents.confirmatory_report import forest_rows
+    from agents.confirmatory_report import forest_rows, verdict_table, verdicts_figure
 
     root = tmp_path / "runs"
     _study(root, 0.0)
-    build(_secondary_arms_config(root), tmp_path / "out")  # S2 and S1 are not all in: not yet
-    verdicts = _verdicts(tmp_path / "out")
+    # S2 and S1 are not all in: not yet. Their group withholds every test in the report
+    # (amendment 15); the table alone shows a plot with both kinds of row.
+    study = Study.from_config(_secondary_arms_config(root))
+    runs = load_study(study, pd.read_csv(ANCHORS).set_index("game"))
+    verdicts = verdict_table(runs, preregistered_tests(study))
+    (tmp_path / "out").mkdir()
+    verdicts_figure(verdicts, tmp_path / "out" / "verdicts.png")
     rows = forest_rows(verdicts)
     assert len(rows) == int(verdicts["binding"].sum())
     by_label = {row["label"]: row for row in rows}

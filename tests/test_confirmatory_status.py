@@ -93,6 +93,18 @@ def test_the_committed_study_is_read_without_error_and_counts_every_run():
     assert runs and sum(row["runs"] for row in status.values()) == len(runs)
     committed = len(list((ROOT / "results" / "confirmatory" / "runs").glob("*/*/s*/summary.json")))
     assert sum(row["committed"] for row in status.values()) == committed
+    lines = status_tool.reading_lines(
+        ROOT, yaml.safe_load((ROOT / "config" / "confirmatory.yaml").read_text())
+    )
+    assert [line.split(":")[0] for line in lines] == [
+        "score claims",
+        "attention agent",
+        "interpretability",
+    ]
+    ddqn = len(
+        list((ROOT / "results" / "confirmatory" / "runs" / "ddqn").glob("*/s*/summary.json"))
+    )
+    assert " of 71 runs committed" in lines[0] and int(lines[0].split()[2]) >= ddqn
 
 
 @pytest.mark.parametrize(

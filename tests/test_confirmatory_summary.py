@@ -41,7 +41,13 @@ def _report(root: Path) -> Path:
                 "failed": False,
             },
         ]
-    ).to_csv(root / "runs.csv", index=False)
+    ).assign(finished=[True, True, False]).to_csv(root / "runs.csv", index=False)
+    pd.DataFrame(
+        [
+            {"group": "score claims", "arms": "ddqn, idqn", "finished": 50, "expected": 50},
+            {"group": "attention agent", "arms": "attention", "finished": 3, "expected": 15},
+        ]
+    ).assign(read=[True, False]).to_csv(root / "reading.csv", index=False)
     test = {"claim": "1", "scope": "aggregate (IQM)", "a": "i-DQN", "b": "DDQN"}
     test |= {"kind": "non-inferiority", "margin": 0.2, "runs": "50/50"}
     pd.DataFrame(
@@ -108,6 +114,9 @@ def test_the_summary_quotes_the_reports_tables(tmp_path):
     body = cs.summary_body(_report(tmp_path / "report"))
     assert "2 of 3 runs finished; 1 failed on a non-finite loss" in body
     assert "i-DQN MinAtar-Breakout s1" in body
+    groups = [line.replace(" ", "") for line in body.splitlines()]
+    assert "|scoreclaims|ddqn,idqn|50/50|yes|" in groups
+    assert "|attentionagent|attention|3/15|withheld|" in groups
     score = next(line for line in body.splitlines() if line.startswith("| 1 "))
     cells = [cell.strip() for cell in score.strip("|").split("|")]
     assert cells == [

@@ -31,6 +31,7 @@ import statistics
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -38,6 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agents.confirmatory_report import Study, reading_table  # noqa: E402
 from agents.runtable import FAILED_FILE, NON_FINITE, Run, confirmatory_runs  # noqa: E402
 
 COLUMNS = ("runs", "committed", "to collect", "under way", "not started")
@@ -172,6 +174,18 @@ def markdown(status: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def reading_lines(root: Path, config: dict) -> list[str]:
+    """Amendment 15: per group of claims, its runs committed under ``root`` and whether the
+    report reads it yet (every run in) or withholds it."""
+    study = Study.from_config(config)
+    table = reading_table(replace(study, runs_dir=root / study.runs_dir))
+    return [
+        f"{row.group}: {row.finished} of {row.expected} runs committed; the report "
+        + ("reads it" if row.read else "withholds it until all are in")
+        for row in table.itertuples()
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "confirmatory.yaml")
@@ -187,8 +201,10 @@ def main() -> int:
         if not (folder / "config" / "confirmatory.yaml").is_file():
             print(f"error: {folder} is not a checkout of this project", file=sys.stderr)
             return 2
-    runs = confirmatory_runs(yaml.safe_load(args.config.read_text()))
+    config = yaml.safe_load(args.config.read_text())
+    runs = confirmatory_runs(config)
     print(markdown(study_status(ROOT, runs, args.training)))
+    print("\n".join(reading_lines(ROOT, config)))
     print(f"committed size: {committed_megabytes(ROOT):.1f} MB of {SIZE_LIMIT_MB} MB")
     return 0
 

@@ -14,6 +14,8 @@ rule confirmatory_report:
     input:
         confirmatory_outputs(),
     output:
+        # Amendment 15: which groups of claims the report reads (all, once every run is in).
+        multiext(f"{CONFIRMATORY_REPORTS}/reading", ".csv", ".md"),
         multiext(f"{CONFIRMATORY_REPORTS}/runs", ".csv", ".md"),
         multiext(f"{CONFIRMATORY_REPORTS}/main", ".csv", ".md"),
         report(f"{CONFIRMATORY_REPORTS}/verdicts.csv", category="Confirmatory study"),
