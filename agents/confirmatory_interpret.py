@@ -922,13 +922,11 @@ def build(
         if column not in verdicts:
             verdicts[column] = float("nan")
     grounding = grounding_table(shown, attention)
-    if not grounding.empty:
-        group_of = {label: arm for label, arm, _ in MAPS}
-        texts = grounding["map"].map(
-            lambda label: hidden(
-                rm.ATTENTION_ARMS[0] if group_of[label] == ATTENTION_ARMS_ROW else group_of[label]
-            )
-        )
+    if not grounding.empty:  # the pilot's attention agent is amendment 1's, not amendment 5's
+        text_of = {
+            label: held_attention if arm == ATTENTION_ARMS_ROW else held for label, arm, _ in MAPS
+        }
+        texts = grounding["map"].map(text_of)
         grounding.loc[texts != "", "status"] = texts[texts != ""]
     paths = write_table(verdicts, out / "verdicts")
     paths += write_table(pd.DataFrame(table2), out / "table2")

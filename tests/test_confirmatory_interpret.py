@@ -219,6 +219,8 @@ def test_a_withheld_group_shows_no_measure_of_its_own(tmp_path):
     assert saliency["status"] == "not yet (held)" and np.isnan(saliency["share"])
     amended = grounding.loc[("attention agent (amendment 5), spatial attention", rm.BREAKOUT)]
     assert amended["status"] == "measured" and amended["share"] == pytest.approx(0.51)
+    pilot = grounding.loc[("attention agent, spatial attention", rm.BREAKOUT), "status"]
+    assert pilot == "not yet (held)"  # amendment 1's row, from the pilot's runs
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert set(runs["arm"]) == {"attention", "attention-3-seeds"}
 
@@ -229,6 +231,8 @@ def test_a_withheld_group_shows_no_measure_of_its_own(tmp_path):
     amended = grounding.loc["attention agent (amendment 5), spatial attention"]
     assert set(amended["status"]) == {"not yet (held)"} and amended["share"].isna().all()
     assert grounding.loc[("i-DQN, saliency of Q(s, a*)", rm.BREAKOUT), "status"] == "measured"
+    pilot = grounding.loc[("attention agent, spatial attention", rm.BREAKOUT), "status"]
+    assert pilot == "not yet (0 of 1 runs)"  # no pilot runs here; not amendment 5's row
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert not set(runs["arm"]) & {"attention", "attention-3-seeds"}
 
