@@ -59,9 +59,6 @@ EMBEDDING_GAMES = (
     "MinAtar-Asterix",
     "MinAtar-Seaquest",
 )
-#: The reading groups of amendment 15 (agents.confirmatory_report.READING_GROUPS) this report
-#: shows: amendment 1's claims and maps, and amendment 5's attention arms' maps.
-INTERPRETABILITY_GROUP, ATTENTION_GROUP = "interpretability", "attention agent"
 #: The grounding row of amendment 5's attention arms (both arms, one row per game).
 ATTENTION_ARMS_ROW = "attention-arms"
 #: A1.4's maps: (row label, arm or "attention", key under the run's measures).
@@ -658,10 +655,11 @@ def _plt():
     return plt
 
 
-def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
+def verdicts_figure(verdicts: pd.DataFrame, path: Path, withheld: str = "") -> Path:
     """Each test with an interval, in a strip of its own (the tests' statistics have different
     scales): its estimate and nominal 95% interval against its threshold (red), its verdict on
-    the right; in bold, the rows that carry a claim."""
+    the right; in bold, the rows that carry a claim. With none, it says why: ``withheld``
+    (amendment 15), else that no test has all its runs."""
     from agents.confirmatory_report import is_true
 
     plt = _plt()
@@ -696,7 +694,7 @@ def verdicts_figure(verdicts: pd.DataFrame, path: Path) -> Path:
         axes[0, 0].text(
             0.5,
             0.5,
-            "not yet: no test has all its runs",
+            withheld or "not yet: no test has all its runs",
             ha="center",
             transform=axes[0, 0].transAxes,
         )
@@ -885,14 +883,16 @@ def build(
     of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not. A run's
     measures not yet in the cache take seconds each (docs/benchmarks.md): ``progress``
     shows a bar over the runs. ``withheld`` (reading group -> text,
-    :func:`agents.confirmatory_report.withheld_texts`) holds back what amendment 15 does not
-    read yet: every test, table and map of the "interpretability" group, and the attention
-    arms' maps while the "attention agent" group is not read; their rows say why."""
+    :func:`agents.confirmatory_report.withheld_texts`; taken from the runs on disk when not
+    given) holds back what amendment 15 does not read yet: every test, table and map of the
+    interpretability group, and the attention arms' maps while the attention agent's group is
+    not read; their rows say why."""
 
-    from agents.confirmatory_report import _write_table
+    from agents import confirmatory_report as report
 
-    write_table = write_table or _write_table
-    withheld = withheld or {}
+    write_table = write_table or report._write_table
+    if withheld is None:
+        withheld = report.withheld_texts(report.reading_table(study))
     cache = out / "runs"
     results = _results(study, cache, settings, progress)
     attention = {
@@ -902,27 +902,32 @@ def build(
         for game in EMBEDDING_GAMES
         for seed in ATTENTION_SEEDS
     }
-    held = withheld.get(INTERPRETABILITY_GROUP, "")
-    held_attention = withheld.get(ATTENTION_GROUP, "")
-
-    def hidden(arm: str) -> str:  # what a run's measures read while its group is withheld
-        return held_attention if arm in rm.ATTENTION_ARMS else held
-
-    shown = {key: None if hidden(key[0]) else value for key, value in results.items()}
-    if held:
+    held = withheld.get(report.INTERPRETABILITY, "")
+    held_attention = withheld.get(report.ATTENTION_GROUP, "")
+    # The runs whose group is read; the others enter as not there, and their rows say why.
+    read = {key for key in results if report.measures_group(key[0]) not in withheld}
+    shown = {key: value if key in read else None for key, value in results.items()}
+    if held:  # the pilot's attention agent is amendment 1's row, not amendment 5's
         attention = dict.fromkeys(attention)
     out.mkdir(parents=True, exist_ok=True)
     rows, table2 = verdict_rows(shown)
     if held:  # one row per test, naming it, with no number
-        rows = [{"test": row["test"], "runs": "", "verdict": held} for row in rows]
-        rows = [row | {"carries_claim": carries_claim(row["test"])} for row in rows]
+        rows = [
+            {
+                "test": row["test"],
+                "runs": "",
+                "verdict": held,
+                "carries_claim": row["carries_claim"],
+            }
+            for row in rows
+        ]
         table2 = [{"variant": row["variant"], "arm": row["arm"], "runs": held} for row in table2]
     verdicts = pd.DataFrame(rows)
     for column in ("estimate", "lower", "upper", "threshold"):
         if column not in verdicts:
             verdicts[column] = float("nan")
     grounding = grounding_table(shown, attention)
-    if not grounding.empty:  # the pilot's attention agent is amendment 1's, not amendment 5's
+    if not grounding.empty:
         text_of = {
             label: held_attention if arm == ATTENTION_ARMS_ROW else held for label, arm, _ in MAPS
         }
@@ -931,12 +936,13 @@ def build(
     paths = write_table(verdicts, out / "verdicts")
     paths += write_table(pd.DataFrame(table2), out / "table2")
     paths += write_table(
-        runs_table({k: v for k, v in results.items() if not hidden(k[0])}), out / "runs"
+        runs_table({key: results[key] for key in read}),
+        out / "runs",
     )
     paths += write_table(grounding, out / "grounding")
-    paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
+    paths.append(verdicts_figure(verdicts, out / "verdicts.png", held))
     paths.append(grounding_figure(grounding, out / "grounding.png"))
-    examples = map_examples(results, attention, grounding)
+    examples = map_examples(shown, attention, grounding)
     statuses = {(row.map, row.game): row.status for row in grounding.itertuples()}
     paths.append(grounding_maps_figure(examples, out / "grounding-maps.png", statuses))
     return paths

@@ -77,15 +77,21 @@ ARM_LABELS = {
     "attention-3-seeds": "attention agent (3 seeds)",
 }
 
+#: Amendment 15's reading groups, by name.
+SCORE_CLAIMS, ATTENTION_GROUP, INTERPRETABILITY = (
+    "score claims",
+    "attention agent",
+    "interpretability",
+)
 #: Amendment 15: the report reads the study in three groups, each at once when every run of its
 #: arms (of those the study has) is finished, and shows nothing of a group before then: the
 #: score claims (1, 2, S1, S2), the attention agent's (Mott et al.'s claim, AC(lambda), above
-#: random, its maps) and amendment 1's interpretability claims (3, 4, 5, 7, 9 and A1.4's maps),
-#: which measure DDQN's and i-DQN's runs as well. An arm of no group is a group of its own.
+#: random, its maps) and amendment 1's interpretability claims (3, 4, 5, 7, 9 and A1.4's other
+#: maps), which measure DDQN's and i-DQN's runs as well. An arm of no group is a group of its own.
 READING_GROUPS: dict[str, tuple[str, ...]] = {
-    "score claims": ("ddqn", "idqn", "sb3-dqn", "idqn-original-code"),
-    "attention agent": ("attention", "no-attention", "attention-3-seeds"),
-    "interpretability": (
+    SCORE_CLAIMS: ("ddqn", "idqn", "sb3-dqn", "idqn-original-code"),
+    ATTENTION_GROUP: ("attention", "no-attention", "attention-3-seeds"),
+    INTERPRETABILITY: (
         "ddqn",
         "idqn",
         "idqn-vae-beta0",
@@ -94,12 +100,17 @@ READING_GROUPS: dict[str, tuple[str, ...]] = {
         "idqn-no-diversity",
     ),
 }
-#: The group whose reading shows an arm's scores (DDQN's and i-DQN's are the score claims').
+#: The group whose reading shows an arm's scores: its only group, and for DDQN and i-DQN, which
+#: are in two, the score claims (their measures are the interpretability group's).
 SCORE_GROUP = {
-    arm: group
-    for group in ("interpretability", "attention agent", "score claims")
-    for arm in READING_GROUPS[group]
-}
+    arm: group for group, arms in READING_GROUPS.items() for arm in arms
+} | dict.fromkeys(READING_GROUPS[SCORE_CLAIMS], SCORE_CLAIMS)
+
+
+def measures_group(arm: str) -> str:
+    """The group whose reading shows an arm's interpretability measures (amendment 15):
+    amendment 5's arms are the attention agent's, every other measured arm amendment 1's."""
+    return ATTENTION_GROUP if arm in READING_GROUPS[ATTENTION_GROUP] else INTERPRETABILITY
 
 
 @dataclass(frozen=True)
@@ -179,17 +190,26 @@ def _window_mean(run_dir: Path, episodes: pd.DataFrame, end: int) -> float:
     return value
 
 
+def is_finished(run_dir: Path) -> bool:
+    """Whether a run is finished: it has summary.json, or failed on a non-finite loss (it scores
+    as random, as pre-registered). Both at once is an error: tools/collect_confirmatory.sh
+    never collects a run twice."""
+    complete, failed = (run_dir / "summary.json").is_file(), is_failed_run(run_dir)
+    if complete and failed:
+        raise UsageError(
+            f"{run_dir} holds both summary.json and failed.json: it cannot be both finished and "
+            "failed (tools/collect_confirmatory.sh never collects it twice)"
+        )
+    return complete or failed
+
+
 def run_statistics(
     run_dir: Path, budget: int, evaluation: dict[str, int] | None = None
 ) -> dict[str, Any]:
     """Every statistic of one run (None where the run is not complete), its evaluation phases
     checked against ``evaluation`` when given."""
+    is_finished(run_dir)  # both markers: an error
     row: dict[str, Any] = {"complete": (run_dir / "summary.json").is_file(), "failed": False}
-    if row["complete"] and is_failed_run(run_dir):
-        raise UsageError(
-            f"{run_dir} holds both summary.json and failed.json: it cannot be both finished and "
-            "failed (tools/collect_confirmatory.sh never collects it twice)"
-        )
     row["cpu_models"] = (
         "; ".join(
             dict.fromkeys(
@@ -232,8 +252,10 @@ def load_study(study: Study, anchors: pd.DataFrame, withheld: Collection[str] = 
         run_dir = study.runs_dir / arm / game / f"s{seed}"
         row: dict[str, Any] = {"arm": arm, "game": game, "seed": seed, "withheld": arm in withheld}
         if arm in withheld:
-            finished = (run_dir / "summary.json").is_file() or is_failed_run(run_dir)
-            row |= {"complete": False, "failed": False, "cpu_models": "", "finished": finished}
+            # Whether it failed is shown from its collection (amendment 9); no score is read.
+            finished = is_finished(run_dir)
+            row |= {"complete": False, "failed": is_failed_run(run_dir), "cpu_models": ""}
+            row["finished"] = finished
         else:
             row |= (
                 run_statistics(run_dir, study.budgets[game], study.evaluation)
@@ -244,7 +266,7 @@ def load_study(study: Study, anchors: pd.DataFrame, withheld: Collection[str] = 
         random, reference = anchors.loc[game, "random"], anchors.loc[game, "dqn_at_budget"]
         for name in STATISTICS:
             raw = row.get(name)
-            if row["failed"]:
+            if row["failed"] and not row["withheld"]:
                 raw = random
             row[name] = raw
             row[f"{name}_norm"] = None if raw is None else float(normalise(raw, random, reference))
@@ -467,7 +489,7 @@ def _complete_runs(study: Study, arm: str, game: str) -> tuple[list[Path], int]:
     as random, as pre-registered) and how many the study has."""
     seeds = study.arms[arm]["seeds"]
     folders = [study.runs_dir / arm / game / f"s{seed}" for seed in seeds]
-    return [f for f in folders if (f / "summary.json").is_file() or is_failed_run(f)], len(seeds)
+    return [f for f in folders if is_finished(f)], len(seeds)
 
 
 def reading_table(study: Study) -> pd.DataFrame:
@@ -571,7 +593,9 @@ def ac_lambda_test(
         verdicts = [row["verdict"] for row in rows]
         waiting = sum(v.startswith("not yet") for v in verdicts)
         combined = (
-            withheld or f"not yet ({len(verdicts) - waiting} of {len(verdicts)} games complete)"
+            withheld
+            if withheld
+            else f"not yet ({len(verdicts) - waiting} of {len(verdicts)} games complete)"
             if waiting
             else "holds"
             if all(v == "holds" for v in verdicts)
@@ -661,9 +685,16 @@ def _write_table(table: pd.DataFrame, stem: Path) -> list[Path]:
     return paths
 
 
-def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path: Path) -> Path:
+def curves_figure(
+    study: Study,
+    runs: pd.DataFrame,
+    anchors: pd.DataFrame,
+    path: Path,
+    withheld: dict[str, str] | None = None,
+) -> Path:
     """Evaluation phases per game: mean over complete seeds with a min-max band, per arm;
-    the reference DQN's read points (x) and random play (dashed) marked."""
+    the reference DQN's read points (x) and random play (dashed) marked. The ``withheld`` arms
+    (amendment 15) are named under the figure, with no curve."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -702,6 +733,10 @@ def curves_figure(study: Study, runs: pd.DataFrame, anchors: pd.DataFrame, path:
     np.atleast_1d(axes)[0].set_ylabel("greedy evaluation return")
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.tight_layout()
+    if withheld:
+        names = ", ".join(ARM_LABELS.get(arm, arm) for arm in withheld)
+        fig.text(0.5, 0.0, f"withheld (amendment 15), no curve: {names}", ha="center", fontsize=8)
+        fig.subplots_adjust(bottom=0.22)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save_figure(fig, path)
     return path
@@ -807,7 +842,9 @@ def _text_figure(text: str, path: Path) -> Path:
     return atomic_save_figure(fig, path)
 
 
-def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
+def aggregate_figure(
+    runs: pd.DataFrame, study: Study, path: Path, withheld: dict[str, str] | None = None
+) -> Path:
     """IQM of the normalised final evaluation over the score games per arm (95% stratified
     bootstrap), and rliable's performance profiles. Until every arm's runs are complete the
     figure says "not yet" and how many runs are in, as the verdicts do: no partial aggregate."""
@@ -820,6 +857,8 @@ def aggregate_figure(runs: pd.DataFrame, study: Study, path: Path) -> Path:
     arms = [
         a for a in study.arms if set(study.arms[a].get("games", study.budgets)) >= set(SCORE_GAMES)
     ]
+    if held := [withheld[arm] for arm in arms if arm in (withheld or {})]:
+        return _text_figure(held[0], path)
     tables = {ARM_LABELS[arm]: _scores(runs, arm, SCORE_GAMES, "final_eval_norm") for arm in arms}
     expected = sum(len(study.arms[arm]["seeds"]) * len(SCORE_GAMES) for arm in arms)
     complete = sum(int(table.notna().to_numpy().sum()) for table in tables.values())
@@ -961,7 +1000,7 @@ def build(config: dict[str, Any], out: Path, reading: pd.DataFrame | None = None
     runs = load_study(study, anchors, hidden)
     verdicts = verdict_table(runs, preregistered_tests(study), hidden)
     # Amendment 5's tests of the attention agent (empty tables for a study without its arms).
-    attention = texts.get("attention agent", "")
+    attention = texts.get(ATTENTION_GROUP, "")
     ac_lambda = ac_lambda_test(study, withheld=attention)
     pilot = Path(config.get("runs_dir", "results/minatar/runs"))
     above_random = above_random_test(study, pilot, withheld=attention)
@@ -973,7 +1012,7 @@ def build(config: dict[str, Any], out: Path, reading: pd.DataFrame | None = None
     paths += _write_table(ac_lambda, out / "attention-ac-lambda")
     paths += _write_table(above_random, out / "attention-above-random")
     paths.append(verdicts_figure(verdicts, out / "verdicts.png"))
-    paths.append(curves_figure(study, runs, anchors, out / "curves.png"))
-    paths.append(aggregate_figure(runs, study, out / "aggregate.png"))
+    paths.append(curves_figure(study, runs, anchors, out / "curves.png", hidden))
+    paths.append(aggregate_figure(runs, study, out / "aggregate.png", hidden))
     paths.append(attention_curves_figure(study, anchors, out / "attention-curves.png", attention))
     return paths

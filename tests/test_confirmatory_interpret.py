@@ -162,7 +162,8 @@ def _interpret_study(tmp_path) -> Study:
 
 def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
     study = _interpret_study(tmp_path)
-    paths = ci.build(study, None, tmp_path / "out")
+    # Every group read (amendment 15 would withhold this partial study): each test alone.
+    paths = ci.build(study, None, tmp_path / "out", withheld={})
     assert {p.name for p in paths} >= {
         "verdicts.csv",
         "grounding.md",
@@ -202,11 +203,19 @@ def test_the_report_judges_complete_claims_and_waits_for_the_rest(tmp_path):
     assert (tmp_path / "out" / "grounding-maps.png").stat().st_size > 0
 
 
-def test_a_withheld_group_shows_no_measure_of_its_own(tmp_path):
-    """Amendment 15: the interpretability group withheld, every test and i-DQN's maps say so
-    with no number while the attention arms' maps show; then the reverse."""
+def test_a_withheld_group_shows_no_measure_of_its_own(tmp_path, monkeypatch):
+    """Amendment 15: the interpretability group withheld, every test and i-DQN's and the pilot
+    attention agent's maps say so with no number while the attention arms' maps show; then the
+    reverse. Without a word on what is withheld, the runs on disk decide."""
     study = _interpret_study(tmp_path)
-    ci.build(study, None, tmp_path / "out", withheld={"interpretability": "not yet (held)"})
+    pilot = {"measures": {"spatial_attention": {"share_on_objects": 0.7, "occupancy": 0.05}}}
+    monkeypatch.setattr(
+        ci, "attention_result", lambda runs, game, *_: pilot if game == rm.BREAKOUT else None
+    )
+    ci.build(study, tmp_path, tmp_path / "out")
+    verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv")
+    assert verdicts["verdict"].str.startswith("not yet (withheld: ").all()
+    ci.build(study, tmp_path, tmp_path / "out", withheld={"interpretability": "not yet (held)"})
     verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv")
     assert set(verdicts["verdict"]) == {"not yet (held)"}
     assert verdicts["estimate"].isna().all() and verdicts["carries_claim"].all()
@@ -219,20 +228,21 @@ def test_a_withheld_group_shows_no_measure_of_its_own(tmp_path):
     assert saliency["status"] == "not yet (held)" and np.isnan(saliency["share"])
     amended = grounding.loc[("attention agent (amendment 5), spatial attention", rm.BREAKOUT)]
     assert amended["status"] == "measured" and amended["share"] == pytest.approx(0.51)
-    pilot = grounding.loc[("attention agent, spatial attention", rm.BREAKOUT), "status"]
-    assert pilot == "not yet (held)"  # amendment 1's row, from the pilot's runs
+    measured = grounding.loc[("attention agent, spatial attention", rm.BREAKOUT)]
+    assert measured["status"] == "not yet (held)"  # amendment 1's row, from the pilot's runs
+    assert np.isnan(measured["share"])
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert set(runs["arm"]) == {"attention", "attention-3-seeds"}
 
-    ci.build(study, None, tmp_path / "out", withheld={"attention agent": "not yet (held)"})
+    ci.build(study, tmp_path, tmp_path / "out", withheld={"attention agent": "not yet (held)"})
     verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv").set_index("test")
     assert verdicts.filter(like="7: order", axis=0)["verdict"].item() == "holds"
     grounding = pd.read_csv(tmp_path / "out" / "grounding.csv").set_index(["map", "game"])
     amended = grounding.loc["attention agent (amendment 5), spatial attention"]
     assert set(amended["status"]) == {"not yet (held)"} and amended["share"].isna().all()
     assert grounding.loc[("i-DQN, saliency of Q(s, a*)", rm.BREAKOUT), "status"] == "measured"
-    pilot = grounding.loc[("attention agent, spatial attention", rm.BREAKOUT), "status"]
-    assert pilot == "not yet (0 of 1 runs)"  # no pilot runs here; not amendment 5's row
+    measured = grounding.loc[("attention agent, spatial attention", rm.BREAKOUT)]
+    assert measured["status"] == "measured" and measured["share"] == pytest.approx(0.7)
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert not set(runs["arm"]) & {"attention", "attention-3-seeds"}
 

@@ -1,6 +1,7 @@
 """The confirmatory study's report on constructed runs (agents.confirmatory_report)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -479,6 +480,14 @@ def test_each_group_of_claims_is_read_at_once_when_its_runs_are_all_in(tmp_path)
     _attention_study(runs, pilot, 0.0)
     training = runs / "attention-3-seeds" / "MinAtar-Seaquest" / "s2"
     shutil.move(training, tmp_path / "later")
+    # Withheld runs are not read: their logs unreadable, the report builds the same.
+    logs = {
+        path: path.read_bytes()
+        for arm in ("attention", "no-attention", "attention-3-seeds")
+        for path in (runs / arm).glob("*/s*/*.csv")
+    }
+    for path in logs:
+        path.write_text("not a log\n")
     config = tmp_path / "study.yaml"
     config.write_text(yaml.safe_dump(_attention_config(runs, pilot)))
     command = ["confirmatory", "--config", str(config), "--out", str(out), "--no-progress"]
@@ -504,17 +513,66 @@ def test_each_group_of_claims_is_read_at_once_when_its_runs_are_all_in(tmp_path)
         "withheld (3/3 finished)",
         "withheld (2/3 finished)",
     }
-    assert main_table.loc[main_table["arm"] == "i-DQN", "final_eval"].notna().all()
+    idqn = main_table.loc[main_table["arm"] == "i-DQN", "final_eval"]
+    assert len(idqn) == 5 and idqn.notna().all()
     summary = (out / "summary.md").read_text()
     row = "|attentionagent|attention,no-attention,attention-3-seeds|35/36|withheld|"
     assert row in summary.replace(" ", "")
     assert "85 of 86 runs finished." in summary
 
+    for path, text in logs.items():
+        path.write_bytes(text)
     shutil.move(tmp_path / "later", training)
     assert main(command) == 0
     assert _primary(_verdicts(out), "Mott") == "holds"
     assert pd.read_csv(out / "attention-above-random.csv")["verdict"].iloc[-1].startswith("holds")
     assert pd.read_csv(out / "main.csv")["final_eval"].notna().all()
+
+
+def test_the_groups_withhold_the_scores_of_their_own_arms():
+    """DDQN's and i-DQN's scores are the score claims' (their measures are the
+    interpretability group's); every other arm's scores are its own group's."""
+    import yaml
+
+    from agents.confirmatory_report import measures_group, withheld_arms
+
+    root = Path(__file__).resolve().parent.parent
+    config = yaml.safe_load((root / "config" / "confirmatory.yaml").read_text())
+    study = Study.from_config(config)
+    variants = {"idqn-vae-beta0", "idqn-vae-beta0.01", "idqn-dense-vae", "idqn-no-diversity"}
+    assert set(withheld_arms(study, {"interpretability": "x"})) == variants
+    assert set(withheld_arms(study, {"score claims": "x"})) == {
+        "ddqn",
+        "idqn",
+        "sb3-dqn",
+        "idqn-original-code",
+    }
+    assert set(withheld_arms(study, {"attention agent": "x"})) == {
+        "attention",
+        "no-attention",
+        "attention-3-seeds",
+    }
+    assert {measures_group(arm) for arm in ("ddqn", "idqn", *variants)} == {"interpretability"}
+    assert measures_group("attention-3-seeds") == "attention agent"
+
+
+def test_a_withheld_run_shows_only_whether_it_finished_or_failed(tmp_path):
+    from agents.runtable import FAILED_FILE
+
+    _study(tmp_path / "runs", 0.0)
+    failed = tmp_path / "runs" / "idqn" / "MinAtar-Breakout" / "s4"
+    (failed / "summary.json").unlink()
+    (failed / FAILED_FILE).write_text('{"reason": "non-finite loss"}')
+    study = Study.from_config(_config(tmp_path / "runs"))
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    runs = load_study(study, anchors, withheld={"idqn"})
+    idqn = runs[runs["arm"] == "idqn"]
+    assert idqn["finished"].all() and idqn["withheld"].all() and not idqn["complete"].any()
+    assert idqn["failed"].sum() == 1  # shown from its collection (amendment 9)
+    assert idqn["final_eval"].isna().all() and idqn["final_eval_norm"].isna().all()
+    (failed / "summary.json").write_text("{}")  # both markers: an error, withheld or not
+    with pytest.raises(UsageError, match="both summary.json and failed.json"):
+        load_study(study, anchors, withheld={"idqn"})
 
 
 def test_a_study_without_its_evaluation_protocol_is_refused(tmp_path):

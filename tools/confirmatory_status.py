@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agents.confirmatory_report import Study, reading_table  # noqa: E402
+from agents.errors import UsageError  # noqa: E402
 from agents.runtable import FAILED_FILE, NON_FINITE, Run, confirmatory_runs  # noqa: E402
 
 COLUMNS = ("runs", "committed", "to collect", "under way", "not started")
@@ -203,8 +204,13 @@ def main() -> int:
             return 2
     config = yaml.safe_load(args.config.read_text())
     runs = confirmatory_runs(config)
+    try:
+        reading = reading_lines(ROOT, config)
+    except UsageError as error:
+        print(f"error: {args.config}: {error}", file=sys.stderr)
+        return 2
     print(markdown(study_status(ROOT, runs, args.training)))
-    print("\n".join(reading_lines(ROOT, config)))
+    print("\n".join(reading))
     print(f"committed size: {committed_megabytes(ROOT):.1f} MB of {SIZE_LIMIT_MB} MB")
     return 0
 
