@@ -18,18 +18,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The main job at smoke budget: the whole pipeline (72 -> 6 runs, tiny budgets) in a few minutes.
+# The main job at smoke budget: the whole pipeline on 2 games and 1 seed, tiny budgets, in minutes.
 run: setup
 	$(SNAKEMAKE) all --profile workflow/profiles/smoke
 	$(SNAKEMAKE) --profile workflow/profiles/smoke --report results/smoke/report.html
 
-# The paper budget: 72 runs of 10M frames (GPU machines; see README for the cost).
+# The paper budget: 116 runs of 10M frames: the 72 of the main grid, Table 2's 8, the studies'
+# 36 (GPU machines; docs/benchmarks.md has the cost).
 paper: setup
 	$(SNAKEMAKE) all --cores $(CORES)
 	$(SNAKEMAKE) --report reports/report.html
 
-# The MinAtar reproduction: from a clone, rebuilds reports/minatar/ from the committed runs and
-# trains the runs not committed yet, the studies' (README "MinAtar reproduction").
+# The MinAtar reproduction: from a clone, rebuilds reports/minatar/ from the committed runs (all
+# of them are: it trains none; README "MinAtar reproduction").
 minatar: setup
 	$(SNAKEMAKE) all --profile workflow/profiles/minatar
 
@@ -38,7 +39,8 @@ minatar-reports: setup
 	$(SNAKEMAKE) reports --profile workflow/profiles/minatar
 
 # The pre-registered confirmatory MinAtar study (docs/preregistration.md): trains the runs not
-# committed yet (about 42 run-hours in all), then its tables, verdicts and figures.
+# committed yet (what is left: tools/confirmatory_status.py; the plans: docs/preregistration.md and
+# amendments 1 and 5), then its tables, verdicts and figures.
 confirmatory: setup
 	$(SNAKEMAKE) confirmatory --profile workflow/profiles/confirmatory
 	$(PY) -m agents confirmatory-summary --doc docs/reproduction.md docs/learning.md

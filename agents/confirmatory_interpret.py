@@ -16,6 +16,11 @@ confirmatory`` into ``OUT/interpret/``:
   shares) and beside it ``grounding-maps.png`` (the maps themselves on example states, with the
   objects outlined; "not yet" where the table says so).
 
+Amendment 15 comes first: while a group of claims is not read (a run of its arms unfinished),
+its tests, table 2, its runs' rows and its maps say "withheld", with no number; the group is
+amendment 1's for every test and map but amendment 5's attention arms' row, the attention
+agent's for that row.
+
 Where the measures come from: the arms amendment 2 keeps no weights of bring ``RUN/interpret.json``
 (computed when collected); the ``idqn`` and ``ddqn`` runs' measures are computed here from their
 committed weights and kept under ``OUT/interpret/runs/`` (recomputed when the weights, the DDQN

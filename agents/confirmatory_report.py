@@ -13,7 +13,9 @@ pre-registered test on the primary statistic, ``binding``, then on the secondary
 spread detects and, beside an aggregate, P(a > b) with its interval), ``verdicts.png`` (the
 binding tests as a forest plot against their margins), ``curves.png``
 (evaluation phases with the reference DQN marked) and ``aggregate.png`` (IQMs and performance
-profiles). A test whose runs are not all complete reads "not yet"; nothing is judged on part of
+profiles), and ``reading.{csv,md}``: amendment 15's groups of claims, each read once every run of
+its arms is in; until then its tests, rows and figures say "withheld" with no number. Inside a
+read group, a test whose runs are not all complete reads "not yet"; nothing is judged on part of
 the data.
 """
 

@@ -44,12 +44,12 @@ SECTIONS = {
     "attention": "### The attention agent (amendment 5)",
     "grounding": "### Where the agents look (amendment 1, A1.4)",
 }
-#: What the docs' block holds until the report is built from the complete study.
+#: What the docs' block holds until the report is built.
 PLACEHOLDER = (
-    "Not built yet: the study's runs are not all in (`python tools/confirmatory_status.py` "
-    "says where they stand). Once they are, `snakemake confirmatory --profile "
-    "workflow/profiles/confirmatory` builds the report and `python -m agents "
-    "confirmatory-summary --doc` with this document's path copies its summary here."
+    "Not built yet (`python tools/confirmatory_status.py` says which groups of the study's "
+    "claims have all their runs in). `make confirmatory-report` "
+    "builds the report from the runs committed so far, each group of claims read once all its "
+    "runs are in and withheld until then (amendment 15), and copies its summary here."
 )
 TITLE = "# The confirmatory study: verdicts\n\n"
 #: Amendment 10.2: how many claim verdicts the study gives, and what judging each alone means.

@@ -399,7 +399,7 @@ OUTPUTS: dict[str, Output] = {
         options=("ddqn_run", "states", "seed"),
         beside=True,
         paper="Fig 2 (numbers)",
-        functions="embedding.key_distances, figures.embedding_statistics",
+        functions="embedding.key_to_state_ratio, embedding.neighbour_purity, figures.embedding_statistics",
     ),
     "agreement": Output(
         "agents.interpret.agreement:write_agreement",

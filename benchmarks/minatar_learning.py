@@ -68,7 +68,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=100_000, help="MinAtar steps per run")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--bin", type=int, default=5_000, help="steps per point of the curves")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "minatar")
+    # Not results/minatar/: that folder holds the committed reproduction.
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "results" / "benchmarks" / "minatar_learning"
+    )
     parser.add_argument(
         "--figure", type=Path, default=ROOT / "docs" / "figures" / "minatar_learning.png"
     )

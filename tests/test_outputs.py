@@ -15,6 +15,23 @@ def test_the_docs_map_is_the_registrys():
     assert markdown_map() in text
 
 
+def test_every_function_the_map_names_exists():
+    import importlib
+
+    for name, output in OUTPUTS.items():
+        for dotted in filter(None, output.functions.split(", ")):
+            module, attribute = dotted.rsplit(".", 1)
+            for package in ("agents.interpret", "agents"):
+                try:
+                    found = importlib.import_module(f"{package}.{module}")
+                    break
+                except ModuleNotFoundError:
+                    continue
+            else:
+                raise AssertionError(f"{name}: no module {module} for {dotted}")
+            assert hasattr(found, attribute), f"{name}: {found.__name__} has no {attribute}"
+
+
 def test_every_output_is_a_choice_of_its_command():
     parser = _parser()
     for name, output in OUTPUTS.items():
