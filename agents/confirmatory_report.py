@@ -180,11 +180,12 @@ def _check_phases(
         )
 
 
-def _window_mean(run_dir: Path, episodes: pd.DataFrame, end: int) -> float:
-    """The training statistic (:func:`agents.stats.step_window_mean`) of a finished run; an
-    error where no episode ends in the window, which the pre-registration does not score."""
+def _window_mean(run_dir: Path, episodes: pd.DataFrame, end: int, read: bool) -> float | None:
+    """The training statistic (:func:`agents.stats.step_window_mean`) of a finished run. Where
+    no episode ends in the window, an error if a pre-registered test ``read``s it (the
+    pre-registration does not score that), and None (blank) if none does (amendment 16)."""
     value = step_window_mean(episodes["frame"], episodes["return"], end)
-    if value is None:
+    if value is None and read:
         raise UsageError(
             f"{run_dir}: no training episode ends in the last 10% of the first {end} steps; "
             "the pre-registration does not say how to score that (an amendment must)"
@@ -206,10 +207,14 @@ def is_finished(run_dir: Path) -> bool:
 
 
 def run_statistics(
-    run_dir: Path, budget: int, evaluation: dict[str, int] | None = None
+    run_dir: Path,
+    budget: int,
+    evaluation: dict[str, int] | None = None,
+    read: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Every statistic of one run (None where the run is not complete), its evaluation phases
-    checked against ``evaluation`` when given."""
+    checked against ``evaluation`` when given. ``read`` names the statistics a pre-registered
+    test reads from this run (:func:`statistics_read`; default: all), which must be defined."""
     is_finished(run_dir)  # both markers: an error
     row: dict[str, Any] = {"complete": (run_dir / "summary.json").is_file(), "failed": False}
     row["cpu_models"] = (
@@ -237,8 +242,12 @@ def run_statistics(
     row |= {
         "final_eval": float(evals.loc[evals["frame"] == last, "return"].mean()),
         "early_eval": float(evals.loc[evals["frame"] == first, "return"].mean()),
-        "train_last10": _window_mean(run_dir, episodes, budget),
-        "train_early": _window_mean(run_dir, episodes, first),
+        "train_last10": _window_mean(
+            run_dir, episodes, budget, read is None or "train_last10" in read
+        ),
+        "train_early": _window_mean(
+            run_dir, episodes, first, read is None or "train_early" in read
+        ),
         "best_100": best_and_final(episodes["return"])[0],
     }
     return row
@@ -250,6 +259,7 @@ def load_study(study: Study, anchors: pd.DataFrame, withheld: Collection[str] = 
     runs of the ``withheld`` arms (amendment 15) are not read: their rows say only whether
     each run is ``finished``."""
     rows = []
+    read = statistics_read(study)
     for arm, game, seed in study.cells():
         run_dir = study.runs_dir / arm / game / f"s{seed}"
         row: dict[str, Any] = {"arm": arm, "game": game, "seed": seed, "withheld": arm in withheld}
@@ -260,7 +270,9 @@ def load_study(study: Study, anchors: pd.DataFrame, withheld: Collection[str] = 
             row["finished"] = finished
         else:
             row |= (
-                run_statistics(run_dir, study.budgets[game], study.evaluation)
+                run_statistics(
+                    run_dir, study.budgets[game], study.evaluation, read.get((arm, game), ())
+                )
                 if run_dir.is_dir()
                 else {"complete": False, "failed": False, "cpu_models": ""}
             )
@@ -442,6 +454,17 @@ def preregistered_tests(study: Study) -> list[Test]:
         for first in primary
         for test in (first, replace(first, statistic=SECONDARY[first.statistic]))
     ]
+
+
+def statistics_read(study: Study) -> dict[tuple[str, str], set[str]]:
+    """(arm, game) -> the statistics some pre-registered test reads from its runs, on either
+    side, primary or secondary: those a run must define (amendment 16)."""
+    read: dict[tuple[str, str], set[str]] = {}
+    for test in preregistered_tests(study):
+        for arm in (test.a, test.b):
+            for game in test.games:
+                read.setdefault((arm, game), set()).add(test.statistic)
+    return read
 
 
 def carries_claim(test: Test) -> bool:

@@ -427,6 +427,30 @@ def test_the_attention_agent_above_random_on_four_games_holds_and_on_three_does_
         assert dict(found) == {game: game not in at_random for game in GAMES}
 
 
+def test_a_window_no_test_reads_may_be_empty_and_one_a_test_reads_may_not(tmp_path):
+    # Amendment 16: 16 lockstep environments end Freeway's fixed-length episodes together, so
+    # the attention agent's early window (steps 90-100) can hold no episode end. No test reads
+    # that arm's training statistic early; claim 2's secondary reads i-DQN's.
+    from agents.confirmatory_report import Study, load_study
+
+    _attention_study(tmp_path / "runs", tmp_path / "pilot", 0.0)
+    study = Study.from_config(_attention_config(tmp_path / "runs", tmp_path / "pilot"))
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    for arm in ("attention-3-seeds", "idqn"):
+        run = tmp_path / "runs" / arm / "MinAtar-Freeway" / "s0"
+        episodes = pd.read_csv(run / "episodes.csv")
+        episodes[(episodes["frame"] <= 80) | (episodes["frame"] > 100)].to_csv(
+            run / "episodes.csv", index=False
+        )
+        if arm == "attention-3-seeds":
+            runs = load_study(study, anchors).set_index(["arm", "game", "seed"])
+            row = runs.loc[(arm, "MinAtar-Freeway", 0)]
+            assert row["complete"] and pd.isna(row["train_early"]), row
+            assert row["train_last10"] == pytest.approx(row["final_eval"])
+    with pytest.raises(UsageError, match="idqn/MinAtar-Freeway/s0: no training episode ends"):
+        load_study(study, anchors)
+
+
 def test_the_ac_lambda_test_reads_the_last_100_episodes_by_its_frames(tmp_path):
     from agents.confirmatory_report import Study, ac_lambda_test
 
