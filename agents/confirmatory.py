@@ -119,7 +119,7 @@ BOOTSTRAP_REPS = 10_000
 BOOTSTRAP_SEED = 0
 #: Per-run statistics: name -> what it is (the tables' column names).
 STATISTICS = {
-    "final_eval": "final greedy evaluation (primary)",
+    "final_eval": "final evaluation (primary; greedy, or the policy's draws for the attention agents)",
     "train_last10": "training return, episodes ending in the last 10% of steps (secondary)",
     "early_eval": "first evaluation phase, at 10% of the budget (claim 2, primary)",
     "train_early": "training return, episodes ending in the last tenth of the first 10% (claim 2, secondary)",

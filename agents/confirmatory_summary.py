@@ -195,7 +195,7 @@ def mott_section(verdicts: pd.DataFrame) -> str:
 
 
 def main_section(main: pd.DataFrame) -> str:
-    """Per game and arm: the final greedy evaluation (primary), the training return of the last
+    """Per game and arm: the final evaluation (primary), the training return of the last
     10% of steps (secondary) and the best 100-episode average (the paper's statistic), each the
     mean [95% t-interval] over seeds (runs in)."""
     rows = []
@@ -217,8 +217,9 @@ def main_section(main: pd.DataFrame) -> str:
             }
         )
     return (
-        f"{SECTIONS['main']}\n\nRaw scores, mean [95% t-interval] over seeds: the final greedy "
-        "evaluation (the primary statistic), the training return of the episodes ending in the "
+        f"{SECTIONS['main']}\n\nRaw scores, mean [95% t-interval] over seeds: the final "
+        "evaluation (the primary statistic; greedy for the value-based agents, draws from the "
+        "policy for the attention agents, as amendment 5 says), the training return of the episodes ending in the "
         "last 10% of steps (the secondary), and the paper's own statistic, the best average of "
         "100 consecutive training episodes (no test reads it). main.md has each normalised as "
         "well.\n\n" + _table(rows)
