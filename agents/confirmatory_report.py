@@ -180,12 +180,12 @@ def _check_phases(
         )
 
 
-def _window_mean(run_dir: Path, episodes: pd.DataFrame, end: int, read: bool) -> float | None:
+def _window_mean(run_dir: Path, episodes: pd.DataFrame, end: int, required: bool) -> float | None:
     """The training statistic (:func:`agents.stats.step_window_mean`) of a finished run. Where
-    no episode ends in the window, an error if a pre-registered test ``read``s it (the
-    pre-registration does not score that), and None (blank) if none does (amendment 16)."""
+    no episode ends in the window, an error if it is ``required`` (a pre-registered test reads
+    it, and the pre-registration does not score that), and None (blank) if not (amendment 16)."""
     value = step_window_mean(episodes["frame"], episodes["return"], end)
-    if value is None and read:
+    if value is None and required:
         raise UsageError(
             f"{run_dir}: no training episode ends in the last 10% of the first {end} steps; "
             "the pre-registration does not say how to score that (an amendment must)"
@@ -212,9 +212,10 @@ def run_statistics(
     evaluation: dict[str, int] | None = None,
     read: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Every statistic of one run (None where the run is not complete), its evaluation phases
-    checked against ``evaluation`` when given. ``read`` names the statistics a pre-registered
-    test reads from this run (:func:`statistics_read`; default: all), which must be defined."""
+    """Every statistic of one run, its evaluation phases checked against ``evaluation`` when
+    given. None where the run is not complete, or where a training window holds no episode end
+    and ``read`` (the statistics a pre-registered test reads from this run,
+    :func:`statistics_read`; default: all) does not name it (amendment 16)."""
     is_finished(run_dir)  # both markers: an error
     row: dict[str, Any] = {"complete": (run_dir / "summary.json").is_file(), "failed": False}
     row["cpu_models"] = (
@@ -311,7 +312,10 @@ def main_table(runs: pd.DataFrame) -> pd.DataFrame:
         row = {"game": game, "arm": ARM_LABELS.get(arm, arm), "runs": runs_in}
         for name in STATISTICS:
             for suffix in ("", "_norm"):
-                mean, low, high = _interval(done[f"{name}{suffix}"])
+                values = done[f"{name}{suffix}"]
+                # A cell where a finished run has no value (amendment 16) stays blank rather
+                # than averaging fewer seeds than its `runs` column says.
+                mean, low, high = _interval(values) if values.notna().all() else (float("nan"),) * 3
                 row[f"{name}{suffix}"] = mean
                 row[f"{name}{suffix}_low"], row[f"{name}{suffix}_high"] = low, high
         rows.append(row)
@@ -457,13 +461,18 @@ def preregistered_tests(study: Study) -> list[Test]:
 
 
 def statistics_read(study: Study) -> dict[tuple[str, str], set[str]]:
-    """(arm, game) -> the statistics some pre-registered test reads from its runs, on either
-    side, primary or secondary: those a run must define (amendment 16)."""
+    """(arm, game) -> the statistics some pre-registered test reads from its runs: those a run
+    must define (amendment 16). The tests of :func:`preregistered_tests`, on either side,
+    primary or secondary; and the above-random test (:func:`above_random_test`), which reads
+    the attention agent's training episodes in the window of ``train_last10``."""
     read: dict[tuple[str, str], set[str]] = {}
     for test in preregistered_tests(study):
         for arm in (test.a, test.b):
             for game in test.games:
                 read.setdefault((arm, game), set()).add(test.statistic)
+    for arm in (arm for arm in ATTENTION_ARMS if arm in study.arms):
+        for game in study.arms[arm].get("games", study.budgets):
+            read.setdefault((arm, game), set()).add("train_last10")
     return read
 
 
@@ -667,6 +676,12 @@ def above_random_test(
                 episodes = read_episodes(folder)
                 window = in_step_window(episodes["frame"], study.budgets[game])
                 returns = episodes.loc[window, "return"]
+                if len(returns) < 2:  # Welch's test would give NaN, silently "not above"
+                    raise UsageError(
+                        f"{folder}: {len(returns)} training episodes end in the last 10% of "
+                        f"{study.budgets[game]} steps, fewer than the 2 the above-random test "
+                        "needs; the pre-registration does not say how to score that"
+                    )
                 test = stats.ttest_ind(
                     returns.to_numpy(dtype=float),
                     random_returns,

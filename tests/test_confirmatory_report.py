@@ -431,7 +431,7 @@ def test_a_window_no_test_reads_may_be_empty_and_one_a_test_reads_may_not(tmp_pa
     # Amendment 16: 16 lockstep environments end Freeway's fixed-length episodes together, so
     # the attention agent's early window (steps 90-100) can hold no episode end. No test reads
     # that arm's training statistic early; claim 2's secondary reads i-DQN's.
-    from agents.confirmatory_report import Study, load_study
+    from agents.confirmatory_report import ARM_LABELS, Study, load_study, main_table
 
     _attention_study(tmp_path / "runs", tmp_path / "pilot", 0.0)
     study = Study.from_config(_attention_config(tmp_path / "runs", tmp_path / "pilot"))
@@ -443,11 +443,38 @@ def test_a_window_no_test_reads_may_be_empty_and_one_a_test_reads_may_not(tmp_pa
             run / "episodes.csv", index=False
         )
         if arm == "attention-3-seeds":
-            runs = load_study(study, anchors).set_index(["arm", "game", "seed"])
-            row = runs.loc[(arm, "MinAtar-Freeway", 0)]
+            runs = load_study(study, anchors)
+            row = runs.set_index(["arm", "game", "seed"]).loc[(arm, "MinAtar-Freeway", 0)]
             assert row["complete"] and pd.isna(row["train_early"]), row
             assert row["train_last10"] == pytest.approx(row["final_eval"])
+            # The game's cell is blank, not a mean over the seeds that have the window.
+            cell = (
+                main_table(runs)
+                .set_index(["game", "arm"])
+                .loc[("MinAtar-Freeway", ARM_LABELS[arm])]
+            )
+            assert pd.isna(cell["train_early"]) and cell["final_eval"] > 0, cell
     with pytest.raises(UsageError, match="idqn/MinAtar-Freeway/s0: no training episode ends"):
+        load_study(study, anchors)
+
+
+def test_the_above_random_test_needs_its_window_in_every_attention_run(tmp_path):
+    # The above-random test reads the training episodes of the last 10% of the budget of every
+    # attention arm, so that window must hold episodes (amendment 16), two for Welch's test.
+    from agents.confirmatory_report import Study, above_random_test, load_study
+
+    _attention_study(tmp_path / "runs", tmp_path / "pilot", 0.0)
+    study = Study.from_config(_attention_config(tmp_path / "runs", tmp_path / "pilot"))
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    run = tmp_path / "runs" / "attention-3-seeds" / "MinAtar-Seaquest" / "s2"
+    episodes = pd.read_csv(run / "episodes.csv")
+    one_in_window = (episodes["frame"] <= 900) | (episodes["frame"] == 1000)
+    episodes[one_in_window].to_csv(run / "episodes.csv", index=False)
+    load_study(study, anchors)  # one episode in the window: the statistic is defined
+    with pytest.raises(UsageError, match="1 training episodes end in the last 10%"):
+        above_random_test(study, tmp_path / "pilot")
+    episodes[episodes["frame"] <= 900].to_csv(run / "episodes.csv", index=False)
+    with pytest.raises(UsageError, match="attention-3-seeds/MinAtar-Seaquest/s2: no training"):
         load_study(study, anchors)
 
 
