@@ -365,16 +365,19 @@ def _confirmatory(args: argparse.Namespace) -> dict:
         return {"measured": measured}
     # Amendment 15: which groups of claims are read, once, for both halves of the report.
     reading = confirmatory_report.reading_table(study)
-    paths = confirmatory_report.build(config, args.out, reading)
     # Amendment 1's tests, from the same runs; the attention agent's maps from the pilot's runs.
+    # Computed before either half is written (amendment 17): a case the rules do not cover stops
+    # the command with both halves as they were.
     pilot = Path(config["runs_dir"]) if "runs_dir" in config else None
-    paths += confirmatory_interpret.build(
+    interpret = confirmatory_interpret.compute(
         study,
         pilot,
         args.out / "interpret",
         progress=not args.no_progress,
         withheld=confirmatory_report.withheld_texts(reading),
     )
+    paths = confirmatory_report.build(config, args.out, reading)
+    paths += confirmatory_interpret.write(interpret, args.out / "interpret")
     from agents.confirmatory_summary import write_summary
 
     paths.append(write_summary(args.out))

@@ -97,10 +97,13 @@ def detectable_margin(
     sd_a: float, sd_b: float, n_a: int, n_b: int, power: float = 0.8, alpha: float = 0.025
 ) -> float:
     """The smallest margin that a one-sided Welch test at ``alpha`` clears with ``power`` when
-    the true difference is 0 and the seeds' spreads are ``sd_a``, ``sd_b`` (noncentral t)."""
-    va, vb = sd_a**2 / n_a, sd_b**2 / n_b
+    the true difference is 0 and the seeds' spreads are ``sd_a``, ``sd_b`` (noncentral t).
+    ``n_b = 0`` gives the one-sample t-test of ``a`` alone; no spread at all gives 0."""
+    va, vb = sd_a**2 / n_a, (sd_b**2 / n_b if n_b else 0.0)
     se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + vb**2 / (n_b - 1))
+    if se == 0.0:
+        return 0.0
+    df = (va + vb) ** 2 / (va**2 / (n_a - 1) + (vb**2 / (n_b - 1) if n_b else 0.0))
     critical = stats.t.ppf(1 - alpha, df)
 
     def shortfall(margin: float) -> float:

@@ -34,6 +34,7 @@ import json
 import math
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from agents.confirmatory import hierarchical_bootstrap, verdict, welch_interval
+from agents.confirmatory import (
+    bootstrap_detectable_margin,
+    detectable_margin,
+    hierarchical_bootstrap,
+    verdict,
+    welch_interval,
+)
 from agents.errors import UsageError
 from agents.interpret import run_measures as rm
 from agents.runtable import FAILED_FILE, NON_FINITE
@@ -89,15 +96,23 @@ Units = dict[tuple[str, int], Any]  # (game, seed) -> a run's value(s)
 # -- the tests (pure functions of per-run values) --------------------------------------------
 
 
-def bootstrap_interval(units: Units) -> tuple[float, float, float]:
-    """``(estimate, lower, upper)`` of the mean over runs of each run's mean (A1.3): 10,000
-    resamples (numpy seed 0) of seeds within each game, and of the values within each resampled
-    run where a run has several (per-episode values)."""
+#: The column of each test's detectable margin (amendments 10.6 and 17), as in the score table.
+DETECTABLE = "detectable_margin_80"
+
+
+def bootstrap_interval(units: Units) -> dict[str, float]:
+    """The mean over runs of each run's mean (A1.3), ``estimate``, with its 95% ``lower`` and
+    ``upper`` bounds from 10,000 resamples (numpy seed 0) of seeds within each game, and of the
+    values within each resampled run where a run has several (per-episode values); and the
+    smallest true distance from a threshold the test detects with 80% power, from the same
+    draws (:data:`DETECTABLE`, :func:`agents.confirmatory.bootstrap_detectable_margin`)."""
     runs = {key: np.atleast_1d(np.asarray(value, dtype=float)) for key, value in units.items()}
     estimate = float(np.mean([values.mean() for values in runs.values()]))
     draws = hierarchical_bootstrap(runs)
     lower, upper = (float(q) for q in np.quantile(draws, [0.025, 0.975]))
-    return estimate, lower, upper
+    return {"estimate": estimate, "lower": lower, "upper": upper} | {
+        DETECTABLE: bootstrap_detectable_margin(draws)
+    }
 
 
 def t_interval(values) -> tuple[float, float, float]:
@@ -119,10 +134,12 @@ def below(lower: float, upper: float, threshold: float) -> str:
 def claim5(rollout_excess: Units) -> dict[str, Any]:
     """Claim 5 for one variant: the mean excess agreement, hierarchical over seeds and rollouts;
     superiority at 0."""
-    estimate, lower, upper = bootstrap_interval(rollout_excess)
-    return {"estimate": estimate, "lower": lower, "upper": upper, "threshold": 0.0} | {
-        "verdict": verdict(lower, upper, 0.0, "superiority")
-    }
+    found = bootstrap_interval(rollout_excess)
+    return (
+        found
+        | {"threshold": 0.0}
+        | {"verdict": verdict(found["lower"], found["upper"], 0.0, "superiority")}
+    )
 
 
 def spearman_with_paper(excess: dict[str, float]) -> float:
@@ -144,19 +161,21 @@ def claim7(units: dict[tuple[str, int], dict[str, float]]) -> dict[str, Any]:
             "threshold": 0.0,
             "verdict": "inconclusive",
         }
-    estimate, lower, upper = bootstrap_interval(rhos)
-    return {"estimate": estimate, "lower": lower, "upper": upper, "threshold": 0.0} | {
-        "verdict": verdict(lower, upper, 0.0, "superiority")
-    }
+    found = bootstrap_interval(rhos)
+    return (
+        found
+        | {"threshold": 0.0}
+        | {"verdict": verdict(found["lower"], found["upper"], 0.0, "superiority")}
+    )
 
 
 def claim3(log_ratios: Units) -> dict[str, Any]:
     """Claim 3: the mean of log(key statistic / Gaussian null) over the runs; holds when its
     interval lies wholly below log 1.5, does not hold when wholly above."""
-    estimate, lower, upper = bootstrap_interval(log_ratios)
-    return {"estimate": estimate, "lower": lower, "upper": upper} | {
+    found = bootstrap_interval(log_ratios)
+    return found | {
         "threshold": CLAIM3_THRESHOLD,
-        "verdict": below(lower, upper, CLAIM3_THRESHOLD),
+        "verdict": below(found["lower"], found["upper"], CLAIM3_THRESHOLD),
     }
 
 
@@ -169,10 +188,12 @@ def claim4(idqn: Units, ddqn: Units) -> list[dict[str, Any]]:
         ("4a: i-DQN excess purity", idqn),
         ("4b: i-DQN minus DDQN excess purity", {key: idqn[key] - ddqn[key] for key in idqn}),
     ):
-        estimate, lower, upper = bootstrap_interval(units)
+        found = bootstrap_interval(units)
         rows.append(
-            {"test": part, "estimate": estimate, "lower": lower, "upper": upper}
-            | {"threshold": 0.0, "verdict": verdict(lower, upper, 0.0, "superiority")}
+            {"test": part}
+            | found
+            | {"threshold": 0.0}
+            | {"verdict": verdict(found["lower"], found["upper"], 0.0, "superiority")}
         )
     parts = [row["verdict"] for row in rows]
     combined = (
@@ -182,10 +203,11 @@ def claim4(idqn: Units, ddqn: Units) -> list[dict[str, Any]]:
         if "does not hold" in parts
         else "inconclusive"
     )
-    estimate, lower, upper = bootstrap_interval(ddqn)
+    found = bootstrap_interval(ddqn)
     rows.append(
-        {"test": "DDQN excess purity (no verdict)", "estimate": estimate, "lower": lower}
-        | {"upper": upper, "threshold": float("nan"), "verdict": ""}
+        {"test": "DDQN excess purity (no verdict)"}
+        | {name: found[name] for name in ("estimate", "lower", "upper")}
+        | {"threshold": float("nan"), "verdict": ""}
     )
     return [
         {"test": "4: i-DQN's states cluster by top key, unlike DDQN's", "verdict": combined},
@@ -199,7 +221,14 @@ def claim9(
     """Claim 9: (a) the state-averaged entropy, all-losses minus no-diversity, Welch interval
     over seeds, superiority at 0; (b) the effective number of keys under the loss, t-interval over
     seeds, below :data:`FEW_KEYS`. Holds if both hold; does not hold if (a) does not hold or (b)'s
-    interval lies wholly above 5; otherwise inconclusive."""
+    interval lies wholly above 5; otherwise inconclusive. Each part's detectable margin is the
+    noncentral t's (Welch's for (a), the one-sample test's for (b))."""
+    on, off, keys = (
+        np.asarray(values, dtype=float)
+        for values in (all_losses_entropy, no_diversity_entropy, all_losses_effective_keys)
+    )
+    detectable_a = detectable_margin(on.std(ddof=1), off.std(ddof=1), len(on), len(off))
+    detectable_b = detectable_margin(keys.std(ddof=1), 0.0, len(keys), 0)
     diff, low_a, high_a = welch_interval(all_losses_entropy, no_diversity_entropy)
     part_a = verdict(low_a, high_a, 0.0, "superiority")
     mean_b, low_b, high_b = t_interval(all_losses_effective_keys)
@@ -213,9 +242,10 @@ def claim9(
     return [
         {"test": "9: attention spreads across states over few keys per state", "verdict": combined},
         {"test": "9a: state-averaged entropy, all losses minus lambda_4=0 (Welch)"}
-        | {"estimate": diff, "lower": low_a, "upper": high_a, "threshold": 0.0, "verdict": part_a},
+        | {"estimate": diff, "lower": low_a, "upper": high_a, DETECTABLE: detectable_a}
+        | {"threshold": 0.0, "verdict": part_a},
         {"test": "9b: effective keys exp(entropy) under the loss (t), below 5"}
-        | {"estimate": mean_b, "lower": low_b, "upper": high_b}
+        | {"estimate": mean_b, "lower": low_b, "upper": high_b, DETECTABLE: detectable_b}
         | {"threshold": FEW_KEYS, "verdict": part_b},
     ]
 
@@ -352,6 +382,17 @@ def _measure(result: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
     return value
 
 
+def _all_finite(value: Any) -> bool:
+    """Whether every number in a measure (a number, or lists and mappings of them) is finite."""
+    if isinstance(value, dict):
+        return all(_all_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_all_finite(item) for item in value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return math.isfinite(value)
+    return True
+
+
 def is_failed(result: dict[str, Any] | None) -> bool:
     """Whether ``result`` stands for a run collected as failed (a non-finite loss): it has no
     trained agent to measure, so the tests and rows that need it are not testable (amendment 9)."""
@@ -405,6 +446,11 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
             for seed in rm.SEEDS:
                 value = _measure(results.get((arm, game, seed)), path)
                 if value is not None:
+                    if not _all_finite(value):  # amendment 17: the rules do not score it
+                        raise UsageError(
+                            f"{arm} {game} s{seed}: a measure under {'/'.join(path)} is not "
+                            "finite; an amendment must say how to score it"
+                        )
                     found[(game, seed)] = value
         return found
 
@@ -875,27 +921,38 @@ def measure_runs(
     ]
 
 
-def build(
+@dataclass(frozen=True)
+class Tables:
+    """The interpretability report computed, not yet written (:func:`compute`, :func:`write`)."""
+
+    verdicts: pd.DataFrame
+    table2: pd.DataFrame
+    runs: pd.DataFrame
+    grounding: pd.DataFrame
+    examples: dict
+    held: str
+
+
+def compute(
     study,
     pilot_runs: Path | None,
     out: Path,
     settings: rm.Settings = rm.PREREGISTERED,
-    write_table: Callable[[pd.DataFrame, Path], list[Path]] | None = None,
     progress: bool = True,
     withheld: dict[str, str] | None = None,
-) -> list[Path]:
-    """Everything of the interpretability report into ``out`` (``OUT/interpret``), from the runs
-    of ``study`` (:class:`agents.confirmatory_report.Study`) on disk, complete or not. A run's
-    measures not yet in the cache take seconds each (docs/benchmarks.md): ``progress``
-    shows a bar over the runs. ``withheld`` (reading group -> text,
-    :func:`agents.confirmatory_report.withheld_texts`; taken from the runs on disk when not
-    given) holds back what amendment 15 does not read yet: every test, table and map of the
-    interpretability group, and the attention arms' maps while the attention agent's group is
-    not read; their rows say why."""
+) -> Tables:
+    """Every table of the interpretability report, from the runs of ``study``
+    (:class:`agents.confirmatory_report.Study`) on disk, complete or not; writes no report file
+    (only the measures' cache, ``out/runs``), so that a run the rules do not cover stops the
+    command before either half of the report is written. A run's measures not yet in the cache
+    take seconds each (docs/benchmarks.md): ``progress`` shows a bar over the runs. ``withheld``
+    (reading group -> text, :func:`agents.confirmatory_report.withheld_texts`; taken from the
+    runs on disk when not given) holds back what amendment 15 does not read yet: every test,
+    table and map of the interpretability group, and the attention arms' maps while the
+    attention agent's group is not read; their rows say why."""
 
     from agents import confirmatory_report as report
 
-    write_table = write_table or report._write_table
     if withheld is None:
         withheld = report.withheld_texts(report.reading_table(study))
     cache = out / "runs"
@@ -914,7 +971,6 @@ def build(
     shown = {key: value if key in read else None for key, value in results.items()}
     if held:  # the pilot's attention agent is amendment 1's row, not amendment 5's
         attention = dict.fromkeys(attention)
-    out.mkdir(parents=True, exist_ok=True)
     rows, table2 = verdict_rows(shown)
     if held:  # one row per test, naming it, with no number
         rows = [
@@ -928,7 +984,7 @@ def build(
         ]
         table2 = [{"variant": row["variant"], "arm": row["arm"], "runs": held} for row in table2]
     verdicts = pd.DataFrame(rows)
-    for column in ("estimate", "lower", "upper", "threshold"):
+    for column in ("estimate", "lower", "upper", "threshold", DETECTABLE):
         if column not in verdicts:
             verdicts[column] = float("nan")
     grounding = grounding_table(shown, attention)
@@ -938,16 +994,46 @@ def build(
         }
         texts = grounding["map"].map(text_of)
         grounding.loc[texts != "", "status"] = texts[texts != ""]
-    paths = write_table(verdicts, out / "verdicts")
-    paths += write_table(pd.DataFrame(table2), out / "table2")
-    paths += write_table(
-        runs_table({key: results[key] for key in read}),
-        out / "runs",
+    return Tables(
+        verdicts=verdicts,
+        table2=pd.DataFrame(table2),
+        runs=runs_table({key: results[key] for key in read}),
+        grounding=grounding,
+        examples=map_examples(shown, attention, grounding),
+        held=held,
     )
-    paths += write_table(grounding, out / "grounding")
-    paths.append(verdicts_figure(verdicts, out / "verdicts.png", held))
-    paths.append(grounding_figure(grounding, out / "grounding.png"))
-    examples = map_examples(shown, attention, grounding)
-    statuses = {(row.map, row.game): row.status for row in grounding.itertuples()}
-    paths.append(grounding_maps_figure(examples, out / "grounding-maps.png", statuses))
+
+
+def write(
+    tables: Tables,
+    out: Path,
+    write_table: Callable[[pd.DataFrame, Path], list[Path]] | None = None,
+) -> list[Path]:
+    """The computed report's tables and figures into ``out`` (``OUT/interpret``)."""
+    from agents import confirmatory_report as report
+
+    write_table = write_table or report._write_table
+    out.mkdir(parents=True, exist_ok=True)
+    paths = write_table(tables.verdicts, out / "verdicts")
+    paths += write_table(tables.table2, out / "table2")
+    paths += write_table(tables.runs, out / "runs")
+    paths += write_table(tables.grounding, out / "grounding")
+    paths.append(verdicts_figure(tables.verdicts, out / "verdicts.png", tables.held))
+    paths.append(grounding_figure(tables.grounding, out / "grounding.png"))
+    statuses = {(row.map, row.game): row.status for row in tables.grounding.itertuples()}
+    paths.append(grounding_maps_figure(tables.examples, out / "grounding-maps.png", statuses))
     return paths
+
+
+def build(
+    study,
+    pilot_runs: Path | None,
+    out: Path,
+    settings: rm.Settings = rm.PREREGISTERED,
+    write_table: Callable[[pd.DataFrame, Path], list[Path]] | None = None,
+    progress: bool = True,
+    withheld: dict[str, str] | None = None,
+) -> list[Path]:
+    """:func:`compute` the interpretability report, then :func:`write` it into ``out``."""
+    tables = compute(study, pilot_runs, out, settings, progress, withheld)
+    return write(tables, out, write_table)

@@ -234,6 +234,7 @@ def interpret_section(verdicts: pd.DataFrame) -> str:
             "runs": _text(row.get("runs")),
             "estimate [95% interval]": _interval(row, "estimate", "lower", "upper"),
             "threshold": _number(row.get("threshold")),
+            "detectable (80% power)": _number(row.get("detectable_margin_80")),
             "verdict": _text(row["verdict"]),
         }
         for _, row in verdicts.iterrows()

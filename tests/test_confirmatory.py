@@ -182,3 +182,15 @@ def test_stratified_bootstrap_resamples_runs_within_each_game_and_arm():
     # Games are resampled separately: some draw pairs run 0's first game with another run's second.
     assert (seen["a"][:, :, 1] != 10 * seen["a"][:, :, 0]).any()
     assert np.array_equal(draws, stratified_bootstrap(a, b, keep, reps=500, seed=3))
+
+
+def test_the_one_sample_detectable_margin_has_the_stated_power_by_simulation():
+    """``n_b = 0``: 3 seeds of one arm, true mean at the threshold; the one-sided 97.5%
+    t-bound clears the detectable margin's distance in about 80% of the studies."""
+    sd, n = 0.4, 3
+    margin = detectable_margin(sd, 0.0, n, 0)
+    values = np.random.default_rng(0).normal(margin, sd, (20_000, n))
+    se = values.std(axis=1, ddof=1) / np.sqrt(n)
+    lower = values.mean(axis=1) - stats.t.ppf(0.975, n - 1) * se
+    assert np.mean(lower > 0) == pytest.approx(0.8, abs=0.03)
+    assert detectable_margin(0.0, 0.0, n, n) == 0.0  # no spread: any difference is seen

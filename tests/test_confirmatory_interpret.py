@@ -406,3 +406,42 @@ def test_a_failed_run_makes_every_test_and_row_that_needs_it_not_testable(tmp_pa
     assert runs.loc[("idqn-vae-beta0", GAMES[0], 1), "failed"]
     assert not runs.loc[("idqn-vae-beta0", GAMES[0], 1), "measured"]
     assert runs.loc[("idqn", GAMES[0], 1), "measured"]
+
+
+def test_every_judged_test_reports_its_detectable_margin():
+    """Amendments 10.6 and 17: beside each interval, the smallest true distance from the
+    threshold its test detects with 80% power; the bootstrap tests' from their draws, claim 9's
+    parts from the noncentral t (Welch's, and the one-sample test's)."""
+    from agents.confirmatory import detectable_margin
+
+    narrow, wide = ci.claim5(_rollouts(0.2, 0.01)), ci.claim5(_rollouts(0.2, 0.3))
+    assert 0 < narrow[ci.DETECTABLE] < wide[ci.DETECTABLE]
+    # (z(0.975) + z(0.8)) times the draws' spread, about 1.43 times the interval's half-width.
+    half_width = (wide["upper"] - wide["lower"]) / 2
+    assert wide[ci.DETECTABLE] == pytest.approx(2.80 / 1.96 * half_width, rel=0.05)
+    rng = np.random.default_rng(0)
+    assert ci.claim3(_units(0.05 + 0.02 * rng.standard_normal(15)))[ci.DETECTABLE] > 0
+    parts = ci.claim4(_units(0.3 + 0.01 * rng.random(15)), _units(0.05 + 0.01 * rng.random(15)))
+    assert all(parts[i][ci.DETECTABLE] > 0 for i in (1, 2))
+    assert ci.DETECTABLE not in parts[0] and ci.DETECTABLE not in parts[3]  # no test of its own
+    on, off, keys = [2.7, 2.8, 2.75], [1.5, 1.7, 1.6], [3.0, 3.2, 3.1]
+    rows = ci.claim9(on, off, keys)
+    assert rows[1][ci.DETECTABLE] == pytest.approx(
+        detectable_margin(np.std(on, ddof=1), np.std(off, ddof=1), 3, 3)
+    )
+    assert rows[2][ci.DETECTABLE] == pytest.approx(detectable_margin(np.std(keys, ddof=1), 0, 3, 0))
+
+
+def test_a_measure_that_is_not_finite_stops_the_report_naming_the_run():
+    """Amendment 17: the rules score no NaN or infinity; the report stops on it (before it
+    writes anything), naming the run, and shows no number."""
+    results = {
+        (arm, game, seed): {"measures": _agreement(0.3)}
+        for arm in ci.VARIANTS.values()
+        for game in GAMES
+        for seed in rm.SEEDS
+    }
+    assert ci.verdict_rows(results)[0][0]["verdict"] == "holds"
+    results[("idqn-dense-vae", rm.BREAKOUT, 1)]["measures"]["claim5"]["rollout_excess"][2] = np.nan
+    with pytest.raises(UsageError, match=f"^idqn-dense-vae {rm.BREAKOUT} s1: .* not finite"):
+        ci.verdict_rows(results)

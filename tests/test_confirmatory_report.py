@@ -698,3 +698,25 @@ def test_a_missing_value_is_an_empty_cell_in_the_markdown_tables():
     lines = _markdown(table).splitlines()
     assert "1.235" in lines[2]
     assert "nan" not in _markdown(table) and lines[3].split("|")[2].strip() == ""
+
+
+def test_an_interpretability_case_the_rules_do_not_cover_stops_before_either_half_is_written(
+    tmp_path, monkeypatch, capsys
+):
+    """Amendment 17: the interpretability half is computed before the score half is written, so
+    that a stop there leaves no report that says one group is read and the other withheld."""
+    import yaml
+
+    from agents import confirmatory_interpret
+
+    def refuse(*_, **__):
+        raise UsageError("idqn MinAtar-Breakout s0: a measure under claim3 is not finite")
+
+    monkeypatch.setattr(confirmatory_interpret, "compute", refuse)
+    _study(tmp_path / "runs", 0.0)
+    config = tmp_path / "study.yaml"
+    config.write_text(yaml.safe_dump(_config(tmp_path / "runs")))
+    out = tmp_path / "out"
+    assert main(["confirmatory", "--config", str(config), "--out", str(out), "--no-progress"]) != 0
+    assert "not finite" in capsys.readouterr().err
+    assert not [path for path in out.rglob("*") if path.is_file() and "runs" not in path.parts]
