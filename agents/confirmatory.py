@@ -98,9 +98,14 @@ def detectable_margin(
 ) -> float:
     """The smallest margin that a one-sided Welch test at ``alpha`` clears with ``power`` when
     the true difference is 0 and the seeds' spreads are ``sd_a``, ``sd_b`` (noncentral t).
-    ``n_b = 0`` gives the one-sample t-test of ``a`` alone; no spread at all gives 0."""
+    ``n_b = 0`` gives the one-sample t-test of ``a`` alone; no spread at all gives 0, and an arm
+    of one seed, or a spread that is not finite, NaN."""
+    if n_a < 2 or n_b == 1:
+        return float("nan")
     va, vb = sd_a**2 / n_a, (sd_b**2 / n_b if n_b else 0.0)
     se = math.sqrt(va + vb)
+    if not math.isfinite(se):
+        return float("nan")
     if se == 0.0:
         return 0.0
     df = (va + vb) ** 2 / (va**2 / (n_a - 1) + (vb**2 / (n_b - 1) if n_b else 0.0))

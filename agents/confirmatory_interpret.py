@@ -227,8 +227,10 @@ def claim9(
         np.asarray(values, dtype=float)
         for values in (all_losses_entropy, no_diversity_entropy, all_losses_effective_keys)
     )
-    detectable_a = detectable_margin(on.std(ddof=1), off.std(ddof=1), len(on), len(off))
-    detectable_b = detectable_margin(keys.std(ddof=1), 0.0, len(keys), 0)
+    detectable_a = detectable_b = float("nan")  # no margin under 2 seeds an arm
+    if min(len(on), len(off), len(keys)) >= 2:
+        detectable_a = detectable_margin(on.std(ddof=1), off.std(ddof=1), len(on), len(off))
+        detectable_b = detectable_margin(keys.std(ddof=1), 0.0, len(keys), 0)
     diff, low_a, high_a = welch_interval(all_losses_entropy, no_diversity_entropy)
     part_a = verdict(low_a, high_a, 0.0, "superiority")
     mean_b, low_b, high_b = t_interval(all_losses_effective_keys)
@@ -446,13 +448,21 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
             for seed in rm.SEEDS:
                 value = _measure(results.get((arm, game, seed)), path)
                 if value is not None:
-                    if not _all_finite(value):  # amendment 17: the rules do not score it
-                        raise UsageError(
-                            f"{arm} {game} s{seed}: a measure under {'/'.join(path)} is not "
-                            "finite; an amendment must say how to score it"
-                        )
                     found[(game, seed)] = value
         return found
+
+    def finite(arm: str, path: tuple[str, ...], units: Units) -> Units:
+        """``units`` as they are, once a test is to be computed from them; a value that is not
+        finite stops the report (amendment 17), naming its run and no number. Checked only
+        where a test is computed, so that a failed run's "not testable" comes first (amendment
+        9)."""
+        for (game, seed), value in sorted(units.items()):
+            if not _all_finite(value):
+                raise UsageError(
+                    f"{arm} {game} s{seed}: a measure under {'/'.join(path)} is not finite; "
+                    "an amendment must say how to score it"
+                )
+        return units
 
     units_expected = len(rm.AGREEMENT_GAMES) * len(rm.SEEDS)
     per_variant = {}
@@ -466,9 +476,8 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
         elif len(runs) < units_expected:
             rows.append(_not_yet(test, len(runs), units_expected))
         else:
-            rows.append(
-                {"test": test} | row | claim5({k: v["rollout_excess"] for k, v in runs.items()})
-            )
+            excess = {k: v["rollout_excess"] for k, v in finite(arm, ("claim5",), runs).items()}
+            rows.append({"test": test} | row | claim5(excess))
         # A failed variant's means are over its other runs; the column says which one failed.
         table2.append(
             {"variant": name, "arm": arm}
@@ -483,6 +492,8 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     elif len(complete) < units_expected:
         rows.append(_not_yet(test, len(complete), units_expected, "units"))
     else:
+        for name, arm in VARIANTS.items():
+            finite(arm, ("claim5",), per_variant[name])
         units = {
             key: {name: per_variant[name][key]["excess_agreement"] for name in VARIANTS}
             for key in complete
@@ -490,14 +501,16 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
         rows.append({"test": test, "runs": f"{len(units)}/{units_expected} units"} | claim7(units))
 
     embedding_expected = len(EMBEDDING_GAMES) * len(rm.SEEDS)
-    ratios = gather("idqn", EMBEDDING_GAMES, ("claim3", "log_key_over_null"))
+    path = ("claim3", "log_key_over_null")
+    ratios = gather("idqn", EMBEDDING_GAMES, path)
     test = "3: keys lie among the state embeddings (log key / Gaussian null < log 1.5)"
     if failed := _failed_run_names(results, ["idqn"], EMBEDDING_GAMES):
         rows.append(_not_testable(test, failed))
     elif len(ratios) < embedding_expected:
         rows.append(_not_yet(test, len(ratios), embedding_expected))
     else:
-        rows.append({"test": test, "runs": f"{len(ratios)}/{embedding_expected}"} | claim3(ratios))
+        judged = claim3(finite("idqn", path, ratios))
+        rows.append({"test": test, "runs": f"{len(ratios)}/{embedding_expected}"} | judged)
 
     idqn = gather("idqn", EMBEDDING_GAMES, ("claim4", "excess_purity_idqn"))
     ddqn = gather("idqn", EMBEDDING_GAMES, ("claim4", "excess_purity_ddqn"))
@@ -508,7 +521,11 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
     elif have < embedding_expected:
         rows.append(_not_yet(test, have, embedding_expected, "i-DQN and DDQN pairs"))
     else:
-        rows += [row | {"runs": f"{have}/{embedding_expected} pairs"} for row in claim4(idqn, ddqn)]
+        judged = claim4(
+            finite("idqn", ("claim4", "excess_purity_idqn"), idqn),
+            finite("idqn", ("claim4", "excess_purity_ddqn"), ddqn),
+        )
+        rows += [row | {"runs": f"{have}/{embedding_expected} pairs"} for row in judged]
 
     diversity = {
         arm: gather(arm, (rm.DIVERSITY_GAME,), ("claim9",)) for arm in ("idqn", "idqn-no-diversity")
@@ -527,7 +544,7 @@ def verdict_rows(results: dict[tuple[str, str, int], dict | None]) -> tuple[list
         }
         if len(digests) != 1:
             raise UsageError("claim 9's runs were measured on different fixed states")
-        on, off = diversity["idqn"], diversity["idqn-no-diversity"]
+        on, off = (finite(arm, ("claim9",), diversity[arm]) for arm in diversity)
         rows += [
             row | {"runs": f"{have}/{2 * len(rm.SEEDS)}"}
             for row in claim9(

@@ -194,3 +194,5 @@ def test_the_one_sample_detectable_margin_has_the_stated_power_by_simulation():
     lower = values.mean(axis=1) - stats.t.ppf(0.975, n - 1) * se
     assert np.mean(lower > 0) == pytest.approx(0.8, abs=0.03)
     assert detectable_margin(0.0, 0.0, n, n) == 0.0  # no spread: any difference is seen
+    assert np.isnan(detectable_margin(sd, sd, 1, n))  # one seed: no spread to size it by
+    assert np.isnan(detectable_margin(np.nan, sd, n, n))

@@ -430,6 +430,7 @@ def test_every_judged_test_reports_its_detectable_margin():
         detectable_margin(np.std(on, ddof=1), np.std(off, ddof=1), 3, 3)
     )
     assert rows[2][ci.DETECTABLE] == pytest.approx(detectable_margin(np.std(keys, ddof=1), 0, 3, 0))
+    assert math.isnan(ci.claim9([2.7], [1.5], [3.0])[1][ci.DETECTABLE])  # one seed: no margin
 
 
 def test_a_measure_that_is_not_finite_stops_the_report_naming_the_run():
@@ -445,3 +446,8 @@ def test_a_measure_that_is_not_finite_stops_the_report_naming_the_run():
     results[("idqn-dense-vae", rm.BREAKOUT, 1)]["measures"]["claim5"]["rollout_excess"][2] = np.nan
     with pytest.raises(UsageError, match=f"^idqn-dense-vae {rm.BREAKOUT} s1: .* not finite"):
         ci.verdict_rows(results)
+    # A failed run of the same arm comes first: its tests are not testable (amendment 9).
+    results[("idqn-dense-vae", rm.BREAKOUT, 2)] = {"failed": {"reason": "non-finite loss"}}
+    rows = {row["test"]: row["verdict"] for row in ci.verdict_rows(results)[0]}
+    assert rows["5: agreement above chance, Dense VAE"].startswith("not testable")
+    assert rows["5: agreement above chance, AE"] == "holds"
