@@ -206,6 +206,23 @@ def is_finished(run_dir: Path) -> bool:
     return complete or failed
 
 
+def check_protocol(
+    run_dir: Path, budget: int, evaluation: dict[str, int] | None = None
+) -> pd.DataFrame:
+    """A finished run's evaluation log, once its phases are checked: the last at the budget and,
+    with ``evaluation``, every phase the protocol's (:func:`_check_phases`). Reads where the
+    phases are, never a return, so it runs on withheld runs too (amendment 17)."""
+    evals = read_log(run_dir / "evals.csv", EVAL_PHASE_HEADER)
+    last = evals["frame"].max()
+    if last != budget:
+        raise UsageError(
+            f"{run_dir}: its last evaluation phase is at {last}, not the budget {budget}"
+        )
+    if evaluation is not None:
+        _check_phases(run_dir, evals["frame"], budget, evaluation)
+    return evals
+
+
 def run_statistics(
     run_dir: Path,
     budget: int,
@@ -232,14 +249,8 @@ def run_statistics(
         row["failed"] = is_failed_run(run_dir)
         return row
     episodes = read_episodes(run_dir)
-    evals = read_log(run_dir / "evals.csv", EVAL_PHASE_HEADER)
+    evals = check_protocol(run_dir, budget, evaluation)
     first, last = evals["frame"].min(), evals["frame"].max()
-    if last != budget:
-        raise UsageError(
-            f"{run_dir}: its last evaluation phase is at {last}, not the budget {budget}"
-        )
-    if evaluation is not None:
-        _check_phases(run_dir, evals["frame"], budget, evaluation)
     row |= {
         "final_eval": float(evals.loc[evals["frame"] == last, "return"].mean()),
         "early_eval": float(evals.loc[evals["frame"] == first, "return"].mean()),
@@ -269,6 +280,8 @@ def load_study(study: Study, anchors: pd.DataFrame, withheld: Collection[str] = 
             finished = is_finished(run_dir)
             row |= {"complete": False, "failed": is_failed_run(run_dir), "cpu_models": ""}
             row["finished"] = finished
+            if finished and not row["failed"]:  # its phases, checked now (amendment 17)
+                check_protocol(run_dir, study.budgets[game], study.evaluation)
         else:
             row |= (
                 run_statistics(

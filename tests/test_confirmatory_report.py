@@ -304,6 +304,11 @@ def test_a_run_off_the_evaluation_protocol_stops_the_report_naming_it(tmp_path, 
     evals.write_text(edit(evals.read_text()))
     with pytest.raises(UsageError, match=f"{evals}: not 10 {message}"):
         _load(tmp_path / "runs")
+    # Withheld too (amendment 17): where its phases are is checked, and no return is read.
+    study = Study.from_config(_config(tmp_path / "runs"))
+    anchors = pd.read_csv(ANCHORS).set_index("game")
+    with pytest.raises(UsageError, match=f"{evals}: not 10 {message}"):
+        load_study(study, anchors, withheld={"idqn"})
 
 
 def test_a_finished_run_that_leaves_a_window_empty_or_is_marked_failed_stops_the_report(tmp_path):
