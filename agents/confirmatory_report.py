@@ -206,21 +206,42 @@ def is_finished(run_dir: Path) -> bool:
     return complete or failed
 
 
+def evaluation_frames(run_dir: Path) -> pd.Series:
+    """The step of every evaluation episode of a finished run, read from ``evals.csv`` (plain or
+    packed) without parsing any other column: where a withheld run's phases are, with no return
+    read (amendment 17)."""
+    import io
+
+    from agents.files import log_bytes
+
+    path = run_dir / "evals.csv"
+    try:
+        data = log_bytes(path)
+    except FileNotFoundError:
+        raise UsageError(f"missing log {path}; train that run first") from None
+    if data.split(b"\n", 1)[0].decode(errors="replace").strip() != ",".join(EVAL_PHASE_HEADER):
+        raise UsageError(f"{path} is not a evals.csv log (its header is not {EVAL_PHASE_HEADER})")
+    frames = pd.read_csv(io.BytesIO(data), usecols=["frame"])["frame"]
+    if not pd.api.types.is_integer_dtype(frames):
+        raise UsageError(
+            f"corrupt data in run {run_dir}: evals.csv has a step that is not a whole number"
+        )
+    return frames
+
+
 def check_protocol(
-    run_dir: Path, budget: int, evaluation: dict[str, int] | None = None
-) -> pd.DataFrame:
-    """A finished run's evaluation log, once its phases are checked: the last at the budget and,
-    with ``evaluation``, every phase the protocol's (:func:`_check_phases`). Reads where the
-    phases are, never a return, so it runs on withheld runs too (amendment 17)."""
-    evals = read_log(run_dir / "evals.csv", EVAL_PHASE_HEADER)
-    last = evals["frame"].max()
+    run_dir: Path, frames: pd.Series, budget: int, evaluation: dict[str, int] | None = None
+) -> None:
+    """A one-line error unless a finished run's evaluation phases (``frames``, the step of each
+    evaluation episode) end at the budget and, with ``evaluation``, are every one the
+    protocol's (:func:`_check_phases`)."""
+    last = frames.max()
     if last != budget:
         raise UsageError(
             f"{run_dir}: its last evaluation phase is at {last}, not the budget {budget}"
         )
     if evaluation is not None:
-        _check_phases(run_dir, evals["frame"], budget, evaluation)
-    return evals
+        _check_phases(run_dir, frames, budget, evaluation)
 
 
 def run_statistics(
@@ -249,7 +270,8 @@ def run_statistics(
         row["failed"] = is_failed_run(run_dir)
         return row
     episodes = read_episodes(run_dir)
-    evals = check_protocol(run_dir, budget, evaluation)
+    evals = read_log(run_dir / "evals.csv", EVAL_PHASE_HEADER)
+    check_protocol(run_dir, evals["frame"], budget, evaluation)
     first, last = evals["frame"].min(), evals["frame"].max()
     row |= {
         "final_eval": float(evals.loc[evals["frame"] == last, "return"].mean()),
@@ -281,7 +303,9 @@ def load_study(study: Study, anchors: pd.DataFrame, withheld: Collection[str] = 
             row |= {"complete": False, "failed": is_failed_run(run_dir), "cpu_models": ""}
             row["finished"] = finished
             if finished and not row["failed"]:  # its phases, checked now (amendment 17)
-                check_protocol(run_dir, study.budgets[game], study.evaluation)
+                check_protocol(
+                    run_dir, evaluation_frames(run_dir), study.budgets[game], study.evaluation
+                )
         else:
             row |= (
                 run_statistics(

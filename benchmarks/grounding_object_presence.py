@@ -19,25 +19,25 @@ from tqdm import tqdm
 
 from agents.envs import make_env
 from agents.interpret.grounding import RELEVANT_CHANNELS, object_mask
+from agents.rollout import rollout
 from agents.suites import suite_of
 
 
 def count_absent(game: str, steps: int, seed: int) -> tuple[int, int]:
-    """(states with no relevant object, states without the controlled object) over ``steps``."""
+    """(states with no relevant object, states without the controlled object) over ``steps``
+    states the uniform random policy visits (the suite's episode loop, `agents.rollout`)."""
+    from itertools import islice
+
     env = make_env(game)
     names = suite_of(game).channel_names(env)
     relevant = RELEVANT_CHANNELS[game]
     rng = np.random.default_rng(seed)
-    observation, _ = env.reset(seed=seed)
     no_object = no_controlled = 0
-    for _ in tqdm(range(steps), desc=game, leave=False):
-        newest = np.asarray(observation)[-len(names) :] > 0
+    play = rollout(env, lambda _: int(rng.integers(env.action_space.n)), lambda i: seed + i)
+    for step in tqdm(islice(play, steps), total=steps, desc=game, leave=False):
+        newest = np.asarray(step.obs)[-len(names) :] > 0
         no_object += not object_mask(newest, names, relevant).any()
         no_controlled += not object_mask(newest, names, relevant[:1]).any()
-        action = int(rng.integers(env.action_space.n))
-        observation, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            observation, _ = env.reset()
     env.close()
     return no_object, no_controlled
 
