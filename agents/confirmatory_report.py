@@ -47,7 +47,7 @@ from agents.confirmatory import (
 )
 from agents.errors import UsageError
 from agents.files import atomic_save_figure, atomic_write_text
-from agents.rundir import EVAL_PHASE_HEADER, read_episodes, read_log
+from agents.rundir import EVAL_PHASE_HEADER, log_with_header, read_episodes, read_log
 from agents.runtable import is_failed_run
 from agents.stats import best_and_final, in_step_window, step_window_mean
 
@@ -212,15 +212,7 @@ def evaluation_frames(run_dir: Path) -> pd.Series:
     read (amendment 17)."""
     import io
 
-    from agents.files import log_bytes
-
-    path = run_dir / "evals.csv"
-    try:
-        data = log_bytes(path)
-    except FileNotFoundError:
-        raise UsageError(f"missing log {path}; train that run first") from None
-    if data.split(b"\n", 1)[0].decode(errors="replace").strip() != ",".join(EVAL_PHASE_HEADER):
-        raise UsageError(f"{path} is not a evals.csv log (its header is not {EVAL_PHASE_HEADER})")
+    data = log_with_header(run_dir / "evals.csv", EVAL_PHASE_HEADER)
     frames = pd.read_csv(io.BytesIO(data), usecols=["frame"])["frame"]
     if not pd.api.types.is_integer_dtype(frames):
         raise UsageError(

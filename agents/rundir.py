@@ -570,6 +570,18 @@ def load_run(run_dir: Path) -> tuple[RunSpec, RunConfig]:
         raise UsageError(f"{config_path} is not a valid run config of this suite") from exc
 
 
+def log_with_header(path: Path, header: list[str]) -> bytes:
+    """The bytes of a run's log (plain or gzipped), once its first line is ``header``; a
+    one-line :class:`UsageError` for a missing log or another file's header."""
+    try:
+        data = log_bytes(path)
+    except FileNotFoundError:
+        raise UsageError(f"missing log {path}; train that run first") from None
+    if data.split(b"\n", 1)[0].decode(errors="replace").strip() != ",".join(header):
+        raise UsageError(f"{path} is not a {path.name} log (its header is not {header})")
+    return data
+
+
 def read_log(path: Path, header: list[str], run_dir: Path | None = None) -> pd.DataFrame:
     """A run's numeric CSV log (``episodes.csv``, ``evals.csv``, ...) as every report counts it:
     its complete rows, all finite numbers; plain or gzipped (``path`` + ``.gz``, a packed run).
@@ -587,12 +599,7 @@ def read_log(path: Path, header: list[str], run_dir: Path | None = None) -> pd.D
 
     path = Path(path)
     run_dir = path.parent if run_dir is None else run_dir
-    try:
-        data = log_bytes(path)
-    except FileNotFoundError:
-        raise UsageError(f"missing log {path}; train that run first") from None
-    if data.split(b"\n", 1)[0].decode(errors="replace").strip() != ",".join(header):
-        raise UsageError(f"{path} is not a {path.name} log (its header is not {header})")
+    data = log_with_header(path, header)
     rows = complete_row_fields(path, header)
     lines = data.count(b"\n") - 1  # the rows ending with a line break, after the header
     if len(rows) < lines:
