@@ -226,7 +226,13 @@ def complete_row_fields(path: Path, header: list[str]) -> list[list[str]]:
     """:func:`read_complete_rows` as lists of fields in ``header``'s order (no dict per row: the
     reports hand them straight to pandas, a few hundred thousand rows per table). ``path`` may
     be stored gzipped as ``path`` + ``.gz`` (a packed run, :func:`pack_logs`)."""
-    text = log_bytes(Path(path)).decode("utf-8", errors="replace")
+    return complete_fields_of(log_bytes(Path(path)), header)
+
+
+def complete_fields_of(data: bytes, header: list[str]) -> list[list[str]]:
+    """:func:`complete_row_fields` of a log's bytes already read (a caller that also inspects
+    them reads the file once)."""
+    text = data.decode("utf-8", errors="replace")
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines = lines[:-1]  # torn last row

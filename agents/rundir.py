@@ -51,7 +51,7 @@ from agents.files import (
     TMP_SUFFIX,
     RunLock,
     atomic_torch_save,
-    complete_row_fields,
+    complete_fields_of,
     is_disk_full,
     log_bytes,
     read_complete_rows,
@@ -587,7 +587,7 @@ def read_log(path: Path, header: list[str], run_dir: Path | None = None) -> pd.D
     its complete rows, all finite numbers; plain or gzipped (``path`` + ``.gz``, a packed run).
 
     The one reader of run logs for tables, figures and studies. Rows come through the resume's
-    reader (:func:`agents.files.complete_row_fields`), so a torn last row (a kill or a full disk
+    reader (:func:`agents.files.complete_fields_of`), so a torn last row (a kill or a full disk
     mid-write) is left out here as the resume leaves it out; pandas then makes numbers of them
     (integer columns stay integers, as ``pd.read_csv`` gives them). Whatever a report would count
     wrongly or drop in silence is a one-line :class:`UsageError` naming the run: no log, another
@@ -600,7 +600,7 @@ def read_log(path: Path, header: list[str], run_dir: Path | None = None) -> pd.D
     path = Path(path)
     run_dir = path.parent if run_dir is None else run_dir
     data = log_with_header(path, header)
-    rows = complete_row_fields(path, header)
+    rows = complete_fields_of(data, header)
     lines = data.count(b"\n") - 1  # the rows ending with a line break, after the header
     if len(rows) < lines:
         raise UsageError(
