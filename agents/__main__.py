@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     peer.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     peer.add_argument("--device", default=None)
 
-    pack = sub.add_parser("pack", help="gzip finished runs' logs in place, for committing")
+    pack = sub.add_parser("pack", help="compress finished runs' logs in place (xz), for committing")
     pack.add_argument(
         "runs", type=Path, nargs="+", help="run directories (with summary.json, or failed.json)"
     )
@@ -323,7 +323,7 @@ def _report(args: argparse.Namespace) -> dict:
 
 
 def _pack(run_dirs: list[Path], half_weights: bool = False) -> dict:
-    """Gzip each finished run's logs (and halve its weights), holding its lock (never a run that
+    """Compress each finished run's logs (and halve its weights), holding its lock (never a run that
     is still training)."""
     from agents.files import RunLock, pack_logs
     from agents.rundir import MODEL_FILE, halve_model

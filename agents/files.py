@@ -203,12 +203,12 @@ def _parses_completely(row: list[str], width: int) -> bool:
 
 
 def log_bytes(path: Path) -> bytes:
-    """The bytes of a log, or of its gzipped form ``path`` + ``.gz``; FileNotFoundError if neither."""
-    import gzip
-
-    packed = path.with_name(path.name + ".gz")
-    if not path.exists() and packed.exists():
-        return gzip.decompress(packed.read_bytes())
+    """The bytes of a log, or of its packed form (:func:`pack_logs`: ``path`` + ``.xz``, or the
+    older ``.gz``); FileNotFoundError if none."""
+    if not path.exists():
+        for packed, decompress in _packed_forms(path):
+            if packed.exists():
+                return decompress(packed.read_bytes())
     return path.read_bytes()
 
 
@@ -225,7 +225,7 @@ def read_complete_rows(path: Path, header: list[str]) -> list[dict[str, str]]:
 def complete_row_fields(path: Path, header: list[str]) -> list[list[str]]:
     """:func:`read_complete_rows` as lists of fields in ``header``'s order (no dict per row: the
     reports hand them straight to pandas, a few hundred thousand rows per table). ``path`` may
-    be stored gzipped as ``path`` + ``.gz`` (a packed run, :func:`pack_logs`)."""
+    be stored packed (:func:`pack_logs`)."""
     return complete_fields_of(log_bytes(Path(path)), header)
 
 
@@ -286,36 +286,55 @@ class CsvLog:
 PACKED_LOGS = ("episodes.csv", "losses.csv", "evals.csv")
 
 
-def pack_logs(run_dir: Path) -> list[Path]:
-    """Gzip a run directory's logs in place (``episodes.csv`` -> ``episodes.csv.gz``), atomically
-    and reproducibly (no timestamp in the archive). Readers (:func:`agents.rundir.read_log`) take either form;
-    a resumed or extended run unpacks them first (:func:`unpack_logs`)."""
+def _packed_forms(plain: Path) -> list[tuple[Path, Callable[[bytes], bytes]]]:
+    """Where a log's packed form may be, with its decompressor: ``.xz``, which :func:`pack_logs`
+    writes, then ``.gz``, which it wrote before (the pilot's runs and older collections)."""
     import gzip
+    import lzma
+
+    return [
+        (plain.with_name(plain.name + ".xz"), lzma.decompress),
+        (plain.with_name(plain.name + ".gz"), gzip.decompress),
+    ]
+
+
+def pack_logs(run_dir: Path) -> list[Path]:
+    """Compress a run directory's logs in place for committing (``episodes.csv`` ->
+    ``episodes.csv.xz``), atomically and reproducibly (xz holds no timestamp). A log packed the
+    older way (``.gz``) is repacked: xz keeps the study's logs about 40% smaller than gzip's
+    level 9 (Breakout's ``episodes.csv``: 69 kB against 123 kB). The decompressed bytes are the
+    log's own, so readers (:func:`agents.rundir.read_log`) see the same rows in any form; a
+    resumed or extended run unpacks them first (:func:`unpack_logs`)."""
+    import lzma
 
     packed = []
     for name in PACKED_LOGS:
         plain = Path(run_dir) / name
-        if plain.exists():
-            target = plain.with_name(name + ".gz")
-            data = gzip.compress(plain.read_bytes(), compresslevel=9, mtime=0)
-            _atomic(target, lambda f, data=data: f.write(data))
-            plain.unlink()
-            packed.append(target)
+        target, *older = (path for path, _ in _packed_forms(plain))
+        if not plain.exists() and target.exists():
+            continue  # packed already
+        try:
+            data = log_bytes(plain)
+        except FileNotFoundError:
+            continue
+        compressed = lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)
+        _atomic(target, lambda f, compressed=compressed: f.write(compressed))
+        for source in (plain, *older):
+            source.unlink(missing_ok=True)
+        packed.append(target)
     return packed
 
 
 def unpack_logs(run_dir: Path) -> list[Path]:
     """Undo :func:`pack_logs` (before a run appends to its logs again)."""
-    import gzip
-
     unpacked = []
     for name in PACKED_LOGS:
         plain = Path(run_dir) / name
-        target = plain.with_name(name + ".gz")
-        if target.exists():
-            if not plain.exists():
-                data = gzip.decompress(target.read_bytes())
-                _atomic(plain, lambda f, data=data: f.write(data))
-                unpacked.append(plain)
-            target.unlink()
+        for target, decompress in _packed_forms(plain):
+            if target.exists():
+                if not plain.exists():
+                    data = decompress(target.read_bytes())
+                    _atomic(plain, lambda f, data=data: f.write(data))
+                    unpacked.append(plain)
+                target.unlink()
     return unpacked

@@ -571,7 +571,7 @@ def load_run(run_dir: Path) -> tuple[RunSpec, RunConfig]:
 
 
 def log_with_header(path: Path, header: list[str]) -> bytes:
-    """The bytes of a run's log (plain or gzipped), once its first line is ``header``; a
+    """The bytes of a run's log (plain or packed), once its first line is ``header``; a
     one-line :class:`UsageError` for a missing log or another file's header."""
     try:
         data = log_bytes(path)
@@ -584,7 +584,7 @@ def log_with_header(path: Path, header: list[str]) -> bytes:
 
 def read_log(path: Path, header: list[str], run_dir: Path | None = None) -> pd.DataFrame:
     """A run's numeric CSV log (``episodes.csv``, ``evals.csv``, ...) as every report counts it:
-    its complete rows, all finite numbers; plain or gzipped (``path`` + ``.gz``, a packed run).
+    its complete rows, all finite numbers; plain or packed (:func:`agents.files.pack_logs`).
 
     The one reader of run logs for tables, figures and studies. Rows come through the resume's
     reader (:func:`agents.files.complete_fields_of`), so a torn last row (a kill or a full disk

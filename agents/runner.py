@@ -132,7 +132,7 @@ def prepare_run_dir(
     checkpoint_path = out / "checkpoint.pt"
     check_existing_run(out, run, config)
     checkpoint = load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
-    unpack_logs(out)  # packed (gzipped) logs, as committed, go back to the CSV a run appends to
+    unpack_logs(out)  # packed (compressed) logs, as committed, go back to the CSV a run appends to
     if checkpoint is not None:
         check_resume(out, run, config, checkpoint)
     remove_orphaned_temporaries(out)

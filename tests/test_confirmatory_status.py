@@ -128,7 +128,7 @@ def test_a_training_folder_that_is_no_checkout_is_refused(tmp_path, make, messag
 def test_the_committed_size_counts_the_study_without_checkpoints(tmp_path):
     run = tmp_path / "results" / "confirmatory" / "runs" / "idqn" / "MinAtar-Breakout" / "s0"
     run.mkdir(parents=True)
-    (run / "episodes.csv.gz").write_bytes(b"x" * 1_500_000)
+    (run / "episodes.csv.xz").write_bytes(b"x" * 1_500_000)
     (run / "model.pt").write_bytes(b"x" * 500_000)
     (run / "checkpoint.pt").write_bytes(b"x" * 9_000_000)  # never committed
     assert status_tool.committed_megabytes(tmp_path) == pytest.approx(2.0)

@@ -1,6 +1,9 @@
-"""Run-directory I/O: torn log rows, orphaned temporaries, file modes, the lock, a full disk."""
+"""Run-directory I/O: torn log rows, orphaned temporaries, file modes, the lock, a full disk,
+packed logs."""
 
 import errno
+import gzip
+import lzma
 import os
 import subprocess
 import sys
@@ -15,8 +18,11 @@ from agents.files import (
     RunLock,
     atomic_torch_save,
     atomic_write_json,
+    log_bytes,
+    pack_logs,
     read_complete_rows,
     remove_orphaned_temporaries,
+    unpack_logs,
 )
 
 HEADER = ["frame", "episode", "return", "length", "seconds"]
@@ -148,3 +154,36 @@ def test_a_figure_is_saved_whole_or_not_at_all(tmp_path):
         atomic_save_figure(fig, tmp_path / "figure.unknownformat")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png"]  # no temporary left
     assert not plt.fignum_exists(fig.number)
+
+
+def test_pack_writes_xz_holding_the_logs_own_bytes_and_unpack_restores_them(tmp_path):
+    _log(tmp_path / "episodes.csv", [(6, 0, 0.0, 6, 0.1), (12, 1, 1.0, 6, 0.2)])
+    (tmp_path / "losses.csv").write_text("update,loss\n1,0.5\n")
+    original = {n: (tmp_path / n).read_bytes() for n in ("episodes.csv", "losses.csv")}
+
+    packed = pack_logs(tmp_path)
+
+    assert sorted(p.name for p in packed) == ["episodes.csv.xz", "losses.csv.xz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["episodes.csv.xz", "losses.csv.xz"]
+    for name, data in original.items():
+        assert lzma.decompress((tmp_path / f"{name}.xz").read_bytes()) == data
+        assert log_bytes(tmp_path / name) == data
+    assert pack_logs(tmp_path) == []  # packed already: nothing is rewritten
+    assert sorted(p.name for p in unpack_logs(tmp_path)) == ["episodes.csv", "losses.csv"]
+    assert {n: (tmp_path / n).read_bytes() for n in original} == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["episodes.csv", "losses.csv"]
+
+
+def test_a_log_packed_the_older_way_is_read_and_repacked_as_xz(tmp_path):
+    """Runs collected before xz hold ``.gz`` logs: readers take them, and pack converts them
+    to ``.xz`` with the same decompressed bytes."""
+    _log(tmp_path / "episodes.csv", [(6, 0, 0.0, 6, 0.1)])
+    data = (tmp_path / "episodes.csv").read_bytes()
+    (tmp_path / "episodes.csv.gz").write_bytes(gzip.compress(data, mtime=0))
+    (tmp_path / "episodes.csv").unlink()
+    assert log_bytes(tmp_path / "episodes.csv") == data
+    assert [r["episode"] for r in read_complete_rows(tmp_path / "episodes.csv", HEADER)] == ["0"]
+
+    assert [p.name for p in pack_logs(tmp_path)] == ["episodes.csv.xz"]
+    assert [p.name for p in tmp_path.iterdir()] == ["episodes.csv.xz"]
+    assert log_bytes(tmp_path / "episodes.csv") == data

@@ -133,7 +133,7 @@ def test_collect_refuses_a_variant_run_without_interpret_json(tmp_path):
     assert not list(refused.glob("s0*"))  # neither the run nor its incoming folder
     collected = repo / "results/confirmatory/runs/idqn-dense-vae/MinAtar-Breakout/s0"
     assert (collected / rm.INTERPRET_FILE).is_file() and not (collected / "model.pt").exists()
-    assert (collected / "episodes.csv.gz").is_file()
+    assert (collected / "episodes.csv.xz").is_file()
 
 
 def test_collect_keeps_the_no_attention_losses_of_seed_0_only(tmp_path):
@@ -155,9 +155,9 @@ def test_collect_keeps_the_no_attention_losses_of_seed_0_only(tmp_path):
         check=True,
     )
     runs = repo / "results/confirmatory/runs/no-attention/MinAtar-Breakout"
-    assert (runs / "s0" / "losses.csv.gz").is_file()
-    assert (runs / "s1" / "episodes.csv.gz").is_file() and not (
-        runs / "s1" / "losses.csv.gz"
+    assert (runs / "s0" / "losses.csv.xz").is_file()
+    assert (runs / "s1" / "episodes.csv.xz").is_file() and not (
+        runs / "s1" / "losses.csv.xz"
     ).exists()
     assert not list(runs.glob("s*/model.pt"))  # the baseline brings no weights
 
@@ -183,7 +183,7 @@ def test_collect_brings_a_run_stopped_on_a_non_finite_loss_with_its_marker(tmp_p
     assert json.loads((collected / "s0" / "failed.json").read_text())["reason"].startswith(
         "error: non-finite td loss"
     )
-    assert (collected / "s0" / "episodes.csv.gz").is_file()
+    assert (collected / "s0" / "episodes.csv.xz").is_file()
     assert not (collected / "s0" / "checkpoint.pt").exists() and not (collected / "s1").exists()
     again = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
     assert again.stdout.strip() == ""  # collected once

@@ -23,7 +23,7 @@ def _run(repo, arm):
     run = repo / RUNS / arm / "MinAtar-Breakout" / "s0"
     run.mkdir(parents=True)
     (run / "summary.json").write_text(f'{{"arm": "{arm}"}}\n')
-    (run / "episodes.csv.gz").write_bytes(b"\x1f\x8b")
+    (run / "episodes.csv.xz").write_bytes(b"\xfd7zXZ\x00")
 
 
 def _repository(tmp_path):
@@ -58,7 +58,7 @@ def test_a_training_checkout_is_clean_at_its_commit_and_holds_the_later_runs(tmp
     assert _git(target, "status", "--porcelain", "--untracked-files=no") == ""
     later = target / RUNS / "idqn" / "MinAtar-Breakout" / "s0"
     assert (later / "summary.json").read_text() == '{"arm": "idqn"}\n'
-    assert (later / "episodes.csv.gz").exists()
+    assert (later / "episodes.csv.xz").exists()
 
     again = subprocess.run(
         ["bash", str(repo / "tools/training_checkout.sh"), frozen, str(target)],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bring the finished confirmatory runs of a checkout that trains them (tools/run_confirmatory.sh,
 # run from a clean commit) into this one, as the pre-registration says they are committed: logs
-# gzipped (python -m agents pack), never a checkpoint or a replay; the weights-only model.pt of
+# xz-compressed (python -m agents pack), never a checkpoint or a replay; the weights-only model.pt of
 # seed 0 (float32), and of seeds 1 and 2 of ddqn and idqn in float16 (amendments 1 and 2); the
 # arms of amendment 1 bring their interpret.json instead of weights (measured here from the
 # source's weights when it has none yet: python -m agents interpret-run), and are refused without it;
