@@ -275,6 +275,21 @@ def test_extending_a_finished_run_equals_one_longer_run(tmp_path, longer_minatar
     _same_run(longer_minatar_run, extended)
 
 
+@pytest.mark.slow
+def test_extending_a_packed_run_equals_one_longer_run(tmp_path, longer_minatar_run):
+    """A finished run whose logs were packed for committing (``python -m agents pack``) extends
+    like one that was not: its logs are unpacked first and go on from their last row."""
+    from agents.files import pack_logs
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    extended = tmp_path / "extended"
+    subprocess.run(_minatar_cli("ddqn", extended, 1497), check=True, env=env, capture_output=True)
+    assert {p.name for p in pack_logs(extended)} >= {"episodes.csv.xz", "losses.csv.xz"}
+    subprocess.run(_minatar_cli("ddqn", extended, 3000), check=True, env=env, capture_output=True)
+    assert not list(extended.glob("*.csv.xz"))
+    _same_run(longer_minatar_run, extended)
+
+
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     tmp_path, tiny_overrides, monkeypatch, capsys
 ):
