@@ -312,6 +312,7 @@ def pack_logs(run_dir: Path) -> list[Path]:
         plain = Path(run_dir) / name
         target, *older = (path for path, _ in _packed_forms(plain))
         if not plain.exists() and target.exists():
+            _drop_leftover_forms(target, older)
             continue  # packed already
         try:
             data = log_bytes(plain)
@@ -323,6 +324,22 @@ def pack_logs(run_dir: Path) -> list[Path]:
             source.unlink(missing_ok=True)
         packed.append(target)
     return packed
+
+
+def _drop_leftover_forms(target: Path, older: list[Path]) -> None:
+    """Remove an older packed form that a repack cut off before its unlink left beside the
+    ``.xz``; readers take the ``.xz`` first, so one holding other rows would be silently
+    shadowed, and is refused instead."""
+    import gzip
+
+    for stale in older:
+        if not stale.exists():
+            continue
+        if gzip.decompress(stale.read_bytes()) != log_bytes(target.with_suffix("")):
+            raise UsageError(
+                f"{stale} and {target} hold different logs; keep the right one and delete the other"
+            )
+        stale.unlink()
 
 
 def unpack_logs(run_dir: Path) -> list[Path]:

@@ -187,3 +187,20 @@ def test_a_log_packed_the_older_way_is_read_and_repacked_as_xz(tmp_path):
     assert [p.name for p in pack_logs(tmp_path)] == ["episodes.csv.xz"]
     assert [p.name for p in tmp_path.iterdir()] == ["episodes.csv.xz"]
     assert log_bytes(tmp_path / "episodes.csv") == data
+
+
+def test_pack_removes_a_leftover_gz_beside_its_xz_and_refuses_one_that_differs(tmp_path):
+    """A repack killed between writing ``.xz`` and unlinking ``.gz`` leaves both: the next pack
+    removes the ``.gz`` when it holds the same log, and stops when it does not."""
+    _log(tmp_path / "episodes.csv", [(6, 0, 0.0, 6, 0.1)])
+    data = (tmp_path / "episodes.csv").read_bytes()
+    (tmp_path / "episodes.csv.gz").write_bytes(gzip.compress(data, mtime=0))
+    pack_logs(tmp_path)
+    (tmp_path / "episodes.csv.gz").write_bytes(gzip.compress(data, mtime=0))
+    assert pack_logs(tmp_path) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["episodes.csv.xz"]
+
+    (tmp_path / "episodes.csv.gz").write_bytes(gzip.compress(data + b"12,1,1.0,6,0.2\n", mtime=0))
+    with pytest.raises(UsageError, match="hold different logs"):
+        pack_logs(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["episodes.csv.gz", "episodes.csv.xz"]
