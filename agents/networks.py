@@ -96,8 +96,11 @@ def to_channels_last(x: torch.Tensor) -> torch.Tensor:
 
 
 def pixels_to_float(obs: torch.Tensor) -> torch.Tensor:
-    """uint8 frames (B, C, H, W) in [0, 255] -> float32 in [0, 1], channels-last."""
-    return to_channels_last(obs.float().div_(255.0))
+    """uint8 or float frames (B, C, H, W) in [0, 255] -> float32 in [0, 1], channels-last.
+
+    Always a new tensor: ``obs.float()`` is ``obs`` itself for a float32 input, so dividing
+    that in place would rescale the caller's frames (a saliency map's base state, say)."""
+    return to_channels_last(obs.to(torch.float32, copy=True).div_(255.0))
 
 
 def bf16_autocast(device: torch.device | str, enabled: bool) -> torch.autocast:

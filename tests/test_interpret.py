@@ -154,6 +154,34 @@ def test_minatar_saliency_peaks_on_the_cell_the_model_reads():
     assert maps[0, 0, 9] < 0.01 * maps[0, 6, 2]  # a far cell barely matters
 
 
+@pytest.mark.parametrize("agent_name", ["ddqn", "idqn"])
+def test_an_agents_minatar_saliency_is_near_zero_where_the_perturbation_changes_nothing(
+    agent_name,
+):
+    """A cell far from every object is the same after blurring, so perturbing it leaves Q as it
+    was; a map that is not near zero there compares Q on inputs the agent did not see (as DDQN's
+    did when its input scaling divided the saliency's base state in place)."""
+    from agents.ddqn import DDQNAgent, DDQNConfig
+    from agents.suites import MINATAR
+
+    spec = EnvSpec("MinAtar-Breakout", 3, (4, 10, 10), (4, 10, 10), 1, ("NOOP", "LEFT", "RIGHT"))
+    config_type, agent_type = {
+        "ddqn": (DDQNConfig, DDQNAgent),
+        "idqn": (IDQNConfig, IDQNAgent),
+    }[agent_name]
+    torch.manual_seed(0)
+    agent = agent_type(
+        build_config(config_type, agent_name, "minatar", {}), spec, torch.device("cpu")
+    )
+    obs = np.zeros((4, 10, 10), np.float32)
+    obs[1, 9, 0] = 255
+    before = obs.copy()
+    maps = perturbation_saliency(q_function(agent), obs, **MINATAR.saliency)
+    assert np.array_equal(obs, before)
+    assert maps.max() > 0
+    assert maps[:, 0, 9].max() < 1e-3 * maps.max()
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 40])
 def test_tsne_copes_with_few_points(n):
     points = np.random.default_rng(0).normal(size=(n, 256))

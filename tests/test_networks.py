@@ -3,7 +3,13 @@ import torch
 
 from agents.ddqn import QNetwork
 from agents.errors import UsageError
-from agents.networks import bf16_autocast, check_precision, cpu_capability, native_bf16
+from agents.networks import (
+    bf16_autocast,
+    check_precision,
+    cpu_capability,
+    native_bf16,
+    pixels_to_float,
+)
 from agents.suites import ATARI
 
 
@@ -69,3 +75,12 @@ def test_bf16_on_a_gpu_without_native_bf16_is_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla V100")
     with pytest.raises(UsageError, match=r"this GPU \(Tesla V100\) lacks"):
         check_precision("bf16", torch.device("cuda"))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.float32])
+def test_pixels_to_float_scales_a_copy_and_leaves_its_input_alone(dtype):
+    frames = torch.tensor([[[[0, 51], [255, 102]]]], dtype=dtype)
+    before = frames.clone()
+    scaled = pixels_to_float(frames)
+    assert torch.allclose(scaled, torch.tensor([[[[0.0, 0.2], [1.0, 0.4]]]]))
+    assert torch.equal(frames, before)
