@@ -310,9 +310,9 @@ def pack_logs(run_dir: Path) -> list[Path]:
     packed = []
     for name in PACKED_LOGS:
         plain = Path(run_dir) / name
-        target, *older = (path for path, _ in _packed_forms(plain))
+        (target, _), *older_forms = _packed_forms(plain)
         if not plain.exists() and target.exists():
-            _drop_leftover_forms(target, older)
+            _drop_leftover_forms(target, older_forms)
             continue  # packed already
         try:
             data = log_bytes(plain)
@@ -320,22 +320,22 @@ def pack_logs(run_dir: Path) -> list[Path]:
             continue
         compressed = lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)
         _atomic(target, lambda f, compressed=compressed: f.write(compressed))
-        for source in (plain, *older):
+        for source in (plain, *(path for path, _ in older_forms)):
             source.unlink(missing_ok=True)
         packed.append(target)
     return packed
 
 
-def _drop_leftover_forms(target: Path, older: list[Path]) -> None:
+def _drop_leftover_forms(
+    target: Path, older_forms: list[tuple[Path, Callable[[bytes], bytes]]]
+) -> None:
     """Remove an older packed form that a repack cut off before its unlink left beside the
     ``.xz``; readers take the ``.xz`` first, so one holding other rows would be silently
     shadowed, and is refused instead."""
-    import gzip
-
-    for stale in older:
+    for stale, decompress in older_forms:
         if not stale.exists():
             continue
-        if gzip.decompress(stale.read_bytes()) != log_bytes(target.with_suffix("")):
+        if decompress(stale.read_bytes()) != log_bytes(target.with_suffix("")):
             raise UsageError(
                 f"{stale} and {target} hold different logs; keep the right one and delete the other"
             )
