@@ -4,16 +4,21 @@
 # steps since it), then append the chunk to results/atari/README.md: start and end frame (the
 # checkpoint's, or the budget once finished), the CPU model and the wall time.
 #   bash tools/run_atari_chunk.sh ddqn 150        # then commit results/atari/ (see its README)
+# THREADS (default: config/pong.yaml's train_threads) sets the run's torch threads, for two runs
+# side by side on two cores, each from its own checkout (snakemake locks a working directory):
+#   THREADS=1 bash tools/run_atari_chunk.sh idqn 150
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AGENT=${1:?usage: tools/run_atari_chunk.sh AGENT MINUTES}
 MINUTES=${2:?usage: tools/run_atari_chunk.sh AGENT MINUTES}
 SNAKEMAKE=${SNAKEMAKE:-.venv/bin/snakemake}
 PY=${PY:-.venv/bin/python}
+THREADS=${THREADS:-$(sed -n 's/^train_threads: *\([0-9]*\).*/\1/p' config/pong.yaml)}
 RUN=results/atari/pong/$AGENT/Pong/s0
 LOG=results/atari/README.md
 case "$AGENT" in ddqn | idqn) ;; *) echo "error: AGENT must be ddqn or idqn (config/pong.yaml)" >&2; exit 2 ;; esac
 [[ "$MINUTES" =~ ^[1-9][0-9]*$ ]] || { echo "error: MINUTES must be a positive integer" >&2; exit 2; }
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "error: THREADS must be a positive integer" >&2; exit 2; }
 
 frame() {  # the frame a restart resumes from: the checkpoint's step times the frame skip
   "$PY" - "$RUN" <<'PYTHON'
@@ -40,7 +45,7 @@ began=$(date -u +%Y-%m-%dT%H%MZ)
 t0=$(date +%s)
 status=0
 timeout --signal=INT --kill-after=60 "${MINUTES}m" "$SNAKEMAKE" "$RUN/summary.json" \
-  --configfile config/pong.yaml --cores 2 || status=$?
+  --configfile config/pong.yaml --config "train_threads=$THREADS" --cores 2 || status=$?
 wall=$(( $(date +%s) - t0 ))
 end=$(frame) || end="?"
 # The train rule rewrites train.log at each start: keep each chunk's.
@@ -52,7 +57,7 @@ case "$status" in
   137) how="stopped at ${MINUTES} min, killed after 60 s more" ;;
   *) how="failed (exit $status, see $RUN/train-$began.log)" ;;
 esac
-row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores | $wall | $how |"
+row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores, torch threads: $THREADS | $wall | $how |"
 tmp="$LOG.tmp"
 if ! { cat "$LOG" && printf '%s\n' "$row"; } > "$tmp"; then
   rm -f "$tmp"
