@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from agents.errors import RunFailed, UsageError
+from agents.errors import Interrupted, RunFailed, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -502,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(f"interrupted by {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(
             "interrupted; rerun the same command to resume from the last checkpoint",

@@ -13,3 +13,8 @@ class RunFailed(Exception):
 
     The message says what happened and what on disk is still intact.
     """
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM after saving a checkpoint where it stood. The CLI exits
+    with status 130; rerunning the same command resumes from that checkpoint."""

@@ -77,6 +77,7 @@ from agents.rundir import (
 from agents.runner import (
     EpisodeTrack,
     Session,
+    StopRequest,
     disk_full,
     finish_step,
     prepare_run_dir,
@@ -712,36 +713,45 @@ class _Loop:
         )
 
     def run(self) -> None:
-        pending = 0
         try:
-            while True:
-                waiting = [member for member in self.members if not member.done]
-                if not waiting:
-                    break
-                # After a resume the members' checkpoints may stand at different steps: the
-                # ones behind step alone until all are level again.
-                low = min(member.session.step for member in waiting)
-                active = [member for member in waiting if member.session.step == low]
-                transitions = self._act(active)
-                self._learn(active, transitions)
-                for member, transition in zip(active, transitions, strict=True):
-                    if member.session.evaluation_due:
-                        self.learner.write_back(member.index)
-                    finish_step(
-                        member.session,
-                        member.track,
-                        transition,
-                        lambda member=member: self._save(member),
-                    )
-                pending += len(active)
-                if pending >= 1000:
-                    self.bar.update(pending)
-                    pending = 0
-            self.bar.update(pending)
-            for member in self.members:
-                self._save(member)
+            with StopRequest() as stop:
+                self._run(stop)
         finally:
             self.bar.close()
+
+    def _run(self, stop: StopRequest) -> None:
+        pending = 0
+        while True:
+            if stop.requested is not None:
+                stop.stop([member.session for member in self.members], self._save_all)
+            waiting = [member for member in self.members if not member.done]
+            if not waiting:
+                break
+            # After a resume the members' checkpoints may stand at different steps: the
+            # ones behind step alone until all are level again.
+            low = min(member.session.step for member in waiting)
+            active = [member for member in waiting if member.session.step == low]
+            transitions = self._act(active)
+            self._learn(active, transitions)
+            for member, transition in zip(active, transitions, strict=True):
+                if member.session.evaluation_due:
+                    self.learner.write_back(member.index)
+                finish_step(
+                    member.session,
+                    member.track,
+                    transition,
+                    lambda member=member: self._save(member),
+                )
+            pending += len(active)
+            if pending >= 1000:
+                self.bar.update(pending)
+                pending = 0
+        self.bar.update(pending)
+        self._save_all()
+
+    def _save_all(self) -> None:
+        for member in self.members:
+            self._save(member)
 
     def _act(self, active: list[_Member]) -> list[Step]:
         """Each active member's step: its action (its own draws, one batched forward pass for

@@ -5,8 +5,10 @@ agent's N environments: :class:`agents.vector_runner.VectorEpisodes`), the agent
 logs, checkpoints and resumes. Run directories, their validation and checkpoint I/O live in
 :mod:`agents.rundir`.
 
-Checkpoints are taken at the first episode end after every ``checkpoint_every_steps`` agent steps
-(and at the end of the budget, with the unfinished episode's actions). Every episode's emulator
+Checkpoints are taken at the first episode end after every ``checkpoint_every_steps`` agent steps,
+at the end of the budget, and when SIGINT or SIGTERM stops the run (the last two with the
+unfinished episode's actions), so a stopped chunk of a long run loses no steps; a second signal
+stops at once, losing the steps since the last checkpoint, as a kill does. Every episode's emulator
 seed is derived from (run seed, episode index), so a run resumed from a checkpoint replays exactly
 what the uninterrupted run would have: same episodes, same actions, same updates, same RNG
 streams. That holds when the checkpoint carries the agent's memory (``checkpoint_replay: true``,
@@ -21,6 +23,8 @@ rows and orphaned temporary files from a crash are dropped on the next start.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -34,7 +38,7 @@ from tqdm import tqdm
 from agents.config import RunConfig
 from agents.contract import Agent, VectorAgent
 from agents.envs import env_spec, make_env
-from agents.errors import RunFailed, UsageError
+from agents.errors import Interrupted, RunFailed, UsageError
 from agents.files import (
     CsvLog,
     DiskFull,
@@ -484,6 +488,54 @@ def finish_step(
             save_checkpoint()
 
 
+class StopRequest:
+    """While entered, SIGINT and SIGTERM only ask the training loop to stop: it checks
+    :attr:`requested` between steps, saves a checkpoint there and raises :class:`Interrupted`.
+    A second signal restores the previous handlers' behaviour (a second Ctrl-C stops at once).
+    Outside the main thread, where Python cannot take signals, it does nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested: int | None = None  # the signal received
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {sig: signal.signal(sig, self._ask) for sig in self.SIGNALS}
+        return self
+
+    def _ask(self, signum: int, frame: Any) -> None:
+        if self.requested is not None:
+            self._restore()
+            signal.raise_signal(signum)
+            return
+        self.requested = signum
+
+    def _restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}
+
+    def __exit__(self, *exc: Any) -> None:
+        self._restore()
+
+    def stop(self, sessions: list[Session], save_checkpoints: Callable[[], None]) -> None:
+        """Save the checkpoints at the steps the loop stands at and raise :class:`Interrupted`."""
+        save_checkpoints()
+        name = signal.Signals(self.requested).name
+        steps = ", ".join(str(session.step) for session in sessions)
+        frames = ", ".join(str(session.step * session.config.frame_skip) for session in sessions)
+        where = f"step {steps} (frame {frames})"
+        if len(sessions) > 1:
+            seeds = ", ".join(str(session.run.seed) for session in sessions)
+            where = f"seeds {seeds} at steps {steps} (frames {frames})"
+        raise Interrupted(
+            f"{name}: stopped at {where} with a checkpoint there; rerun the same command to "
+            "resume from it"
+        )
+
+
 def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> None:
     """The loop of an agent that acts in one environment: a step, :meth:`Agent.observe`, logs."""
     run, agent, rng = session.run, session.agent, session.rng
@@ -502,19 +554,22 @@ def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> N
         resume=track.resume(session.episode),
     )
     try:
-        while session.step < session.total_steps:
-            transition = next(steps)
-            session.step += 1
-            stats = agent.observe(transition, session.step, rng)
-            if stats is not None:
-                session.log_update(stats)
-            finish_step(session, track, transition, save_checkpoint)
-            bar_pending += 1
-            if bar_pending >= 200:
-                session.bar.update(bar_pending)
-                bar_pending = 0
-        session.bar.update(bar_pending)
-        save_checkpoint()
+        with StopRequest() as stop:
+            while session.step < session.total_steps:
+                if stop.requested is not None:
+                    stop.stop([session], save_checkpoint)
+                transition = next(steps)
+                session.step += 1
+                stats = agent.observe(transition, session.step, rng)
+                if stats is not None:
+                    session.log_update(stats)
+                finish_step(session, track, transition, save_checkpoint)
+                bar_pending += 1
+                if bar_pending >= 200:
+                    session.bar.update(bar_pending)
+                    bar_pending = 0
+            session.bar.update(bar_pending)
+            save_checkpoint()
     finally:
         steps.close()
 
@@ -538,20 +593,23 @@ def _train_vector(session: Session, checkpoint: dict[str, Any] | None) -> None:
         def save_checkpoint() -> None:
             session.save_checkpoint({"episode_actions": None, "envs": stepper.checkpoint_fields()})
 
-        while session.step < session.total_steps:
-            chosen = agent.act_vector(stepper.obs, session.step, rng)  # (N,)
-            transition, finished = stepper.step(chosen)
-            session.step += stepper.n
-            stats = agent.observe_vector(transition, session.step, rng)
-            if stats is not None:
-                session.log_update(stats)
-            for episode_return, length in finished:
-                session.log_episode(episode_return, length)
-            session.bar.update(stepper.n)
-            session.evaluate_if_due()
-            if stats is not None and session.checkpoint_due():
-                save_checkpoint()
-        save_checkpoint()
+        with StopRequest() as stop:
+            while session.step < session.total_steps:
+                if stop.requested is not None:
+                    stop.stop([session], save_checkpoint)
+                chosen = agent.act_vector(stepper.obs, session.step, rng)  # (N,)
+                transition, finished = stepper.step(chosen)
+                session.step += stepper.n
+                stats = agent.observe_vector(transition, session.step, rng)
+                if stats is not None:
+                    session.log_update(stats)
+                for episode_return, length in finished:
+                    session.log_episode(episode_return, length)
+                session.bar.update(stepper.n)
+                session.evaluate_if_due()
+                if stats is not None and session.checkpoint_due():
+                    save_checkpoint()
+            save_checkpoint()
     finally:
         envs.close()
 

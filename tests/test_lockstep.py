@@ -422,6 +422,33 @@ def test_members_at_different_steps_catch_up_exactly_and_a_member_is_an_ordinary
     assert summary["frames"] == 2400 and summary["updates"] == (2400 - 300) // 4 + 1
 
 
+def test_a_signal_stops_the_job_with_every_members_checkpoint_where_it_stood(tmp_path, monkeypatch):
+    """SIGTERM saves each member's checkpoint at the step the job stands at (not the members'
+    last periodic ones), and the resumed job equals one uninterrupted job."""
+    import agents.lockstep
+    from agents.errors import Interrupted
+
+    runs = [_run(seed, 1200) for seed in (0, 1)]
+    train_lockstep(runs, tmp_path / "whole", FAST, progress=False)
+    real = agents.lockstep.finish_step
+
+    def finish_step(session, track, transition, save_checkpoint):
+        real(session, track, transition, save_checkpoint)
+        if session.run.seed == 1 and session.step == 701:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    stopped = tmp_path / "stopped"
+    with monkeypatch.context() as patch:
+        patch.setattr(agents.lockstep, "finish_step", finish_step)
+        with pytest.raises(Interrupted, match="SIGTERM: stopped at seeds 0, 1 at steps 701, 701 "):
+            train_lockstep(runs, stopped, FAST, progress=False)
+    for seed in (0, 1):
+        assert torch.load(stopped / f"s{seed}" / "checkpoint.pt", weights_only=True)["step"] == 701
+    train_lockstep(runs, stopped, FAST, progress=False)
+    for seed in (0, 1):
+        _same_run(tmp_path / "whole" / f"s{seed}", stopped / f"s{seed}")
+
+
 # Failures and refusals -----------------------------------------------------------------------------
 
 

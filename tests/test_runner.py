@@ -221,6 +221,79 @@ def test_shipped_minatar_presets_resume_exactly(tmp_path, agent):
     _same_run(whole, killed)
 
 
+def _signal_at_step(monkeypatch, step: int, *signals: signal.Signals) -> None:
+    """Send this process ``signals`` once the training loop has finished agent step ``step``."""
+    import agents.runner
+
+    real = agents.runner.finish_step
+
+    def finish_step(session, track, transition, save_checkpoint):
+        real(session, track, transition, save_checkpoint)
+        if session.step == step:
+            for sig in signals:
+                os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(agents.runner, "finish_step", finish_step)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_run_with_a_checkpoint_where_it_stood(tmp_path, monkeypatch, sig):
+    """SIGINT or SIGTERM (a chunk's timeout, Snakemake stopping, Ctrl-C) saves a checkpoint at
+    the step the run stands at, mid-episode, so a stopped chunk of a long run loses no steps; the
+    resume equals one uninterrupted run."""
+    from agents.errors import Interrupted
+
+    run = RunSpec("ddqn", "MinAtar-Breakout", 3, 1500, "minatar")
+    train(run, tmp_path / "whole", MINATAR_FAST, progress=False)
+    stopped = tmp_path / "stopped"
+    with monkeypatch.context() as patch:
+        _signal_at_step(patch, 1234, sig)
+        with pytest.raises(Interrupted, match=f"{sig.name}: stopped at step 1234 "):
+            train(run, stopped, MINATAR_FAST, progress=False)
+    assert signal.getsignal(sig) is not None and signal.getsignal(sig) == (
+        signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+    )
+    saved = torch.load(stopped / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 1234 and saved["episode_actions"] is not None  # mid-episode
+    assert not (stopped / "summary.json").exists()
+    train(run, stopped, MINATAR_FAST, progress=False)
+    _same_run(tmp_path / "whole", stopped)
+    invocations = json.loads((stopped / "meta.json").read_text())["invocations"]
+    assert [i["resumed_from_step"] for i in invocations] == [None, 1234]
+
+
+def test_a_second_sigint_stops_at_once_without_a_checkpoint(tmp_path, monkeypatch):
+    from agents.errors import Interrupted
+
+    run = RunSpec("ddqn", "MinAtar-Breakout", 3, 1500, "minatar")
+    _signal_at_step(monkeypatch, 1234, signal.SIGINT, signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        train(run, tmp_path, MINATAR_FAST, progress=False)
+    assert not isinstance(stopped.value, Interrupted)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] < 1234  # periodic
+    assert signal.getsignal(signal.SIGINT) == signal.default_int_handler
+
+
+def test_the_cli_says_where_a_stopped_run_resumes(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        _minatar_cli("ddqn", out, 200_000), env=env, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists():
+        assert proc.poll() is None and time.time() < deadline, "no checkpoint was written"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    step = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted by SIGTERM: stopped at step {step} (frame {step}) with a checkpoint there; "
+        "rerun the same command to resume from it"
+    )
+
+
 @pytest.mark.parametrize("embedding", ["ae", "vae"])
 def test_an_idqn_run_with_logged_losses_resumes(tmp_path, embedding):
     """A resume checks losses.csv against the columns the agent logs. i-DQN's depend on its

@@ -157,3 +157,32 @@ def test_evaluation_phases_leave_vector_training_untouched(tmp_path, whole_run):
     ]
     assert all(1 <= int(r["length"]) <= 200 for r in evals)
     assert not (whole_run / "evals.csv").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_run_with_a_checkpoint_mid_unroll(tmp_path, monkeypatch, sig):
+    """SIGINT or SIGTERM saves a checkpoint at the vector step the run stands at (here one step
+    into an unroll), and the resume equals one uninterrupted run."""
+    import agents.runner
+    from agents.errors import Interrupted
+
+    run = RunSpec(
+        agent="attention", game="MinAtar-Breakout", seed=5, frames=WHOLE, preset="minatar"
+    )
+    agents.runner.train(run, tmp_path / "whole", FAST, progress=False)
+    real = agents.runner.Session.evaluate_if_due
+
+    def evaluate_if_due(session):
+        real(session)
+        if session.step == 604:
+            os.kill(os.getpid(), sig)
+
+    stopped = tmp_path / "stopped"
+    with monkeypatch.context() as patch:
+        patch.setattr(agents.runner.Session, "evaluate_if_due", evaluate_if_due)
+        with pytest.raises(Interrupted, match=f"{sig.name}: stopped at step 604 "):
+            agents.runner.train(run, stopped, FAST, progress=False)
+    saved = torch.load(stopped / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 604 and len(saved["replay"]["unroll"]["obs"]) == 1
+    agents.runner.train(run, stopped, FAST, progress=False)
+    _same_run(tmp_path / "whole", stopped)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One chunk of a long Atari run of config/pong.yaml (issue 27): train the agent's run for at most
-# MINUTES of wall clock (it resumes from its last checkpoint, and a chunk cut short loses only the
-# steps since it), then append the chunk to results/atari/README.md: start and end frame (the
+# MINUTES of wall clock (it resumes from its last checkpoint; at the time limit, SIGINT makes the
+# run save a checkpoint where it stands, so a chunk loses no steps), then append the chunk to results/atari/README.md: start and end frame (the
 # checkpoint's, or the budget once finished), the CPU model and the wall time.
 #   bash tools/run_atari_chunk.sh ddqn 150        # then commit results/atari/ (see its README)
 # THREADS (default: config/pong.yaml's train_threads) sets the run's torch threads, for two runs
