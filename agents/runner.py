@@ -492,7 +492,8 @@ class StopRequest:
     """While entered, SIGINT and SIGTERM only ask the training loop to stop: it checks
     :attr:`requested` between steps, saves a checkpoint there and raises :class:`Interrupted`.
     A second signal restores the previous handlers' behaviour (a second Ctrl-C stops at once).
-    Outside the main thread, where Python cannot take signals, it does nothing."""
+    A signal the process ignores (SIGINT in a shell's background job) stays ignored, as Python
+    leaves it; outside the main thread, where Python cannot take signals, it does nothing."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -502,7 +503,9 @@ class StopRequest:
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
-            self.previous = {sig: signal.signal(sig, self._ask) for sig in self.SIGNALS}
+            for sig in self.SIGNALS:
+                if signal.getsignal(sig) != signal.SIG_IGN:
+                    self.previous[sig] = signal.signal(sig, self._ask)
         return self
 
     def _ask(self, signum: int, frame: Any) -> None:

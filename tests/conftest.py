@@ -72,6 +72,17 @@ def shared_tiny_overrides() -> Mapping:
 
 
 @pytest.fixture
+def python_sigint():
+    """SIGINT with Python's own handler (KeyboardInterrupt) for one test, as in a process started
+    in the foreground: a pytest-xdist worker may have it ignored."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
 def tiny_overrides(shared_tiny_overrides) -> dict:
     """The tiny DDQN config, a copy of the test's own."""
     return dict(shared_tiny_overrides)

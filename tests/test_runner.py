@@ -237,7 +237,9 @@ def _signal_at_step(monkeypatch, step: int, *signals: signal.Signals) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_the_run_with_a_checkpoint_where_it_stood(tmp_path, monkeypatch, sig):
+def test_a_signal_stops_the_run_with_a_checkpoint_where_it_stood(
+    tmp_path, monkeypatch, python_sigint, sig
+):
     """SIGINT or SIGTERM (a chunk's timeout, Snakemake stopping, Ctrl-C) saves a checkpoint at
     the step the run stands at, mid-episode, so a stopped chunk of a long run loses no steps; the
     resume equals one uninterrupted run."""
@@ -246,13 +248,12 @@ def test_a_signal_stops_the_run_with_a_checkpoint_where_it_stood(tmp_path, monke
     run = RunSpec("ddqn", "MinAtar-Breakout", 3, 1500, "minatar")
     train(run, tmp_path / "whole", MINATAR_FAST, progress=False)
     stopped = tmp_path / "stopped"
+    before = signal.getsignal(sig)
     with monkeypatch.context() as patch:
         _signal_at_step(patch, 1234, sig)
         with pytest.raises(Interrupted, match=f"{sig.name}: stopped at step 1234 "):
             train(run, stopped, MINATAR_FAST, progress=False)
-    assert signal.getsignal(sig) is not None and signal.getsignal(sig) == (
-        signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-    )
+    assert signal.getsignal(sig) == before  # the handler the run found is back
     saved = torch.load(stopped / "checkpoint.pt", weights_only=True)
     assert saved["step"] == 1234 and saved["episode_actions"] is not None  # mid-episode
     assert not (stopped / "summary.json").exists()
@@ -262,7 +263,7 @@ def test_a_signal_stops_the_run_with_a_checkpoint_where_it_stood(tmp_path, monke
     assert [i["resumed_from_step"] for i in invocations] == [None, 1234]
 
 
-def test_a_second_sigint_stops_at_once_without_a_checkpoint(tmp_path, monkeypatch):
+def test_a_second_sigint_stops_at_once_without_a_checkpoint(tmp_path, monkeypatch, python_sigint):
     from agents.errors import Interrupted
 
     run = RunSpec("ddqn", "MinAtar-Breakout", 3, 1500, "minatar")
@@ -272,6 +273,19 @@ def test_a_second_sigint_stops_at_once_without_a_checkpoint(tmp_path, monkeypatc
     assert not isinstance(stopped.value, Interrupted)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] < 1234  # periodic
     assert signal.getsignal(signal.SIGINT) == signal.default_int_handler
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path, monkeypatch):
+    """A run started with SIGINT ignored (a shell's background job) is not stopped by it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        run = RunSpec("ddqn", "MinAtar-Breakout", 3, 1500, "minatar")
+        _signal_at_step(monkeypatch, 1234, signal.SIGINT)
+        summary = train(run, tmp_path, MINATAR_FAST, progress=False)
+        assert summary["frames"] == 1500
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_the_cli_says_where_a_stopped_run_resumes(tmp_path):

@@ -160,7 +160,9 @@ def test_evaluation_phases_leave_vector_training_untouched(tmp_path, whole_run):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_the_run_with_a_checkpoint_mid_unroll(tmp_path, monkeypatch, sig):
+def test_a_signal_stops_the_run_with_a_checkpoint_mid_unroll(
+    tmp_path, monkeypatch, python_sigint, sig
+):
     """SIGINT or SIGTERM saves a checkpoint at the vector step the run stands at (here one step
     into an unroll), and the resume equals one uninterrupted run."""
     import agents.runner
