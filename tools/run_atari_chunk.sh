@@ -55,7 +55,13 @@ case "$status" in
   0) how="finished" ;;
   124) how="stopped at ${MINUTES} min" ;;
   137) how="stopped at ${MINUTES} min, killed after 60 s more" ;;
-  *) how="failed (exit $status, see $RUN/train-$began.log)" ;;
+  *)
+    if tail -n 1 "$RUN/train.log" 2>/dev/null | grep -q '^interrupted by SIG'; then
+      how="stopped by $(tail -n 1 "$RUN/train.log" | sed 's/^interrupted by \(SIG[A-Z]*\).*/\1/') before its time limit, with a checkpoint where it stood"
+    else
+      how="failed (exit $status, see $RUN/train-$began.log)"
+    fi
+    ;;
 esac
 row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores, torch threads: $THREADS | $wall | $how |"
 tmp="$LOG.tmp"
