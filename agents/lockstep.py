@@ -722,8 +722,7 @@ class _Loop:
     def _run(self, stop: StopRequest) -> None:
         pending = 0
         while True:
-            if stop.requested is not None:
-                stop.stop([member.session for member in self.members], self._save_all)
+            stop.stop_if_asked([member.session for member in self.members], self._save_all)
             waiting = [member for member in self.members if not member.done]
             if not waiting:
                 break

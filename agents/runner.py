@@ -489,8 +489,8 @@ def finish_step(
 
 
 class StopRequest:
-    """While entered, SIGINT and SIGTERM only ask the training loop to stop: it checks
-    :attr:`requested` between steps, saves a checkpoint there and raises :class:`Interrupted`.
+    """While entered, SIGINT and SIGTERM only ask the training loop to stop: it calls
+    :meth:`stop_if_asked` between steps, which saves a checkpoint there and raises :class:`Interrupted`.
     A second signal restores the previous handlers' behaviour (a second Ctrl-C stops at once).
     A signal the process ignores (SIGINT in a shell's background job) stays ignored, as Python
     leaves it; outside the main thread, where Python cannot take signals, it does nothing."""
@@ -523,8 +523,11 @@ class StopRequest:
     def __exit__(self, *exc: Any) -> None:
         self._restore()
 
-    def stop(self, sessions: list[Session], save_checkpoints: Callable[[], None]) -> None:
-        """Save the checkpoints at the steps the loop stands at and raise :class:`Interrupted`."""
+    def stop_if_asked(self, sessions: list[Session], save_checkpoints: Callable[[], None]) -> None:
+        """Once a signal has asked: save the checkpoints at the steps the loop stands at and
+        raise :class:`Interrupted`."""
+        if self.requested is None:
+            return
         save_checkpoints()
         name = signal.Signals(self.requested).name
         steps = ", ".join(str(session.step) for session in sessions)
@@ -559,8 +562,7 @@ def _train_serial(session: Session, env, checkpoint: dict[str, Any] | None) -> N
     try:
         with StopRequest() as stop:
             while session.step < session.total_steps:
-                if stop.requested is not None:
-                    stop.stop([session], save_checkpoint)
+                stop.stop_if_asked([session], save_checkpoint)
                 transition = next(steps)
                 session.step += 1
                 stats = agent.observe(transition, session.step, rng)
@@ -598,8 +600,7 @@ def _train_vector(session: Session, checkpoint: dict[str, Any] | None) -> None:
 
         with StopRequest() as stop:
             while session.step < session.total_steps:
-                if stop.requested is not None:
-                    stop.stop([session], save_checkpoint)
+                stop.stop_if_asked([session], save_checkpoint)
                 chosen = agent.act_vector(stepper.obs, session.step, rng)  # (N,)
                 transition, finished = stepper.step(chosen)
                 session.step += stepper.n

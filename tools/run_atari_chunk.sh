@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One chunk of a long Atari run of config/pong.yaml (issue 27): train the agent's run for at most
 # MINUTES of wall clock (it resumes from its last checkpoint; at the time limit, SIGINT makes the
-# run save a checkpoint where it stands, so a chunk loses no steps), then append the chunk to results/atari/README.md: start and end frame (the
-# checkpoint's, or the budget once finished), the CPU model and the wall time.
+# run save a checkpoint where it stands, so a chunk loses no steps), then append the chunk to
+# results/atari/README.md: start and end frame (the checkpoint's, or the budget once finished),
+# the CPU model and the wall time.
 #   bash tools/run_atari_chunk.sh ddqn 150        # then commit results/atari/ (see its README)
 # THREADS (default: config/pong.yaml's train_threads) sets the run's torch threads, for two runs
 # side by side on two cores, each from its own checkout (snakemake locks a working directory):
@@ -56,11 +57,13 @@ case "$status" in
   124) how="stopped at ${MINUTES} min" ;;
   137) how="stopped at ${MINUTES} min, killed after 60 s more" ;;
   *)
-    if tail -n 1 "$RUN/train.log" 2>/dev/null | grep -q '^interrupted by SIG'; then
-      how="stopped by $(tail -n 1 "$RUN/train.log" | sed 's/^interrupted by \(SIG[A-Z]*\).*/\1/') before its time limit, with a checkpoint where it stood"
-    else
-      how="failed (exit $status, see $RUN/train-$began.log)"
-    fi
+    last=$(tail -n 1 "$RUN/train.log" 2>/dev/null || true)
+    case "$last" in
+      "interrupted by SIG"*)
+        how="stopped by ${last#interrupted by }"
+        how="${how%%:*} before its time limit, with a checkpoint where it stood" ;;
+      *) how="failed (exit $status, see $RUN/train-$began.log)" ;;
+    esac
     ;;
 esac
 row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores, torch threads: $THREADS | $wall | $how |"
