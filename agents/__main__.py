@@ -140,6 +140,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--reps", type=int, default=2000, help="bootstrap repetitions (aggregate)")
     report.add_argument("--tolerance", type=float, default=0.1, help="relative tolerance (verdict)")
     report.add_argument(
+        "--thresholds",
+        nargs="+",
+        type=float,
+        default=[],
+        help="milestones: the first frame the 100-episode average reaches each",
+    )
+    report.add_argument(
         "--reference-curves",
         type=Path,
         default=None,

@@ -170,6 +170,16 @@ them (Pong: Dopamine's DQN, ``data/atari/README.md``), are dashed: their mean ov
 middle of each stretch of frames, the band their range; ours trail them by about half a window.
 """
 
+_MILESTONES = """\
+**Learning milestones.** How each run's training return developed, on the statistic of Table 1
+(the 100-episode moving average of the training return, full windows only): the emulator frames
+and episodes the run has, its best average and the frame at the end of that window, its final
+average (the last 100 episodes), and, for each threshold the config names (``milestones``; Pong:
+0 and 15), the first frame at which the average reached it, empty where it never did. Read from
+the episode logs alone, so it describes a run still training too (``python -m agents report
+milestones``). One row per run: no mean over seeds.
+"""
+
 _AGGREGATE = """\
 **Aggregate (rliable).** Scores are each seed's best full 100-episode moving average, normalised
 by random and the paper's DDQN, (score - random) / (paper DDQN - random), or by random and the
@@ -319,6 +329,14 @@ OUTPUTS: dict[str, Output] = {
         "Figure 8",
         options=("reference_curves",),
         config={"reference_curves": "reference_curves"},
+    ),
+    "milestones": Output(
+        "agents.reports:write_milestones",
+        ("table",),
+        _MILESTONES,
+        "Figure 8",
+        options=("thresholds",),
+        config={"thresholds": "milestones"},
     ),
     "aggregate": Output(
         "agents.reports:write_aggregate",

@@ -338,6 +338,47 @@ def paper_value(reference: pd.DataFrame, agent: str, game: str) -> float:
     return float(reference.loc[game, column])
 
 
+def milestones_table(
+    episodes: pd.DataFrame,
+    agents: Sequence[str],
+    games: Sequence[str],
+    thresholds: Sequence[float] = (),
+) -> pd.DataFrame:
+    """Per run, how its 100-episode training average developed: the frames and episodes it has,
+    its best full-window average and the frame that window ended at, its final average, and for
+    each of ``thresholds`` the first frame at which the average reached it (missing: never).
+
+    Read off the episode log alone, so it also describes a run still training. A run with fewer
+    than 100 episodes has none of the statistics.
+    """
+    rows = []
+    for agent in agents:
+        for game in games:
+            mine = episodes[(episodes["agent"] == agent) & (episodes["game"] == game)]
+            for seed, log in mine.groupby("seed", sort=True):
+                average = log["return_100"]
+                full = average.notna()
+                row: dict[str, object] = {
+                    "agent": label(agent),
+                    "game": game,
+                    "seed": seed,
+                    "frames": int(log["frame"].max()),
+                    "episodes": len(log),
+                    "best_100": average.max() if full.any() else np.nan,
+                    "best_100_frame": log.loc[average.idxmax(), "frame"] if full.any() else pd.NA,
+                    "final_100": average.iloc[-1],
+                }
+                for threshold in thresholds:
+                    reached = log.loc[full & (average >= threshold), "frame"]
+                    row[f"first_frame_100>={threshold:g}"] = (
+                        reached.iloc[0] if len(reached) else pd.NA
+                    )
+                rows.append(row)
+    table = pd.DataFrame(rows)
+    frames = [c for c in table.columns if c.startswith(("best_100_frame", "first_frame"))]
+    return table.astype({column: "Int64" for column in frames})
+
+
 def verdict_table(
     scores: pd.DataFrame,
     reference: pd.DataFrame,
@@ -879,6 +920,13 @@ def write_verdict(runs: Runs, out: Path, caption: str, tolerance: float) -> list
 
 def write_claims(runs: Runs, out: Path, caption: str) -> list[Path]:
     table = claims_table(runs.episodes, runs.scores, runs.games, runs.agents)
+    return write_table(table, out, caption)
+
+
+def write_milestones(
+    runs: Runs, out: Path, caption: str, thresholds: Sequence[float] | None = None
+) -> list[Path]:
+    table = milestones_table(runs.episodes, runs.agents, runs.games, thresholds or ())
     return write_table(table, out, caption)
 
 

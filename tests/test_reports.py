@@ -629,6 +629,33 @@ def test_claims_table_leaves_the_last_ten_empty_before_ten_episodes(tmp_path):
     assert last_episodes_at(log, 2500, count=2) == pytest.approx(1.5)  # episodes ending by 2,500
 
 
+def test_milestones_give_the_first_frame_the_average_reaches_each_threshold(tmp_path):
+    # Pong-like: -21 for 200 episodes, then +21; the 100-episode average rises from episode 200
+    # (episode 200) by 0.42 an episode: it reaches 0 at episode 249 (frame 250,000: 50 wins in
+    # the window) and passes 15 at episode 285 (frame 286,000: 86 wins give 15.12, 85 give 14.7).
+    _write_log(tmp_path, "ddqn", "Pong", 0, np.r_[np.full(200, -21.0), np.full(120, 21.0)])
+    # Still training and never past 0: its milestones are empty, its best is its first window.
+    _write_log(tmp_path, "ddqn", "Pong", 1, np.r_[np.full(100, -20.0), np.full(50, -21.0)])
+    # Under 100 episodes: no statistic at all, but its frames and episodes.
+    for seed in (0, 1):
+        _write_log(tmp_path, "idqn", "Pong", seed, np.full(60, 5.0))
+    _cli("milestones", tmp_path, tmp_path / "m", ["Pong"], [0, 1], "--thresholds", "0", "15")
+    table = pd.read_csv(tmp_path / "m.csv")
+    risen, flat = table.iloc[0], table.iloc[1]
+    assert list(table["agent"]) == ["DDQN", "DDQN", "i-DQN", "i-DQN"]
+    assert risen["first_frame_100>=0"] == 250_000
+    assert risen["first_frame_100>=15"] == 286_000
+    assert risen["best_100"] == pytest.approx(21.0) and risen["best_100_frame"] == 300_000
+    assert risen["final_100"] == pytest.approx(21.0) and risen["frames"] == 320_000
+    assert flat["best_100"] == pytest.approx(-20.0) and flat["best_100_frame"] == 100_000
+    assert flat["final_100"] == pytest.approx(-20.5)
+    assert np.isnan(flat["first_frame_100>=0"]) and np.isnan(flat["first_frame_100>=15"])
+    short = table.iloc[2]
+    assert short["episodes"] == 60 and np.isnan(short["best_100"]) and np.isnan(short["final_100"])
+    assert "--" in (tmp_path / "m.md").read_text()  # a missing cell, not "nan" or "<NA>"
+    assert "nan" not in (tmp_path / "m.md").read_text().lower()
+
+
 def test_table2_gives_the_chance_rate_of_the_action_shares_beside_the_random_one(tmp_path):
     import json
 
