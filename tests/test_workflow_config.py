@@ -35,7 +35,7 @@ def test_paper_dry_run_has_72_training_jobs(paper_plan):
     # file-type group with a {kind}.
     reports = {rule: n for rule, n in counts.items() if rule.startswith("report_")}
     assert reports == {
-        "report_table": 3,
+        "report_table": 4,
         "report_agreements_table": 1,
         "report_figure": 1,
         "report_table_figure": 1,
