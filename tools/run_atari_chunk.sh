@@ -8,6 +8,8 @@
 # THREADS (default: config/pong.yaml's train_threads) sets the run's torch threads, for two runs
 # side by side on two cores, each from its own checkout (snakemake locks a working directory):
 #   THREADS=1 bash tools/run_atari_chunk.sh idqn 150
+# Without its checkpoint.pt (only on the disk that trained it), a run with logs is refused:
+# RESTART=1 starts it again from frame 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AGENT=${1:?usage: tools/run_atari_chunk.sh AGENT MINUTES}
@@ -41,6 +43,17 @@ if [ -e "$RUN/summary.json" ]; then
   echo "$RUN is finished (summary.json); nothing to train" >&2
   exit 0
 fi
+# A run whose logs are here but whose checkpoint is not (a new machine, a fresh clone) would
+# start again from frame 0 and replace them: only when asked to.
+restarted=""
+if [ ! -e "$RUN/checkpoint.pt" ] && [ -s "$RUN/episodes.csv" ]; then
+  logged=$(tail -n 1 "$RUN/episodes.csv" | cut -d, -f1)
+  if [ "${RESTART:-0}" != 1 ]; then
+    echo "error: $RUN has logs to frame $logged but no checkpoint.pt to resume from; RESTART=1 starts it again from frame 0, replacing them" >&2
+    exit 1
+  fi
+  restarted="started again (RESTART=1), replacing logs to frame $logged; "
+fi
 start=$(frame)
 began=$(date -u +%Y-%m-%dT%H%MZ)
 t0=$(date +%s)
@@ -66,7 +79,7 @@ case "$status" in
     esac
     ;;
 esac
-row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores, torch threads: $THREADS | $wall | $how |"
+row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores, torch threads: $THREADS | $wall | $restarted$how |"
 tmp="$LOG.tmp"
 if ! { cat "$LOG" && printf '%s\n' "$row"; } > "$tmp"; then
   rm -f "$tmp"
