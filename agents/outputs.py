@@ -180,6 +180,18 @@ the episode logs alone, so it describes a run still training too (``python -m ag
 milestones``). One row per run: no mean over seeds.
 """
 
+_DIAGNOSTICS = """\
+**Training diagnostics.** What to look at when a run does not learn, per game (a column) against
+emulator frames, a line per seed: the 100-episode training average (Figure 8's statistic), the
+training loss, the mean Q-value of the actions taken and DDQN's ε, each where an agent logs it
+(``losses.csv``: one row every ``log_loss_every_updates`` updates; loss and Q drawn as the
+moving mean of 5 rows; the loss is an agent's own total, the four weighted losses for i-DQN),
+the loss on a log scale (symlog, linear within ±0.01, where
+an agent's loss goes below 0). Whether ε has decayed, the loss settled or diverged, and Q
+reached the scale of the returns (discounted at γ = 0.99) tells an exploration, optimisation or
+value-scale problem apart.
+"""
+
 _AGGREGATE = """\
 **Aggregate (rliable).** Scores are each seed's best full 100-episode moving average, normalised
 by random and the paper's DDQN, (score - random) / (paper DDQN - random), or by random and the
@@ -337,6 +349,9 @@ OUTPUTS: dict[str, Output] = {
         "Figure 8",
         options=("thresholds",),
         config={"thresholds": "milestones"},
+    ),
+    "diagnostics": Output(
+        "agents.reports:write_diagnostics", ("figure",), _DIAGNOSTICS, "Figure 8"
     ),
     "aggregate": Output(
         "agents.reports:write_aggregate",

@@ -594,6 +594,95 @@ def figure8(
     _save_figure(fig, outputs)
 
 
+#: What the diagnostics figure draws, a row each, where any run logs it (losses.csv's columns).
+DIAGNOSTICS = {
+    "return_100": f"training reward\n({WINDOW}-episode average)",
+    "loss": "training loss\n(mean of 5 logged rows)",
+    "q_mean": "mean Q of the\nactions taken",
+    "epsilon": "ε (exploration)",
+}
+
+
+LOSS_SMOOTHING = 5  # logged rows per point of the diagnostics' loss and Q (a moving mean)
+
+
+def load_losses(
+    runs_root: Path, agents: Iterable[str], games: Iterable[str], seeds: Iterable[int]
+) -> pd.DataFrame:
+    """Every learning run's loss log (:func:`agents.rundir.read_losses`) with ``agent, game,
+    seed`` columns; an agent that never learns (random) adds no rows."""
+    from agents.rundir import read_losses
+
+    frames = []
+    for agent in agents:
+        for game in games:
+            for seed in seeds:
+                log = read_losses(run_dir(runs_root, agent, game, seed))
+                if log is not None:
+                    frames.append(log.assign(agent=agent, game=game, seed=seed))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def diagnostics_figure(
+    episodes: pd.DataFrame, losses: pd.DataFrame, games: list[str], outputs: Iterable[Path]
+) -> None:
+    """Per game (a column), against frames: the 100-episode training average, the loss, the mean
+    Q of the actions taken and ε (a row each, where any run logs it), every seed its own line.
+
+    What to look at when a run does not learn: whether ε has decayed, whether the loss has
+    settled or diverged, and whether Q has reached the scale of the returns."""
+    rows = ["return_100"] + [
+        name for name in list(DIAGNOSTICS)[1:] if name in losses and losses[name].notna().any()
+    ]
+    agents = list(dict.fromkeys(episodes["agent"]))
+    colours = dict(zip(agents, sns.color_palette(n_colors=len(agents)), strict=True))
+    fig, axes = plt.subplots(
+        len(rows),
+        len(games),
+        figsize=(3.6 * len(games), 2.3 * len(rows)),
+        sharex="col",
+        squeeze=False,
+    )
+    handles = {}
+    for column, game in enumerate(games):
+        for row, name in enumerate(rows):
+            ax = axes[row, column]
+            data = episodes if name == "return_100" else losses
+            for agent in agents:
+                mine = data[(data["agent"] == agent) & (data["game"] == game)]
+                for _, log in mine.groupby("seed") if name in mine else ():
+                    drawn = log[log[name].notna()]
+                    if drawn.empty:
+                        continue
+                    if name == "return_100":  # smooth: 500 points draw it (MinAtar has 30K)
+                        step = max(1, len(drawn) // 500)
+                        drawn = pd.concat([drawn.iloc[:-1:step], drawn.iloc[-1:]])
+                    elif name != "epsilon":  # a trend, not each minibatch's noise
+                        values = drawn[name].rolling(LOSS_SMOOTHING, min_periods=1).mean()
+                        drawn = drawn.assign(**{name: values})
+                    (handles[label(agent)],) = ax.plot(
+                        drawn["frame"], drawn[name], color=colours[agent], lw=0.8, alpha=0.8
+                    )
+            if name == "loss" and ax.lines:
+                # Losses of different agents differ by orders of magnitude; the attention agent's
+                # (policy + value - entropy) goes below 0, which symlog keeps on the axis.
+                positive = all((line.get_ydata() > 0).all() for line in ax.lines)
+                ax.set_yscale(
+                    "log" if positive else "symlog", **({} if positive else {"linthresh": 1e-2})
+                )
+            if row == 0:
+                ax.set_title(game)
+            if row == len(rows) - 1:
+                ax.set_xlabel("frames")
+            if column == 0:
+                ax.set_ylabel(DIAGNOSTICS[name])
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle("Training diagnostics (a line per seed)", y=1.01)
+    fig.tight_layout()
+    _save_figure(fig, outputs)
+
+
 def _improvement_row(agent: str, baseline: str) -> dict[str, str]:
     """The aggregate table's row naming P(agent > baseline), without its estimate."""
     return {
@@ -888,6 +977,7 @@ class Runs:
     episodes: pd.DataFrame  # :func:`load_episodes`
     scores: pd.DataFrame  # :func:`per_seed_scores`
     reference: pd.DataFrame  # :func:`read_reference`
+    root: Path  # RUNS: RUNS/<agent>/<game>/s<seed>
 
 
 def load_runs(
@@ -905,7 +995,7 @@ def load_runs(
             get_agent(agent)
     episodes = load_episodes(runs_root, agents, games, seeds)
     scores = per_seed_scores(episodes)
-    return Runs(agents, games, seeds, episodes, scores, read_reference(reference))
+    return Runs(agents, games, seeds, episodes, scores, read_reference(reference), Path(runs_root))
 
 
 def write_table1(runs: Runs, out: Path, caption: str) -> list[Path]:
@@ -936,6 +1026,13 @@ def write_figure8(
     curves = None if reference_curves is None else read_reference_curves(reference_curves)
     paths = [Path(out).with_suffix(suffix) for suffix in (".png", ".pdf")]
     figure8(runs.episodes, runs.games, paths, reference_curves=curves)
+    return paths
+
+
+def write_diagnostics(runs: Runs, out: Path, caption: str) -> list[Path]:
+    losses = load_losses(runs.root, runs.agents, runs.games, runs.seeds)
+    paths = [Path(out).with_suffix(suffix) for suffix in (".png", ".pdf")]
+    diagnostics_figure(runs.episodes, losses, runs.games, paths)
     return paths
 
 

@@ -634,6 +634,16 @@ def read_episodes(run_dir: Path) -> pd.DataFrame:
     return table
 
 
+def read_losses(run_dir: Path) -> pd.DataFrame | None:
+    """A run's ``losses.csv`` (:func:`read_log`) under its agent's loss columns for its config,
+    or None for an agent that never learns (the random baseline logs none)."""
+    run, config = load_run(run_dir)
+    columns = get_agent(run.agent).agent.loss_columns(config)
+    if not columns:
+        return None
+    return read_log(Path(run_dir) / "losses.csv", ["frame", "update", *columns], run_dir)
+
+
 def load_agent(run_dir: Path, device: str | None = None) -> tuple[RunSpec, RunConfig, Agent]:
     """Load the trained agent of a run directory: ``(run, config, agent)``.
 

@@ -656,6 +656,45 @@ def test_milestones_give_the_first_frame_the_average_reaches_each_threshold(tmp_
     assert "nan" not in (tmp_path / "m.md").read_text().lower()
 
 
+def _committed_runs(root: Path, agents=("ddqn", "idqn", "random")) -> None:
+    """Copies of the committed MinAtar Breakout seed-0 runs' configs and logs."""
+    import shutil
+
+    for agent in agents:
+        source = ROOT / "results" / "minatar" / "runs" / agent / "MinAtar-Breakout" / "s0"
+        target = run_dir(root, agent, "MinAtar-Breakout", 0)
+        target.mkdir(parents=True)
+        for name in ("config.yaml", "episodes.csv", "losses.csv"):
+            shutil.copy(source / name, target / name)
+
+
+def test_diagnostics_draw_each_logged_quantity_of_the_agents_that_log_it(tmp_path, monkeypatch):
+    _committed_runs(tmp_path)
+    losses = reports.load_losses(tmp_path, ["ddqn", "idqn", "random"], ["MinAtar-Breakout"], [0])
+    assert set(losses["agent"]) == {"ddqn", "idqn"}  # random never learns: no loss log
+    assert losses.loc[losses["agent"] == "idqn", "epsilon"].isna().all()  # directed exploration
+    drawn = {}
+    monkeypatch.setattr(reports, "_save_figure", lambda fig, paths: drawn.setdefault("fig", fig))
+    agents = ("ddqn", "idqn", "random")
+    _cli("diagnostics", tmp_path, tmp_path / "d", ["MinAtar-Breakout"], [0], agents=agents)
+    axes = drawn["fig"].axes
+    labels = [ax.get_ylabel().split("\n")[0] for ax in axes]
+    assert labels == ["training reward", "training loss", "mean Q of the", "ε (exploration)"]
+    lines = [len(ax.lines) for ax in axes]
+    assert lines == [3, 2, 2, 1]  # random has returns only; ε is DDQN's alone
+    assert axes[1].get_yscale() == "log"  # both losses are positive
+
+
+def test_diagnostics_of_a_run_without_its_loss_log_is_a_clear_error(tmp_path, capsys):
+    _committed_runs(tmp_path, agents=("ddqn",))
+    (run_dir(tmp_path, "ddqn", "MinAtar-Breakout", 0) / "losses.csv").unlink()
+    args = ["report", "diagnostics", "--runs", str(tmp_path), "--agents", "ddqn"]
+    args += ["--games", "MinAtar-Breakout", "--seeds", "0", "--out", str(tmp_path / "d")]
+    assert main(args) == 2
+    assert "losses.csv" in _one_error_line(capsys)
+    assert not list(tmp_path.glob("d.*"))
+
+
 def test_table2_gives_the_chance_rate_of_the_action_shares_beside_the_random_one(tmp_path):
     import json
 

@@ -37,7 +37,7 @@ def test_paper_dry_run_has_72_training_jobs(paper_plan):
     assert reports == {
         "report_table": 4,
         "report_agreements_table": 1,
-        "report_figure": 1,
+        "report_figure": 2,
         "report_table_figure": 1,
     }
     assert sum(reports.values()) == len(outputs_needing("runs") + outputs_needing("agreements"))
