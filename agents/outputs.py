@@ -186,10 +186,9 @@ emulator frames, a line per seed: the 100-episode training average (Figure 8's s
 training loss, the mean Q-value of the actions taken and DDQN's ε, each where an agent logs it
 (``losses.csv``: one row every ``log_loss_every_updates`` updates; loss and Q drawn as the
 moving mean of 5 rows; the loss is an agent's own total, the four weighted losses for i-DQN),
-the loss on a log scale (symlog, linear within ±0.01, where
-an agent's loss goes below 0). Whether ε has decayed, the loss settled or diverged, and Q
-reached the scale of the returns (discounted at γ = 0.99) tells an exploration, optimisation or
-value-scale problem apart.
+the loss on a log scale (symlog, linear within ±0.01, where an agent's loss goes below 0).
+Whether ε has decayed, the loss settled or diverged, and Q reached the scale of the returns
+(discounted at γ = 0.99) tells an exploration, optimisation or value-scale problem apart.
 """
 
 _AGGREGATE = """\

@@ -594,16 +594,16 @@ def figure8(
     _save_figure(fig, outputs)
 
 
+LOSS_SMOOTHING = 5  # logged rows per point of the diagnostics' loss and Q (a moving mean)
+
+
 #: What the diagnostics figure draws, a row each, where any run logs it (losses.csv's columns).
 DIAGNOSTICS = {
     "return_100": f"training reward\n({WINDOW}-episode average)",
-    "loss": "training loss\n(mean of 5 logged rows)",
+    "loss": f"training loss\n(mean of {LOSS_SMOOTHING} logged rows)",
     "q_mean": "mean Q of the\nactions taken",
     "epsilon": "ε (exploration)",
 }
-
-
-LOSS_SMOOTHING = 5  # logged rows per point of the diagnostics' loss and Q (a moving mean)
 
 
 def load_losses(
