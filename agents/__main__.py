@@ -124,6 +124,26 @@ def _parser() -> argparse.ArgumentParser:
     measure.add_argument("--reference-run", type=Path, default=None, help="claim 9's states' run")
     measure.add_argument("--out", type=Path, default=None, help="default RUN/interpret.json")
 
+    health = sub.add_parser(
+        "health",
+        help="is a DDQN or i-DQN network still alive? dead ReLU units and Q spread on its replay",
+    )
+    health.add_argument("--run", type=Path, required=True, help="the run directory")
+    health.add_argument(
+        "--checkpoints",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="checkpoints of that run to measure (copies kept from earlier frames); "
+        "default RUN/checkpoint.pt",
+    )
+    health.add_argument(
+        "--states", type=int, default=1000, help="replay states to measure on (default 1000)"
+    )
+    health.add_argument(
+        "--out", type=Path, default=None, help="also write STEM.csv, .md and .tex (a stem)"
+    )
+
     from agents.outputs import kinds_of  # light: no matplotlib until a builder runs
 
     report = sub.add_parser("report", help="build a table or figure from trained runs")
@@ -329,6 +349,25 @@ def _report(args: argparse.Namespace) -> dict:
     return {"wrote": [str(p) for p in paths]} | summary
 
 
+def _health(args: argparse.Namespace) -> dict:
+    """:func:`agents.health.health_table` of a run's checkpoints, printed (and written with --out)."""
+    from agents.health import health_table
+    from agents.reports import write_table
+
+    table = health_table(args.run, args.checkpoints, args.states)
+    shown = table.drop(columns="checkpoint").assign(frames=table["frames"].map("{:,}".format))
+    print(shown.to_markdown(index=False, floatfmt=".4g"), file=sys.stderr)
+    summary: dict = {"rows": table.drop(columns="checkpoint").to_dict(orient="records")}
+    if args.out is not None:
+        caption = (
+            f"Network health of {args.run}: per ReLU layer of the online network, the fraction "
+            "of units positive on at least one of the replay states; Q spread, the largest "
+            "standard deviation of an action's Q across them; the distinct greedy actions."
+        )
+        summary["wrote"] = [str(p) for p in write_table(table, args.out, caption)]
+    return summary
+
+
 def _pack(run_dirs: list[Path], half_weights: bool = False) -> dict:
     """Compress each finished run's logs (and halve its weights), holding its lock (never a run that
     is still training)."""
@@ -489,6 +528,7 @@ HANDLERS = {
     "evaluate": _evaluate,
     "peer": _peer,
     "pack": lambda args: _pack(args.runs, args.half_weights),
+    "health": _health,
     "confirmatory": _confirmatory,
     "confirmatory-summary": _confirmatory_summary,
     "interpret-run": _interpret_run,

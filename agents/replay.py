@@ -123,6 +123,15 @@ class FrameReplay:
         frames = self.frames[(idx[:, None] + back) % self.capacity]
         return frames.reshape(len(idx), -1, *frames.shape[-2:])
 
+    def observations(self, count: int) -> np.ndarray:
+        """Up to ``count`` stored observations (B, stack * channels, H, W), evenly spaced over the
+        entries that start a transition: the states a diagnosis of the trained network
+        (:mod:`agents.health`) asks about, the ones the agent learned from."""
+        idx = np.flatnonzero(self._sampleable_mask())
+        if len(idx) > count:
+            idx = idx[np.linspace(0, len(idx) - 1, count).round().astype(np.int64)]
+        return self._stacks(idx)
+
     def sample_indices(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """Uniformly sample entries that start a complete transition.
 

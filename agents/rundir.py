@@ -644,16 +644,22 @@ def read_losses(run_dir: Path) -> pd.DataFrame | None:
     return read_log(Path(run_dir) / "losses.csv", ["frame", "update", *columns], run_dir)
 
 
-def load_agent(run_dir: Path, device: str | None = None) -> tuple[RunSpec, RunConfig, Agent]:
+def load_agent(
+    run_dir: Path, device: str | None = None, checkpoint_path: Path | None = None
+) -> tuple[RunSpec, RunConfig, Agent]:
     """Load the trained agent of a run directory: ``(run, config, agent)``.
 
     The agent exposes the contract's capabilities and the inspection API of its class (e.g.
     :class:`agents.idqn.IDQNAgent`). It comes from ``checkpoint.pt`` when the run has one, else
     from the weights-only ``model.pt`` (a clone of committed runs has only that). The environment's spec comes from the checkpoint; only a
     checkpoint written before it carried one makes an environment to read it.
+    ``checkpoint_path`` loads another checkpoint of the same run instead (a copy kept from an
+    earlier frame).
     """
     run, config = load_run(run_dir)
-    path = Path(run_dir) / "checkpoint.pt"
+    path = Path(checkpoint_path or Path(run_dir) / "checkpoint.pt")
+    if checkpoint_path is not None and not path.is_file():
+        raise UsageError(f"{path}: no such checkpoint")
     model_path = Path(run_dir) / MODEL_FILE
     if path.is_file():
         checkpoint = load_checkpoint(path, identity_digest(run, config))

@@ -28,7 +28,7 @@ from agents.interpret.inversion import (
 )
 from agents.interpret.render import StateRenderer, channel_colours, renderer_for
 from agents.interpret.saliency import perturbation_saliency, q_function
-from agents.interpret.tsne import tsne_2d
+from agents.interpret.tsne import all_alike, tsne_2d
 
 GRAY = EnvSpec("Pong", 3, (4, 84, 84), (84, 84), 4, ("NOOP", "FIRE", "RIGHT"))
 COLOR = EnvSpec("MsPacman", 3, (12, 210, 160), (3, 210, 160), 4, ("NOOP", "UP", "RIGHT"))
@@ -187,6 +187,17 @@ def test_tsne_copes_with_few_points(n):
     points = np.random.default_rng(0).normal(size=(n, 256))
     coords = tsne_2d(points)
     assert coords.shape == (n, 2) and np.isfinite(coords).all()
+
+
+@pytest.mark.parametrize("jitter", [0.0, 1e-9])
+def test_tsne_places_the_features_of_a_dead_network_at_one_point(jitter):
+    # A DDQN whose first-layer ReLUs are all zero gives every state the same features (Pong at
+    # 1.8M frames); scikit-learn's PCA and t-SNE divide by their variance and crashed on them.
+    rng = np.random.default_rng(0)
+    points = np.full((50, 512), 0.3) + jitter * rng.normal(size=(50, 512))
+    assert all_alike(points)
+    assert np.array_equal(tsne_2d(points), np.zeros((50, 2)))
+    assert not all_alike(rng.normal(size=(50, 512)))
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,18 @@ def test_never_samples_an_episode_final_frame_or_overwritten_history():
     assert len(set(idx.tolist())) == replay.num_transitions()
 
 
+@pytest.mark.parametrize("capacity,steps", [(500, 300), (50, 400)])
+def test_observations_are_true_stacks_spread_over_the_replay(capacity, steps):
+    replay = FrameReplay(capacity, (2, 3), frame_stack=4)
+    truth = fill(replay, steps)
+    observations = replay.observations(20)
+    assert observations.shape == (20, 4, 2, 3)
+    stacks = {obs.tobytes() for obs, *_ in truth.values()}
+    assert all(obs.tobytes() in stacks for obs in observations)  # never across episodes
+    every = replay.observations(10_000)
+    assert len(every) == replay.num_transitions()
+
+
 def test_state_dict_roundtrip():
     replay = FrameReplay(50, (2, 3))
     fill(replay, 120)

@@ -31,7 +31,7 @@ from agents.interpret.inversion import (
 )
 from agents.interpret.render import StateRenderer, renderer_for
 from agents.interpret.saliency import perturbation_saliency, q_function
-from agents.interpret.tsne import tsne_2d
+from agents.interpret.tsne import all_alike, tsne_2d
 from agents.rollout import ADVERSARIAL_STREAM, STATES_STREAM, episode_seed, rollout
 from agents.rundir import load_agent, load_run, make_run_env
 from agents.suites import suite_of
@@ -419,6 +419,16 @@ def tsne_figure(
         flat = tsne_2d(features, seed=seed)
         axes[0, 1].scatter(flat[:, 0], flat[:, 1], c=top, cmap="tab20", s=8)
         axes[0, 1].set_title("DDQN penultimate layer, same states (colour: i-DQN's top key)")
+        if all_alike(features):
+            axes[0, 1].text(
+                0.5,
+                0.35,
+                f"DDQN's penultimate layer is the same on all {n} states:\n"
+                "no layout to draw (a dead network? python -m agents health)",
+                transform=axes[0, 1].transAxes,
+                ha="center",
+                fontsize=9,
+            )
     for ax in axes[0]:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -1,0 +1,92 @@
+"""Is a value-based agent's network still alive? Measured on the states of its own replay.
+
+A run whose curve stays flat may be exploring still, or its network may have stopped being able
+to learn at all. The second has a plain signature: a ReLU unit that is zero on every state the
+agent trains on passes no gradient, and once every unit of a layer is so, no gradient reaches
+the layers below it and the Q-values no longer depend on the state. :func:`network_health`
+measures that on a checkpoint:
+
+* per ReLU layer of the online network, the fraction of its units that are positive on at least
+  one of the states (0 is a dead layer, which nothing in training can revive);
+* the Q spread: the largest, over actions, standard deviation of Q across the states (0 when the
+  network answers every state alike);
+* how many distinct greedy actions the states get (1 for a state-independent policy).
+
+The states are the checkpoint's own replay (``checkpoint_replay: true``), evenly spaced over it.
+``python -m agents health --run DIR [--checkpoints FILE ...]`` writes the table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from agents.errors import UsageError
+from agents.rundir import identity_digest, load_agent, load_checkpoint, load_run
+
+
+def network_health(agent, observations: np.ndarray) -> dict[str, float | int]:
+    """The measures of the module docstring for ``agent`` (with an ``online`` network and
+    ``q_values``) on ``observations`` (B, C, H, W): ``active <layer>`` per ReLU module, in the
+    order the forward pass meets them, ``Q spread`` and ``greedy actions``."""
+    network = getattr(agent, "online", None)
+    if not isinstance(network, nn.Module):
+        raise UsageError(f"{type(agent).__name__} has no online network to diagnose")
+    activity: dict[str, torch.Tensor] = {}
+
+    def record(name: str):
+        def hook(module, inputs, output) -> None:
+            positive = (output.detach().flatten(1) > 0).any(dim=0)
+            activity[name] = activity[name] | positive if name in activity else positive
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(record(name))
+        for name, module in network.named_modules()
+        if isinstance(module, nn.ReLU)
+    ]
+    try:
+        q = agent.q_values(torch.as_tensor(observations)).float().cpu()
+    finally:
+        for handle in handles:
+            handle.remove()
+    if not activity:
+        raise UsageError(f"{type(agent).__name__}'s online network has no nn.ReLU module")
+    row: dict[str, float | int] = {
+        f"active {name}": float(units.float().mean()) for name, units in activity.items()
+    }
+    row["Q spread"] = float(q.std(dim=0).max()) if len(q) > 1 else 0.0
+    row["greedy actions"] = int(q.argmax(dim=1).unique().numel())
+    return row
+
+
+def health_table(
+    run_dir: Path, checkpoints: list[Path] | None = None, states: int = 1000
+) -> pd.DataFrame:
+    """One row per checkpoint of the run at ``run_dir`` (default: its ``checkpoint.pt``): the
+    frame it was taken at, the number of replay states measured and :func:`network_health`."""
+    if states < 2:
+        raise UsageError(f"--states must be at least 2, got {states}")
+    run, config = load_run(run_dir)
+    paths = [Path(p) for p in checkpoints] if checkpoints else [Path(run_dir) / "checkpoint.pt"]
+    rows = []
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such checkpoint")
+        checkpoint = load_checkpoint(path, identity_digest(run, config))
+        if checkpoint.get("replay") is None:
+            raise UsageError(f"{path} holds no replay (checkpoint_replay: false): no states to ask")
+        _, _, agent = load_agent(run_dir, device="cpu", checkpoint_path=path)
+        agent.load_memory_state_dict(checkpoint["replay"])
+        observations = agent.replay.observations(states)
+        frames = int(checkpoint["step"]) * config.frame_skip
+        rows.append(
+            {"checkpoint": str(path), "frames": frames, "states": len(observations)}
+            | network_health(agent, observations)
+        )
+    return pd.DataFrame(rows).sort_values("frames", kind="stable").reset_index(drop=True)

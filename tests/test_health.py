@@ -1,0 +1,61 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from agents.__main__ import main
+from agents.config import build_config
+from agents.ddqn import DDQNAgent, DDQNConfig
+from agents.envs import EnvSpec
+from agents.health import health_table, network_health
+
+
+def _pong_ddqn():
+    torch.manual_seed(0)
+    config = build_config(DDQNConfig, "ddqn", "paper", {"batch_size": 4})
+    spec = EnvSpec("Pong", 3, (4, 84, 84), (84, 84), 4, ("NOOP", "FIRE", "RIGHT"))
+    return DDQNAgent(config, spec, torch.device("cpu"))
+
+
+def test_a_dead_first_layer_reads_as_dead_and_state_independent():
+    agent = _pong_ddqn()
+    observations = np.random.default_rng(0).integers(0, 256, (64, 4, 84, 84), dtype=np.uint8)
+    alive = network_health(agent, observations)
+    assert [k for k in alive if k.startswith("active")] == [
+        "active trunk.1",
+        "active trunk.3",
+        "active trunk.5",
+        "active head.1",
+    ]
+    assert 0.5 < alive["active trunk.1"] <= 1.0 and alive["Q spread"] > 0
+    with torch.no_grad():  # every first-layer unit negative on every state: Pong's run at 1.8M
+        agent.online.trunk[0].bias.fill_(-1e4)
+    dead = network_health(agent, observations)
+    assert dead["active trunk.1"] == 0.0 and dead["active trunk.3"] == 0.0
+    assert dead["Q spread"] == 0.0 and dead["greedy actions"] == 1
+
+
+def test_health_of_a_run_and_of_a_kept_checkpoint(tiny_minatar_run, tmp_path, capsys):
+    kept = tmp_path / "kept.pt"
+    kept.write_bytes((tiny_minatar_run / "checkpoint.pt").read_bytes())
+    table = health_table(tiny_minatar_run, [kept, tiny_minatar_run / "checkpoint.pt"], states=50)
+    assert list(table["frames"]) == [600, 600] and list(table["states"]) == [50, 50]
+    assert (table["Q spread"] > 0).all()
+    assert main(["health", "--run", str(tiny_minatar_run), "--out", str(tmp_path / "h")]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[0]["frames"] == 600 and rows[0]["states"] == 600  # every transition of 600 steps
+    assert (tmp_path / "h.csv").is_file() and (tmp_path / "h.md").is_file()
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--checkpoints", "missing.pt"], "missing.pt: no such checkpoint"),
+        (["--states", "1"], "--states must be at least 2"),
+    ],
+)
+def test_bad_input_is_one_line(tiny_minatar_run, capsys, extra, message):
+    assert main(["health", "--run", str(tiny_minatar_run), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
