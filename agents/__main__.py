@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
         "--states", type=int, default=1000, help="replay states to measure on (default 1000)"
     )
     health.add_argument(
-        "--out", type=Path, default=None, help="also write STEM.csv, .md and .tex (a stem)"
+        "--out", type=Path, default=None, help="also write STEM.csv and STEM.md"
     )
 
     from agents.outputs import kinds_of  # light: no matplotlib until a builder runs
@@ -350,21 +350,28 @@ def _report(args: argparse.Namespace) -> dict:
 
 
 def _health(args: argparse.Namespace) -> dict:
-    """:func:`agents.health.health_table` of a run's checkpoints, printed (and written with --out)."""
+    """:func:`agents.health.health_table` of a run's checkpoints, printed (and written with --out
+    as STEM.csv at full precision and STEM.md: a dead layer's Q spread is 1e-6, not 0.00)."""
+    from agents.files import atomic_write_text
     from agents.health import health_table
-    from agents.reports import write_table
 
     table = health_table(args.run, args.checkpoints, args.states)
     shown = table.drop(columns="checkpoint").assign(frames=table["frames"].map("{:,}".format))
-    print(shown.to_markdown(index=False, floatfmt=".4g"), file=sys.stderr)
+    markdown = shown.to_markdown(index=False, floatfmt=".4g")
+    print(markdown, file=sys.stderr)
     summary: dict = {"rows": table.drop(columns="checkpoint").to_dict(orient="records")}
     if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        csv, md = args.out.with_suffix(".csv"), args.out.with_suffix(".md")
+        atomic_write_text(csv, table.to_csv(index=False))
         caption = (
-            f"Network health of {args.run}: per ReLU layer of the online network, the fraction "
-            "of units positive on at least one of the replay states; Q spread, the largest "
-            "standard deviation of an action's Q across them; the distinct greedy actions."
+            f"Network health of `{args.run}`: per ReLU layer of the online network, the fraction "
+            "of its units positive on at least one of the replay states; Q spread, the largest "
+            "standard deviation of an action's Q across them; the distinct greedy actions "
+            "(`python -m agents health`)."
         )
-        summary["wrote"] = [str(p) for p in write_table(table, args.out, caption)]
+        atomic_write_text(md, f"{caption}\n\n{markdown}\n")
+        summary["wrote"] = [str(csv), str(md)]
     return summary
 
 
