@@ -140,9 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument(
         "--states", type=int, default=1000, help="replay states to measure on (default 1000)"
     )
-    health.add_argument(
-        "--out", type=Path, default=None, help="also write STEM.csv and STEM.md"
-    )
+    health.add_argument("--out", type=Path, default=None, help="also write STEM.csv and STEM.md")
 
     from agents.outputs import kinds_of  # light: no matplotlib until a builder runs
 
