@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from agents.errors import UsageError
-from agents.rundir import identity_digest, load_agent, load_checkpoint, load_run
+from agents.rundir import load_agent
 
 
 def network_health(agent, observations: np.ndarray) -> dict[str, float | int]:
@@ -72,19 +72,13 @@ def health_table(
     frame it was taken at, the number of replay states measured and :func:`network_health`."""
     if states < 2:
         raise UsageError(f"--states must be at least 2, got {states}")
-    run, config = load_run(run_dir)
     paths = [Path(p) for p in checkpoints] if checkpoints else [Path(run_dir) / "checkpoint.pt"]
     rows = []
     for path in paths:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such checkpoint")
-        checkpoint = load_checkpoint(path, identity_digest(run, config))
-        if checkpoint.get("replay") is None:
-            raise UsageError(f"{path} holds no replay (checkpoint_replay: false): no states to ask")
-        _, _, agent = load_agent(run_dir, device="cpu", checkpoint_path=path)
-        agent.load_memory_state_dict(checkpoint["replay"])
+        _, config, agent = load_agent(run_dir, "cpu", checkpoint_path=path, with_replay=True)
         observations = agent.replay.observations(states)
-        frames = int(checkpoint["step"]) * config.frame_skip
+        # Every transition the replay has taken is one agent step of the run.
+        frames = agent.replay.transitions_added * config.frame_skip
         rows.append(
             {"checkpoint": str(path), "frames": frames, "states": len(observations)}
             | network_health(agent, observations)

@@ -645,7 +645,10 @@ def read_losses(run_dir: Path) -> pd.DataFrame | None:
 
 
 def load_agent(
-    run_dir: Path, device: str | None = None, checkpoint_path: Path | None = None
+    run_dir: Path,
+    device: str | None = None,
+    checkpoint_path: Path | None = None,
+    with_replay: bool = False,
 ) -> tuple[RunSpec, RunConfig, Agent]:
     """Load the trained agent of a run directory: ``(run, config, agent)``.
 
@@ -654,7 +657,8 @@ def load_agent(
     from the weights-only ``model.pt`` (a clone of committed runs has only that). The environment's spec comes from the checkpoint; only a
     checkpoint written before it carried one makes an environment to read it.
     ``checkpoint_path`` loads another checkpoint of the same run instead (a copy kept from an
-    earlier frame).
+    earlier frame); ``with_replay`` also restores the replay the checkpoint carries (an error
+    where it carries none).
     """
     run, config = load_run(run_dir)
     path = Path(checkpoint_path or Path(run_dir) / "checkpoint.pt")
@@ -677,4 +681,8 @@ def load_agent(
         env.close()
     agent = get_agent(run.agent).agent(config, spec, select_device(device))
     getattr(agent, load)(checkpoint["agent"])
+    if with_replay:
+        if checkpoint.get("replay") is None:
+            raise UsageError(f"{path} holds no replay (checkpoint_replay: false, or weights only)")
+        agent.load_memory_state_dict(checkpoint["replay"])
     return run, config, agent
