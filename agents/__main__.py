@@ -128,13 +128,20 @@ def _parser() -> argparse.ArgumentParser:
         "health",
         help="is a DDQN or i-DQN network still alive? dead ReLU units and Q spread on its replay",
     )
-    health.add_argument("--run", type=Path, required=True, help="the run directory")
+    health.add_argument(
+        "--run",
+        type=Path,
+        nargs="+",
+        action="extend",
+        required=True,
+        help="the run directory, or several: one row each (their checkpoint.pt)",
+    )
     health.add_argument(
         "--checkpoints",
         type=Path,
         nargs="+",
         default=None,
-        help="checkpoints of that run to measure (copies kept from earlier frames); "
+        help="checkpoints of a single --run to measure (copies kept from earlier frames); "
         "default RUN/checkpoint.pt",
     )
     health.add_argument(
@@ -348,12 +355,21 @@ def _report(args: argparse.Namespace) -> dict:
 
 
 def _health(args: argparse.Namespace) -> dict:
-    """:func:`agents.health.health_table` of a run's checkpoints, printed (and written with --out
+    """:func:`agents.health.health_table` of each run's checkpoints, one table with a ``run``
+    column, printed (and written with --out
     as STEM.csv at full precision and STEM.md: a dead layer's Q spread is 1e-6, not 0.00)."""
+    import pandas as pd
+
     from agents.files import atomic_write_text
     from agents.health import health_table
 
-    table = health_table(args.run, args.checkpoints, args.states)
+    if args.checkpoints and len(args.run) > 1:
+        raise UsageError("--checkpoints takes the checkpoints of one --run, got several runs")
+    table = pd.concat(
+        [health_table(run, args.checkpoints, args.states).assign(run=str(run)) for run in args.run],
+        ignore_index=True,
+    )
+    table = table[["run", *table.columns.drop("run")]]
     shown = table.drop(columns="checkpoint").assign(frames=table["frames"].map("{:,}".format))
     markdown = shown.to_markdown(index=False, floatfmt=".4g")
     print(markdown, file=sys.stderr)
@@ -363,7 +379,7 @@ def _health(args: argparse.Namespace) -> dict:
         csv, md = args.out.with_suffix(".csv"), args.out.with_suffix(".md")
         atomic_write_text(csv, table.to_csv(index=False))
         caption = (
-            f"Network health of `{args.run}`: per ReLU layer of the online network, the fraction "
+            f"Network health of {', '.join(f'`{run}`' for run in args.run)}: per ReLU layer of the online network, the fraction "
             "of its units positive on at least one of the replay states; Q spread, the largest "
             "standard deviation of an action's Q across them; the distinct greedy actions "
             "(`python -m agents health`)."

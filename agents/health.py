@@ -13,7 +13,8 @@ measures that on a checkpoint:
 * how many distinct greedy actions the states get (1 for a state-independent policy).
 
 The states are the checkpoint's own replay (``checkpoint_replay: true``), evenly spaced over it.
-``python -m agents health --run DIR [--checkpoints FILE ...]`` writes the table.
+``python -m agents health --run DIR [--checkpoints FILE ...]`` writes the table; ``--run DIR ...``
+with several runs gives a row for each run's ``checkpoint.pt``.
 """
 
 from __future__ import annotations

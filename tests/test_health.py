@@ -48,10 +48,26 @@ def test_health_of_a_run_and_of_a_kept_checkpoint(tiny_minatar_run, tmp_path, ca
     assert (tmp_path / "h.csv").is_file() and (tmp_path / "h.md").is_file()
 
 
+def test_health_of_several_runs_is_one_row_each(tiny_minatar_run, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    for path in tiny_minatar_run.iterdir():
+        if path.is_file():
+            (other / path.name).write_bytes(path.read_bytes())
+    runs = [str(tiny_minatar_run), str(other)]
+    assert main(["health", "--run", *runs, "--states", "50", "--out", str(tmp_path / "h")]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [row["run"] for row in rows] == runs
+    assert rows[0] | {"run": ""} == rows[1] | {"run": ""}  # the same checkpoint twice
+    written = (tmp_path / "h.csv").read_text().splitlines()
+    assert written[0].startswith("run,checkpoint,frames") and len(written) == 3
+
+
 @pytest.mark.parametrize(
     "extra,message",
     [
         (["--checkpoints", "missing.pt"], "missing.pt: no such checkpoint"),
+        (["--run", "elsewhere", "--checkpoints", "a.pt"], "checkpoints of one --run"),
         (["--states", "1"], "--states must be at least 2"),
     ],
 )
