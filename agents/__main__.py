@@ -126,7 +126,8 @@ def _parser() -> argparse.ArgumentParser:
 
     health = sub.add_parser(
         "health",
-        help="is a DDQN or i-DQN network still alive? dead ReLU units and Q spread on its replay",
+        help="is a DDQN or i-DQN network still alive? dead ReLU units, Q spread and Q against "
+        "the return, on its replay",
     )
     health.add_argument(
         "--run",
@@ -369,7 +370,10 @@ def _health(args: argparse.Namespace) -> dict:
         [health_table(run, args.checkpoints, args.states).assign(run=str(run)) for run in args.run],
         ignore_index=True,
     )
-    table = table[["run", *table.columns.drop("run")]]
+    # Runs of different agents name different layers: all layers first, then the shared measures.
+    measures = table.columns.drop(["run", "checkpoint", "frames", "states"])
+    layers_first = sorted(measures, key=lambda column: not column.startswith("active "))
+    table = table[["run", "checkpoint", "frames", "states", *layers_first]]
     shown = table.drop(columns="checkpoint").assign(frames=table["frames"].map("{:,}".format))
     markdown = shown.to_markdown(index=False, floatfmt=".4g")
     print(markdown, file=sys.stderr)
@@ -381,8 +385,9 @@ def _health(args: argparse.Namespace) -> dict:
         caption = (
             f"Network health of {', '.join(f'`{run}`' for run in args.run)}: per ReLU layer of the online network, the fraction "
             "of its units positive on at least one of the replay states; Q spread, the largest "
-            "standard deviation of an action's Q across them; the distinct greedy actions "
-            "(`python -m agents health`)."
+            "standard deviation of an action's Q across them; the distinct greedy actions; on "
+            "the states whose episode ended inside the replay, the mean Q of the action taken "
+            "and the mean discounted return that followed (`python -m agents health`)."
         )
         atomic_write_text(md, f"{caption}\n\n{markdown}\n")
         summary["wrote"] = [str(csv), str(md)]

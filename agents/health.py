@@ -12,6 +12,13 @@ measures that on a checkpoint:
   network answers every state alike);
 * how many distinct greedy actions the states get (1 for a state-independent policy).
 
+A live network can still be wrong about values. :func:`value_against_return` sets the mean Q of
+the action the agent took against the mean discounted return that followed it, on the replay's
+states whose episode ended inside the replay (van Hasselt et al., 2016, Fig. 3, measured
+overestimation the same way on the greedy policy). The return is that of the policy that acted:
+while ε is large it sits below the greedy policy's value, which Q estimates, so Q above it is
+expected then; once ε is near its floor the two should agree if Q is unbiased.
+
 The states are the checkpoint's own replay (``checkpoint_replay: true``), evenly spaced over it.
 ``python -m agents health --run DIR [--checkpoints FILE ...]`` writes the table; ``--run DIR ...``
 with several runs gives a row for each run's ``checkpoint.pt``.
@@ -27,6 +34,7 @@ import torch
 from torch import nn
 
 from agents.errors import UsageError
+from agents.replay import FrameReplay
 from agents.rundir import load_agent
 
 
@@ -66,11 +74,34 @@ def network_health(agent, observations: np.ndarray) -> dict[str, float | int]:
     return row
 
 
+def value_against_return(
+    agent, replay: FrameReplay, gamma: float, states: int
+) -> dict[str, float | int]:
+    """``states with a return``: how many of up to ``states`` replay states (evenly spaced over
+    those whose episode ended inside the replay) were measured; ``mean Q of action taken``, the
+    mean of ``agent.q_values`` at the action the agent took there; ``mean return``, the mean of
+    :meth:`FrameReplay.returns_to_episode_end` (NaN both, when no episode ended in the replay)."""
+    idx, returns = replay.returns_to_episode_end(gamma)
+    if len(idx) > states:
+        keep = np.linspace(0, len(idx) - 1, states).round().astype(np.int64)
+        idx, returns = idx[keep], returns[keep]
+    if len(idx) == 0:
+        return {"states with a return": 0, "mean Q of action taken": np.nan, "mean return": np.nan}
+    q = agent.q_values(torch.as_tensor(replay.observations_at(idx))).float().cpu()
+    taken = q.gather(1, torch.as_tensor(replay.actions[idx]).view(-1, 1)).squeeze(1)
+    return {
+        "states with a return": len(idx),
+        "mean Q of action taken": float(taken.mean()),
+        "mean return": float(returns.mean()),
+    }
+
+
 def health_table(
     run_dir: Path, checkpoints: list[Path] | None = None, states: int = 1000
 ) -> pd.DataFrame:
     """One row per checkpoint of the run at ``run_dir`` (default: its ``checkpoint.pt``): the
-    frame it was taken at, the number of replay states measured and :func:`network_health`."""
+    frame it was taken at, the number of replay states measured, :func:`network_health` and
+    :func:`value_against_return`."""
     if states < 2:
         raise UsageError(f"--states must be at least 2, got {states}")
     paths = [Path(p) for p in checkpoints] if checkpoints else [Path(run_dir) / "checkpoint.pt"]
@@ -83,5 +114,6 @@ def health_table(
         rows.append(
             {"checkpoint": str(path), "frames": frames, "states": len(observations)}
             | network_health(agent, observations)
+            | value_against_return(agent, agent.replay, config.gamma, states)
         )
     return pd.DataFrame(rows).sort_values("frames", kind="stable").reset_index(drop=True)

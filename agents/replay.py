@@ -132,6 +132,34 @@ class FrameReplay:
             idx = idx[np.linspace(0, len(idx) - 1, count).round().astype(np.int64)]
         return self._stacks(idx)
 
+    def observations_at(self, idx: np.ndarray) -> np.ndarray:
+        """The stored observations (B, stack * channels, H, W) that end at entries ``idx``."""
+        return self._stacks(np.asarray(idx, dtype=np.int64))
+
+    def returns_to_episode_end(self, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+        """Every entry that starts a transition of an episode that terminated inside the replay,
+        and its discounted return to that end, sum over k of ``gamma**k * r[t + k]``.
+
+        That return is what the policy that acted (exploration included) earned from the state,
+        the quantity a Q estimate is checked against (:mod:`agents.health`). Entries of an
+        episode still running at the newest entry, or cut off by truncation, have no such return
+        and are left out.
+        """
+        oldest_to_newest = (self.cursor - self.size + np.arange(self.size)) % self.capacity
+        returns = np.zeros(self.capacity, dtype=np.float64)
+        ends_inside = np.zeros(self.capacity, dtype=bool)
+        running, terminated = 0.0, False
+        for i in oldest_to_newest[::-1]:
+            if not self.has_action[i]:  # an episode's last observation, or the newest entry
+                running, terminated = 0.0, False
+            elif self.terminated[i]:
+                running, terminated = float(self.rewards[i]), True
+            else:
+                running = float(self.rewards[i]) + gamma * running
+            returns[i], ends_inside[i] = running, terminated
+        idx = np.flatnonzero(self._sampleable_mask() & ends_inside)
+        return idx, returns[idx]
+
     def sample_indices(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """Uniformly sample entries that start a complete transition.
 

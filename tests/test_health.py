@@ -8,7 +8,8 @@ from agents.__main__ import main
 from agents.config import build_config
 from agents.ddqn import DDQNAgent, DDQNConfig
 from agents.envs import EnvSpec
-from agents.health import health_table, network_health
+from agents.health import health_table, network_health, value_against_return
+from agents.replay import FrameReplay
 
 
 def _pong_ddqn():
@@ -42,6 +43,8 @@ def test_health_of_a_run_and_of_a_kept_checkpoint(tiny_minatar_run, tmp_path, ca
     table = health_table(tiny_minatar_run, [kept, tiny_minatar_run / "checkpoint.pt"], states=50)
     assert list(table["frames"]) == [600, 600] and list(table["states"]) == [50, 50]
     assert (table["Q spread"] > 0).all()
+    assert (table["states with a return"] > 0).all()  # Breakout's 600 steps end episodes
+    assert table["mean Q of action taken"].notna().all() and table["mean return"].notna().all()
     assert main(["health", "--run", str(tiny_minatar_run), "--out", str(tmp_path / "h")]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows[0]["frames"] == 600 and rows[0]["states"] == 600  # every transition of 600 steps
@@ -75,3 +78,31 @@ def test_bad_input_is_one_line(tiny_minatar_run, capsys, extra, message):
     assert main(["health", "--run", str(tiny_minatar_run), *extra]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+class _ConstantQ:
+    """Q = 2 for action 1 and -1 elsewhere, on every state."""
+
+    def q_values(self, observations):
+        q = torch.full((len(observations), 3), -1.0)
+        q[:, 1] = 2.0
+        return q
+
+
+def test_value_against_return_reads_the_action_taken_and_the_return_that_followed():
+    replay = FrameReplay(100, (2, 2), frame_stack=2)
+    frame = np.zeros((2, 2), dtype=np.uint8)
+    replay.start_episode(frame)
+    for action, reward, terminated in [(1, 0.0, False), (0, 1.0, False), (1, -1.0, True)]:
+        replay.add(action, reward, terminated, frame)
+    replay.start_episode(frame)
+    replay.add(1, 1.0, False, frame)  # still running: no return
+    measured = value_against_return(_ConstantQ(), replay, gamma=0.5, states=10)
+    returns = [0.0 + 0.5 * (1.0 + 0.5 * -1.0), 1.0 + 0.5 * -1.0, -1.0]
+    assert measured["states with a return"] == 3
+    assert measured["mean Q of action taken"] == pytest.approx((2.0 - 1.0 + 2.0) / 3)
+    assert measured["mean return"] == pytest.approx(np.mean(returns))
+    assert value_against_return(_ConstantQ(), replay, 0.5, states=2)["states with a return"] == 2
+    empty = FrameReplay(100, (2, 2), frame_stack=2)
+    empty.start_episode(frame)
+    assert np.isnan(value_against_return(_ConstantQ(), empty, 0.5, 10)["mean return"])

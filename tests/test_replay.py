@@ -111,3 +111,34 @@ def test_color_frames_concatenate_channels():
 def test_stores_each_frame_once():
     replay = FrameReplay(1000, (84, 84))
     assert replay.frames.nbytes == 1000 * 84 * 84
+
+
+@pytest.mark.parametrize("capacity,steps", [(500, 300), (50, 400)])  # without and with wrap-around
+def test_returns_to_episode_end_match_a_replay_of_the_episodes(capacity, steps):
+    replay = FrameReplay(capacity, (2, 3), frame_stack=4)
+    rng = np.random.default_rng(3)
+    env = FrameStackObservation(CounterEnv(rng), 4)
+    obs, _ = env.reset()
+    replay.start_episode(obs[-1])
+    played = []  # (entry, reward, terminated, episode over) in the order played
+    for _ in range(steps):
+        next_obs, reward, terminated, truncated, _ = env.step(int(rng.integers(3)))
+        played.append(((replay.cursor - 1) % capacity, reward, terminated, terminated or truncated))
+        replay.add(0, reward, terminated, next_obs[-1])
+        if terminated or truncated:
+            obs, _ = env.reset()
+            replay.start_episode(obs[-1])
+    expected, running, ends_in_termination, seen = {}, 0.0, False, set()
+    for entry, reward, terminated, over in reversed(played):
+        if over:
+            running, ends_in_termination = 0.0, terminated
+        running = reward + 0.9 * running
+        if entry not in seen:  # the newest step to write an entry is the one stored there
+            seen.add(entry)
+            if ends_in_termination:
+                expected[entry] = running
+    sampleable = set(replay.sample_indices(20000, np.random.default_rng(4)).tolist())
+    expected = {e: g for e, g in expected.items() if e in sampleable}
+    idx, returns = replay.returns_to_episode_end(0.9)
+    assert dict(zip(idx.tolist(), returns.tolist(), strict=True)) == pytest.approx(expected)
+    assert 0 < len(expected) < len(sampleable)  # the running episode and truncations are left out
