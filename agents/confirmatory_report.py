@@ -887,8 +887,9 @@ def attention_curves_figure(
         ax.axhline(anchor["random"], color="gray", linestyle="--", linewidth=1, label="random")
         ax.set(title=game.removeprefix("MinAtar-"), xlabel="agent steps")
     axes[0].set_ylabel("training return (50K-step bins)")
-    axes[0].legend(fontsize=7)
-    if not games:
+    if games:
+        axes[0].legend(fontsize=7)
+    else:
         axes[0].axis("off")
         axes[0].text(0.5, 0.5, "no attention-agent arms in this study", ha="center")
     fig.tight_layout()

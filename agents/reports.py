@@ -820,10 +820,12 @@ def aggregate(
     taus, profile, profile_ci = profiles
     fig, (ax_iqm, ax_profile) = plt.subplots(1, 2, figsize=(11, 3.8))
     iqm = table[(table["metric"] == "IQM") & (table["normalised by"] == f"random -> {norms[0]}")]
+    # Plain arrays: matplotlib reads a one-agent Series with float(), which pandas deprecates.
+    estimate, low, high = (iqm[c].to_numpy() for c in ("estimate", "ci_low", "ci_high"))
     ax_iqm.errorbar(
-        iqm["estimate"],
+        estimate,
         range(len(iqm)),
-        xerr=[iqm["estimate"] - iqm["ci_low"], iqm["ci_high"] - iqm["estimate"]],
+        xerr=[estimate - low, high - estimate],
         fmt="o",
         capsize=4,
     )
