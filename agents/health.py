@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from agents.errors import UsageError
-from agents.replay import FrameReplay
+from agents.replay import FrameReplay, evenly_spaced
 from agents.rundir import load_agent
 
 
@@ -82,9 +82,8 @@ def value_against_return(
     mean of ``agent.q_values`` at the action the agent took there; ``mean return``, the mean of
     :meth:`FrameReplay.returns_to_episode_end` (NaN both, when no episode ended in the replay)."""
     idx, returns = replay.returns_to_episode_end(gamma)
-    if len(idx) > states:
-        keep = np.linspace(0, len(idx) - 1, states).round().astype(np.int64)
-        idx, returns = idx[keep], returns[keep]
+    keep = evenly_spaced(len(idx), states)
+    idx, returns = idx[keep], returns[keep]
     if len(idx) == 0:
         return {"states with a return": 0, "mean Q of action taken": np.nan, "mean return": np.nan}
     q = agent.q_values(torch.as_tensor(replay.observations_at(idx))).float().cpu()

@@ -30,6 +30,15 @@ class Batch:
     next_obs: torch.Tensor  # uint8, (B, C, H, W)
 
 
+def evenly_spaced(length: int, count: int) -> np.ndarray:
+    """Positions of at most ``count`` items evenly spaced over ``range(length)``, first and last
+    included: every position when ``length <= count``. Subsamples the replay's states for a
+    diagnosis without favouring its oldest or newest part."""
+    if length <= count:
+        return np.arange(length)
+    return np.linspace(0, length - 1, count).round().astype(np.int64)
+
+
 class FrameReplay:
     """Ring buffer of single frames that rebuilds frame stacks on sampling.
 
@@ -128,9 +137,7 @@ class FrameReplay:
         entries that start a transition: the states a diagnosis of the trained network
         (:mod:`agents.health`) asks about, the ones the agent learned from."""
         idx = np.flatnonzero(self._sampleable_mask())
-        if len(idx) > count:
-            idx = idx[np.linspace(0, len(idx) - 1, count).round().astype(np.int64)]
-        return self._stacks(idx)
+        return self.observations_at(idx[evenly_spaced(len(idx), count)])
 
     def observations_at(self, idx: np.ndarray) -> np.ndarray:
         """The stored observations (B, stack * channels, H, W) that end at entries ``idx``."""

@@ -4,7 +4,7 @@ import pytest
 import torch
 from gymnasium.wrappers import FrameStackObservation
 
-from agents.replay import FrameReplay
+from agents.replay import FrameReplay, evenly_spaced
 
 
 class CounterEnv(gym.Env):
@@ -87,6 +87,18 @@ def test_observations_are_true_stacks_spread_over_the_replay(capacity, steps):
     assert all(obs.tobytes() in stacks for obs in observations)  # never across episodes
     every = replay.observations(10_000)
     assert len(every) == replay.num_transitions()
+
+
+@pytest.mark.parametrize("length,count", [(0, 5), (3, 5), (5, 5), (100, 7), (1000, 2)])
+def test_evenly_spaced_keeps_the_ends_and_never_repeats(length, count):
+    positions = evenly_spaced(length, count)
+    assert len(positions) == min(length, count)
+    assert len(set(positions.tolist())) == len(positions)
+    if length:
+        assert positions[0] == 0 and positions[-1] == length - 1
+    if length > count:  # gaps differ by at most one: no part of the range is favoured
+        gaps = np.diff(positions)
+        assert gaps.max() - gaps.min() <= 1
 
 
 def test_state_dict_roundtrip():
