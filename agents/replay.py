@@ -31,9 +31,10 @@ class Batch:
 
 
 def evenly_spaced(length: int, count: int) -> np.ndarray:
-    """Positions of at most ``count`` items evenly spaced over ``range(length)``, first and last
-    included: every position when ``length <= count``. Subsamples the replay's states for a
-    diagnosis without favouring its oldest or newest part."""
+    """Positions of at most ``count`` items evenly spaced over ``range(length)``: every position
+    when ``length <= count``, else the first, the last (when ``count >= 2``) and evenly spaced ones
+    between. Subsamples the replay's states for a diagnosis without favouring its oldest or newest
+    part."""
     if length <= count:
         return np.arange(length)
     return np.linspace(0, length - 1, count).round().astype(np.int64)
