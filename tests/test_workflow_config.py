@@ -187,11 +187,14 @@ def test_the_pong_config_plans_its_two_runs_and_their_report_only():
     """config/pong.yaml (issue 27): DDQN and i-DQN on Pong at 10M frames, and `grid` builds the
     grid's tables and figures and i-DQN's Pong figures, without Table 2's MsPacman runs or the
     studies."""
-    out = snakemake("grid", "-n", "--configfile", "config/pong.yaml")
+    # In a runs directory of its own, so that the committed runs' progress does not enter.
+    fresh = "results/atari/pong-plan"
+    out = snakemake(
+        "grid", "-n", "--configfile", "config/pong.yaml", "--config", f"runs_dir={fresh}"
+    )
     counts = job_counts(out.stdout + out.stderr)
     assert counts["train"] == 2, counts
-    runs = [f"results/atari/pong/{agent}/Pong/s0" for agent in ("ddqn", "idqn")]
-    assert sorted(planned_runs(out.stdout)) == runs
+    assert sorted(planned_runs(out.stdout)) == [f"{fresh}/{a}/Pong/s0" for a in ("ddqn", "idqn")]
     assert "--frames 10000000 --preset paper" in out.stdout
     assert "--reference-curves data/atari/dopamine_pong_dqn.csv" in out.stdout  # Dopamine's DQN
     assert counts["interpret_game_figure"] == 5 and "report_agreements_table" not in counts, counts
@@ -326,7 +329,8 @@ def test_a_third_agent_joins_the_pipeline_from_its_registry_line():
 
 
 def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
-    """The committed MinAtar runs are finished runs, whatever Snakemake finds on a fresh clone.
+    """The committed MinAtar runs, and finished Pong runs, are finished runs, whatever Snakemake
+    finds on a fresh clone.
 
     A clone has no ``.snakemake/`` metadata and file times in checkout order, so the tracked files
     are copied with shuffled times (the runs' files newer or older than the code and configs)
@@ -367,6 +371,12 @@ def test_a_fresh_clone_rebuilds_the_minatar_reports_without_training(tmp_path):
 
     reports = job_counts(plan("reports"))  # make minatar-reports: no training of any kind
     assert not [job for job in reports if job.startswith("train")], reports
+    # The Pong runs (config/pong.yaml, issue 27): a finished one (its summary.json committed)
+    # is never trained again; one still training in chunks is planned.
+    pong = [f"results/atari/pong/{agent}/Pong/s0" for agent in ("ddqn", "idqn")]
+    unfinished = [run for run in pong if not (clone / run / "summary.json").is_file()]
+    assert len(unfinished) < 2, "DDQN's Pong run is committed finished"
+    assert planned_runs(plan("grid", "config/pong.yaml")) == unfinished
     # The studies' runs are committed chunk by chunk: exactly the missing ones are planned, in
     # lockstep jobs (config/minatar.yaml) or alone.
     studies = [
