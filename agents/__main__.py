@@ -1,4 +1,4 @@
-"""Command line: ``python -m agents train|evaluate|peer|pack|confirmatory|confirmatory-summary|interpret-run|report|interpret|study|list``.
+"""Command line: ``python -m agents train|evaluate|peer|pack|resume-point|confirmatory|confirmatory-summary|interpret-run|report|interpret|study|list``.
 
     python -m agents train --agent ddqn --game Pong --seed 0 --frames 10000000 --out DIR \\
         [--preset NAME] [--set key=value ...]
@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     pack.add_argument(
         "--half-weights", action="store_true", help="also store model.pt's weights as float16"
     )
+
+    resume_point = sub.add_parser(
+        "resume-point",
+        help="write RUN/resume.pt from its checkpoint: small enough to commit, so that the run "
+        "resumes (warm) where it stands on another machine",
+    )
+    resume_point.add_argument("runs", type=Path, nargs="+", help="run directories, unfinished")
 
     confirmatory = sub.add_parser(
         "confirmatory", help="the confirmatory study's tables, verdicts and figures"
@@ -413,6 +420,23 @@ def _pack(run_dirs: list[Path], half_weights: bool = False) -> dict:
     return {"packed": packed}
 
 
+def _resume_points(run_dirs: list[Path]) -> dict:
+    """Write each unfinished run's resume point, holding its lock (never a run that is training)."""
+    from agents.files import RunLock
+    from agents.rundir import write_resume_point
+
+    for run_dir in run_dirs:  # all checked before any is written
+        if (run_dir / "summary.json").is_file():
+            raise UsageError(f"{run_dir} is finished (summary.json): its model.pt is what to keep")
+        if not (run_dir / "checkpoint.pt").is_file():
+            raise UsageError(f"{run_dir} has no checkpoint.pt to take a resume point from")
+    written = []
+    for run_dir in run_dirs:
+        with RunLock(run_dir):
+            written.append(str(write_resume_point(run_dir)))
+    return {"wrote": written}
+
+
 def _confirmatory(args: argparse.Namespace) -> dict:
     from agents import confirmatory_report
     from agents.config import load_yaml
@@ -554,6 +578,7 @@ HANDLERS = {
     "evaluate": _evaluate,
     "peer": _peer,
     "pack": lambda args: _pack(args.runs, args.half_weights),
+    "resume-point": lambda args: _resume_points(args.runs),
     "health": _health,
     "confirmatory": _confirmatory,
     "confirmatory-summary": _confirmatory_summary,

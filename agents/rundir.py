@@ -7,6 +7,10 @@ A run directory holds everything about one training run::
     episodes.csv       one row per finished episode: frame, episode, return (raw), length, seconds
     losses.csv         every ``log_loss_every_updates`` updates: frame, update, loss, ...
     checkpoint.pt      the agent's state, its memory (optional), RNG states, counters, env spec
+    resume.pt          written on request (``python -m agents resume-point``): the checkpoint
+                       less its replay, optimiser state and target network, weights as float16;
+                       small enough to commit, so that a long run outlives the disk it trained
+                       on (a warm resume, not an exact one: :func:`write_resume_point`)
     model.pt           written at the budget's end: the agent's weights only (no optimiser, no
                        replay), small enough to commit; the analyses load it without checkpoint.pt
     summary.json       written last, when the frame budget is reached (the completion marker)
@@ -67,6 +71,14 @@ if TYPE_CHECKING:
 CHECKPOINT_FORMAT = 1
 MODEL_FORMAT = 1
 MODEL_FILE = "model.pt"
+RESUME_POINT_FILE = "resume.pt"
+RESUME_POINT_FORMAT = "resume point 1"
+#: What a resume point leaves out of the agent's state, and what restoring it does instead.
+RESUME_POINT_LEAVES_OUT = {
+    "replay": "refilled with the restored policy's own steps before learning starts again",
+    "optimizer": "Adam restarted",
+    "target": "synced to the online network",
+}
 EPISODE_HEADER = ["frame", "episode", "return", "length", "seconds"]
 EVAL_HEADER = ["episode", "return", "length"]
 EVAL_PHASE_HEADER = ["frame", "episode", "return", "length"]
@@ -77,6 +89,7 @@ RUN_FILES = (
     "episodes.csv",
     "losses.csv",
     "checkpoint.pt",
+    RESUME_POINT_FILE,
     MODEL_FILE,
     "summary.json",
     "evals.csv",
@@ -483,7 +496,7 @@ def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[st
     checkpoint's counters: a log starting at episode 390, or a finished run's summary beside an
     empty log.
     """
-    checkpoint_path = out / "checkpoint.pt"
+    checkpoint_path = out / (RESUME_POINT_FILE if is_resume_point(checkpoint) else "checkpoint.pt")
     step, frame_skip = int(checkpoint["step"]), config.frame_skip
     if run.frames // frame_skip < step:
         raise UsageError(
@@ -537,17 +550,82 @@ def halve_model(out: Path) -> Path:
     casts them back to the agent's dtype (``load_state_dict`` copies across dtypes), so the
     analyses see the weights rounded to float16's 11 significant bits."""
 
-    def half(value: Any) -> Any:
-        if isinstance(value, torch.Tensor) and value.dtype == torch.float32:
-            return value.half()
-        if isinstance(value, dict):
-            return {key: half(item) for key, item in value.items()}
-        return value
-
     path = Path(out) / MODEL_FILE
     model = torch.load(path, map_location="cpu", weights_only=True)
-    atomic_torch_save({**model, "agent": half(model["agent"]), "stored_as": "float16"}, path)
+    atomic_torch_save({**model, "agent": _float16(model["agent"]), "stored_as": "float16"}, path)
     return path
+
+
+def _float16(value: Any) -> Any:
+    """``value`` with every float32 tensor in it (nested dicts included) as float16."""
+    if isinstance(value, torch.Tensor) and value.dtype == torch.float32:
+        return value.half()
+    if isinstance(value, dict):
+        return {key: _float16(item) for key, item in value.items()}
+    return value
+
+
+def write_resume_point(out: Path) -> Path:
+    """Write ``out/resume.pt`` from ``out/checkpoint.pt``, atomically, and return its path.
+
+    A checkpoint cannot be committed (Pong's is 100 MB, 71 of them replay), so a run whose disk
+    is lost between two chunks (a replaced machine) would start again from frame 0. The resume
+    point keeps what fixes the run's place (step, episode and update counters, the episode under
+    way, the RNG states, the schedules) and the online weights as float16, and leaves out
+    :data:`RESUME_POINT_LEAVES_OUT`: a few MB. :func:`agents.runner.prepare_run_dir` resumes from
+    it only when ``checkpoint.pt`` is absent, and ``meta.json`` records that resume as warm: the
+    run goes on from the same step, but not along the trajectory an exact resume would give.
+    Only replay agents (DDQN, i-DQN) have one: what an on-policy agent's checkpoint holds
+    mid-unroll cannot be left out.
+    """
+    from agents.value_based import ValueBasedAgent
+
+    out = Path(out)
+    checkpoint_path = out / "checkpoint.pt"
+    if not checkpoint_path.is_file():
+        raise UsageError(f"{out} has no checkpoint.pt to take a resume point from")
+    checkpoint = load_checkpoint(checkpoint_path, identity_digest(*load_run(out)))
+    agent_class = get_agent(checkpoint["agent_name"]).agent
+    if not issubclass(agent_class, ValueBasedAgent):
+        raise UsageError(
+            f"{out} is a {checkpoint['agent_name']} run; resume points are for replay agents "
+            "(ddqn, idqn)"
+        )
+    agent = {k: v for k, v in checkpoint["agent"].items() if k not in RESUME_POINT_LEAVES_OUT}
+    point = {
+        **checkpoint,
+        "format": RESUME_POINT_FORMAT,
+        "agent": _float16(agent),
+        "replay": None,
+        "stored_as": "float16",
+        "leaves_out": list(RESUME_POINT_LEAVES_OUT),
+    }
+    path = out / RESUME_POINT_FILE
+    atomic_torch_save(point, path)
+    return path
+
+
+def load_resume_point(path: Path, digest: str) -> dict[str, Any]:
+    """Read a ``resume.pt`` of this run (checked like a checkpoint: bytes, format, digest)."""
+    return _load_run_state(path, digest, "resume point", RESUME_POINT_FORMAT)
+
+
+def is_resume_point(state: dict[str, Any]) -> bool:
+    """Whether a state :func:`agents.runner.prepare_run_dir` returned is a resume point."""
+    return state.get("format") == RESUME_POINT_FORMAT
+
+
+def restore_agent(agent: Agent, state: dict[str, Any]) -> None:
+    """Load a checkpoint's (or a resume point's) agent state into ``agent``. What a resume point
+    leaves out comes from ``agent`` itself, fresh: its own optimiser state, and its online
+    weights for the target network."""
+    if not is_resume_point(state):
+        agent.load_state_dict(state["agent"])
+        return
+    restored = {**agent.state_dict(), **state["agent"]}
+    if "target" in restored and "target" not in state["agent"]:
+        restored["target"] = state["agent"]["online"]
+    agent.load_state_dict(restored)
 
 
 def load_model(path: Path, digest: str) -> dict[str, Any]:

@@ -14,7 +14,10 @@ what the uninterrupted run would have: same episodes, same actions, same updates
 streams. That holds when the checkpoint carries the agent's memory (``checkpoint_replay: true``,
 every shipped preset); without it, a resume refills the replay and waits ``learning_starts``
 steps again. Extending a finished run's budget continues its unfinished episode, so it gives the
-same episodes as one longer run.
+same episodes as one longer run. A run whose checkpoint is gone (its disk lost) resumes from its
+resume point (``resume.pt``, :func:`agents.rundir.write_resume_point`) if it has one: from the
+same step and episode, but warm (replay refilled, optimiser restarted, target synced), which
+``meta.json`` records.
 
 Reliability: one process at a time writes a run directory (:class:`agents.files.RunLock`); a
 non-finite loss or a full disk stops the run with one line, the last checkpoint intact; torn log
@@ -70,6 +73,8 @@ from agents.rundir import (
     EVAL_HEADER,
     EVAL_PHASE_HEADER,
     MODEL_FILE,
+    RESUME_POINT_FILE,
+    RESUME_POINT_LEAVES_OUT,
     RunSpec,
     check_existing_run,
     check_memory,
@@ -78,13 +83,16 @@ from agents.rundir import (
     config_document,
     identity_digest,
     invocation_record,
+    is_resume_point,
     load_agent,
     load_checkpoint,
+    load_resume_point,
     load_run,
     locked_run_dir,
     make_run_env,
     read_meta,
     resolve,
+    restore_agent,
     save_model,
     select_device,
 )
@@ -131,11 +139,16 @@ def prepare_run_dir(
     out: Path, run: RunSpec, config: RunConfig, digest: str
 ) -> dict[str, Any] | None:
     """Under ``out``'s lock: refuse what cannot be trained or resumed there, and return the
-    checkpoint to resume from (None for a new run). Writes only what a resume needs first:
-    packed logs unpacked, a crash's temporaries removed."""
-    checkpoint_path = out / "checkpoint.pt"
+    checkpoint to resume from (None for a new run): ``checkpoint.pt``, or without it the run's
+    resume point (:func:`agents.rundir.write_resume_point`). Writes only what a resume needs
+    first: packed logs unpacked, a crash's temporaries removed."""
+    checkpoint_path, resume_point_path = out / "checkpoint.pt", out / RESUME_POINT_FILE
     check_existing_run(out, run, config)
-    checkpoint = load_checkpoint(checkpoint_path, digest) if checkpoint_path.is_file() else None
+    checkpoint = None
+    if checkpoint_path.is_file():
+        checkpoint = load_checkpoint(checkpoint_path, digest)
+    elif resume_point_path.is_file():  # the checkpoint's disk was lost: a warm resume
+        checkpoint = load_resume_point(resume_point_path, digest)
     unpack_logs(out)  # packed (compressed) logs, as committed, go back to the CSV a run appends to
     if checkpoint is not None:
         check_resume(out, run, config, checkpoint)
@@ -178,7 +191,7 @@ class Session:
         self.elapsed_before = 0.0
         self.next_checkpoint = config.checkpoint_every_steps
         if checkpoint is not None:
-            agent.load_state_dict(checkpoint["agent"])
+            restore_agent(agent, checkpoint)
             if checkpoint["replay"] is not None:
                 agent.load_memory_state_dict(checkpoint["replay"])
             rng.bit_generator.state = checkpoint["rng"]["numpy"]
@@ -370,6 +383,7 @@ def _train_locked(
         else:
             _train_serial(session, env, checkpoint)
         save_model(out, run, config, session.spec, session.agent)
+        (out / RESUME_POINT_FILE).unlink(missing_ok=True)  # model.pt is the finished run's
     finally:
         session.close()
         env.close()
@@ -389,6 +403,9 @@ def record_invocation(
     atomic_write_yaml(out / "config.yaml", config_document(run, config))
     meta = read_meta(out)
     record = invocation_record(torch_device, checkpoint["step"] if checkpoint else None)
+    if checkpoint is not None and is_resume_point(checkpoint):
+        record["resumed_from"] = f"{RESUME_POINT_FILE} (warm, not exact)"
+        record["resumed_without"] = RESUME_POINT_LEAVES_OUT
     meta["invocations"].append({**record, **extra})
     atomic_write_json(out / "meta.json", meta)
 

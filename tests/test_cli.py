@@ -302,3 +302,24 @@ def test_a_malformed_option_is_one_error_line(tmp_path, capsys, monkeypatch, arg
     err = _fail(capsys, argv)
     assert message in err and "usage:" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_point_refuses_a_finished_run_and_one_without_a_checkpoint(capsys, finished_run):
+    out, _ = finished_run
+    before = _snapshot(out)
+    assert "is finished (summary.json)" in _fail(capsys, ["resume-point", str(out)])
+    assert _snapshot(out) == before
+    (out / "summary.json").unlink()
+    (out / "checkpoint.pt").unlink()
+    before = _snapshot(out)
+    assert "has no checkpoint.pt" in _fail(capsys, ["resume-point", str(out)])
+    assert _snapshot(out) == before
+
+
+def test_resume_point_writes_resume_pt_beside_the_checkpoint(capsys, finished_run):
+    out, _ = finished_run
+    (out / "summary.json").unlink()  # as a chunk of a longer run leaves it
+    assert main(["resume-point", str(out)]) == 0
+    assert '"wrote"' in capsys.readouterr().out
+    point = torch.load(out / "resume.pt", weights_only=True)
+    assert point["format"] == "resume point 1" and point["replay"] is None

@@ -46,7 +46,8 @@ def test_a_run_with_logs_and_no_checkpoint_is_refused_not_started_again(tmp_path
     result = _chunk(tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: {RUN} has logs to frame 8000 but no checkpoint.pt to resume from; RESTART=1 "
+        f"error: {RUN} has logs to frame 8000 but neither checkpoint.pt nor resume.pt to resume "
+        "from; RESTART=1 "
         "starts it again from frame 0, replacing them"
     ]
     assert (tmp_path / "results" / "atari" / "README.md").read_text() == HEADER  # no row
@@ -68,3 +69,30 @@ def test_a_new_run_needs_no_restart(tmp_path):
     assert result.returncode == 0, result.stderr
     row = (tmp_path / "results" / "atari" / "README.md").read_text().splitlines()[-1]
     assert row.endswith("| finished |") and "RESTART" not in row
+
+
+def test_a_run_with_a_resume_point_and_no_checkpoint_resumes_warm(tmp_path):
+    import torch
+
+    run = _layout(tmp_path, logs=True)
+    torch.save({"step": 2000}, run / "resume.pt")
+    result = _chunk(tmp_path)
+    assert result.returncode == 0, result.stderr
+    row = (tmp_path / "results" / "atari" / "README.md").read_text().splitlines()[-1]
+    assert "| 8000 | 8000 |" in row  # resume.pt's step 2000 times the frame skip of 4
+    assert row.endswith(
+        "| resumed warm from resume.pt (no checkpoint.pt: replay refilled, optimiser restarted); "
+        "finished |"
+    )
+
+
+def test_restart_discards_the_resume_point_too(tmp_path):
+    import torch
+
+    run = _layout(tmp_path, logs=True)
+    torch.save({"step": 2000}, run / "resume.pt")
+    result = _chunk(tmp_path, RESTART="1")
+    assert result.returncode == 0, result.stderr
+    assert not (run / "resume.pt").exists()
+    row = (tmp_path / "results" / "atari" / "README.md").read_text().splitlines()[-1]
+    assert "| 0 | 0 |" in row and "started again (RESTART=1)" in row

@@ -608,3 +608,64 @@ def test_a_finished_run_run_again_keeps_its_unfinished_episode(tmp_path, longer_
         assert unfinished is not None and len(unfinished) > 0
     subprocess.run(_minatar_cli("ddqn", extended, 3000), check=True, env=env, capture_output=True)
     _same_run(longer_minatar_run, extended)
+
+
+@pytest.mark.parametrize("agent", ["ddqn", "idqn"])
+def test_a_run_whose_checkpoint_is_lost_resumes_warm_from_its_resume_point(tmp_path, agent):
+    """resume.pt (weights as float16, no replay, optimiser or target) takes a run on from the
+    checkpoint's step and episode when checkpoint.pt is gone; the replay refills for
+    ``learning_starts`` steps before the next update, and meta.json says the resume was warm."""
+    from agents.rundir import RESUME_POINT_LEAVES_OUT, write_resume_point
+
+    overrides = {"learning_starts": 150, "checkpoint_every_steps": 200, "log_loss_every_updates": 5}
+    out = tmp_path / "run"
+    first = train(
+        RunSpec(agent, "MinAtar-Breakout", 0, 600, "minatar"), out, overrides, progress=False
+    )
+    checkpoint = torch.load(out / "checkpoint.pt", weights_only=True)
+    point = torch.load(write_resume_point(out), weights_only=True)
+    assert point["replay"] is None and "online" in point["agent"]
+    assert not set(point["agent"]) & set(RESUME_POINT_LEAVES_OUT)
+    assert all(t.dtype == torch.float16 for t in point["agent"]["online"].values())
+    assert (point["step"], point["episode"], point["updates"]) == (
+        checkpoint["step"],
+        checkpoint["episode"],
+        checkpoint["updates"],
+    )
+    assert (out / "resume.pt").stat().st_size < (out / "checkpoint.pt").stat().st_size / 5
+    (out / "checkpoint.pt").unlink()
+    episodes_before = _rows(out / "episodes.csv")
+
+    summary = train(
+        RunSpec(agent, "MinAtar-Breakout", 0, 1200, "minatar"), out, overrides, progress=False
+    )
+
+    last = json.loads((out / "meta.json").read_text())["invocations"][-1]
+    assert last["resumed_from_step"] == 600 and last["resumed_from"].startswith("resume.pt")
+    assert last["resumed_without"] == RESUME_POINT_LEAVES_OUT
+    episodes = _rows(out / "episodes.csv")
+    assert episodes[: len(episodes_before)] == episodes_before
+    assert [int(r["episode"]) for r in episodes] == list(range(len(episodes)))
+    losses = _rows(out / "losses.csv")
+    resumed = [int(r["frame"]) for r in losses if int(r["update"]) > first["updates"]]
+    assert resumed and min(resumed) >= 600 + 150  # nothing learned while the replay refilled
+    assert summary["updates"] > first["updates"]
+    assert not (out / "resume.pt").exists()  # the finished run's model.pt supersedes it
+
+
+def test_a_resume_point_of_another_run_is_refused(tmp_path):
+    from agents.errors import UsageError
+    from agents.rundir import write_resume_point
+
+    overrides = {"learning_starts": 100, "checkpoint_every_steps": 200}
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for out, lr in ((ours, 1e-4), (theirs, 1e-3)):
+        run = RunSpec("ddqn", "MinAtar-Breakout", 0, 300, "minatar")
+        train(run, out, {**overrides, "lr": lr}, progress=False)
+    shutil.copy(write_resume_point(theirs), ours / "resume.pt")
+    (ours / "checkpoint.pt").unlink()
+    meta = (ours / "meta.json").read_bytes()
+    with pytest.raises(UsageError, match="resume point .*resume.pt does not match this run"):
+        run = RunSpec("ddqn", "MinAtar-Breakout", 0, 600, "minatar")
+        train(run, ours, {**overrides, "lr": 1e-4}, progress=False)
+    assert (ours / "meta.json").read_bytes() == meta  # refused before anything was written

@@ -8,7 +8,10 @@
 # THREADS (default: config/pong.yaml's train_threads) sets the run's torch threads, for two runs
 # side by side on two cores, each from its own checkout (snakemake locks a working directory):
 #   THREADS=1 bash tools/run_atari_chunk.sh idqn 150
-# Without its checkpoint.pt (only on the disk that trained it), a run with logs is refused:
+# After a chunk that did not finish, it writes the run's resume point (resume.pt: the checkpoint's
+# weights and counters, without its replay and optimiser state; a few MB), to commit at a
+# session's end. Without its checkpoint.pt (only on the disk that trained it), a run resumes warm
+# from a committed resume.pt, and its row says so; a run with logs and neither is refused:
 # RESTART=1 starts it again from frame 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +34,8 @@ import torch, yaml
 run = Path(sys.argv[1])
 if (run / "summary.json").exists():
     print(json.loads((run / "summary.json").read_text())["frames"])
-elif (run / "checkpoint.pt").exists():
-    step = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)["step"]
+elif (saved := next((run / n for n in ("checkpoint.pt", "resume.pt") if (run / n).exists()), None)):
+    step = torch.load(saved, map_location="cpu", weights_only=True)["step"]
     print(step * yaml.safe_load((run / "config.yaml").read_text())["config"]["frame_skip"])
 else:
     print(0)
@@ -46,12 +49,15 @@ fi
 # A run whose logs are here but whose checkpoint is not (a new machine, a fresh clone) would
 # start again from frame 0 and replace them: only when asked to.
 restarted=""
-if [ ! -e "$RUN/checkpoint.pt" ] && [ -s "$RUN/episodes.csv" ]; then
+if [ ! -e "$RUN/checkpoint.pt" ] && [ -e "$RUN/resume.pt" ] && [ "${RESTART:-0}" != 1 ]; then
+  restarted="resumed warm from resume.pt (no checkpoint.pt: replay refilled, optimiser restarted); "
+elif [ ! -e "$RUN/checkpoint.pt" ] && [ -s "$RUN/episodes.csv" ]; then
   logged=$(tail -n 1 "$RUN/episodes.csv" | cut -d, -f1)
   if [ "${RESTART:-0}" != 1 ]; then
-    echo "error: $RUN has logs to frame $logged but no checkpoint.pt to resume from; RESTART=1 starts it again from frame 0, replacing them" >&2
+    echo "error: $RUN has logs to frame $logged but neither checkpoint.pt nor resume.pt to resume from; RESTART=1 starts it again from frame 0, replacing them" >&2
     exit 1
   fi
+  rm -f "$RUN/resume.pt"
   restarted="started again (RESTART=1), replacing logs to frame $logged; "
 fi
 start=$(frame)
@@ -62,6 +68,9 @@ timeout --signal=INT --kill-after=60 "${MINUTES}m" "$SNAKEMAKE" "$RUN/summary.js
   --configfile config/pong.yaml --config "train_threads=$THREADS" --cores 2 || status=$?
 wall=$(( $(date +%s) - t0 ))
 end=$(frame) || end="?"
+if [ ! -e "$RUN/summary.json" ] && [ -e "$RUN/checkpoint.pt" ]; then
+  "$PY" -m agents resume-point "$RUN" > /dev/null || echo "warning: no resume point written for $RUN" >&2
+fi
 # The train rule rewrites train.log at each start: keep each chunk's.
 if [ -e "$RUN/train.log" ]; then cp "$RUN/train.log" "$RUN/train-$began.log"; fi
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
