@@ -423,13 +423,12 @@ def _pack(run_dirs: list[Path], half_weights: bool = False) -> dict:
 def _resume_points(run_dirs: list[Path]) -> dict:
     """Write each unfinished run's resume point, holding its lock (never a run that is training)."""
     from agents.files import RunLock
-    from agents.rundir import write_resume_point
+    from agents.rundir import resume_point, write_resume_point
 
     for run_dir in run_dirs:  # all checked before any is written
         if (run_dir / "summary.json").is_file():
             raise UsageError(f"{run_dir} is finished (summary.json): its model.pt is what to keep")
-        if not (run_dir / "checkpoint.pt").is_file():
-            raise UsageError(f"{run_dir} has no checkpoint.pt to take a resume point from")
+        resume_point(run_dir)
     written = []
     for run_dir in run_dirs:
         with RunLock(run_dir):

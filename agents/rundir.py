@@ -468,7 +468,10 @@ def _damaged_entry(path: Path) -> str | None:
 
 def _load_run_state(path: Path, digest: str, kind: str, fmt: int) -> dict[str, Any]:
     """Read a checkpoint or model file of this run, checking its bytes, format and digest."""
-    hint = "; delete it to restart the run" if kind == "checkpoint" else ""
+    hint = {
+        "checkpoint": "; delete it to restart the run (warm from resume.pt if the run has one)",
+        "resume point": "; delete it to restart the run from frame 0",
+    }.get(kind, "")
     damaged = _damaged_entry(path)
     if damaged is not None:
         raise UsageError(f"{kind} {path} is corrupt (CRC-32 mismatch in {damaged}){hint}")
@@ -494,7 +497,8 @@ def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[st
     ``summary.json`` of the longer run. A log holding fewer complete rows than the checkpoint has
     counted (deleted, or lost with the page cache on a power cut) would be continued from the
     checkpoint's counters: a log starting at episode 390, or a finished run's summary beside an
-    empty log.
+    empty log. A resume point older than the logs would replace their last rows with others (a
+    warm resume does not replay them).
     """
     checkpoint_path = out / (RESUME_POINT_FILE if is_resume_point(checkpoint) else "checkpoint.pt")
     step, frame_skip = int(checkpoint["step"]), config.frame_skip
@@ -530,6 +534,14 @@ def check_resume(out: Path, run: RunSpec, config: RunConfig, checkpoint: dict[st
                 f"logged {expected}: the log was lost or damaged; restore it, or delete "
                 f"{checkpoint_path} to restart the run"
             )
+        # A checkpoint's resume replays the rows after it exactly; a warm one would write others.
+        beyond = len(rows) - logged
+        if is_resume_point(checkpoint) and beyond:
+            raise UsageError(
+                f"{path} holds {beyond} rows past {checkpoint_path} (step {step}), which a warm "
+                "resume would replace with others: the resume point is older than the logs; "
+                "write one from the run's checkpoint, or delete those rows to give them up"
+            )
 
 
 def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent: Agent) -> None:
@@ -542,6 +554,7 @@ def save_model(out: Path, run: RunSpec, config: RunConfig, spec: EnvSpec, agent:
         "agent": agent.weights_state_dict(),
     }
     atomic_torch_save(model, Path(out) / MODEL_FILE)
+    (Path(out) / RESUME_POINT_FILE).unlink(missing_ok=True)  # stale beside a finished run's model
 
 
 def halve_model(out: Path) -> Path:
@@ -566,12 +579,21 @@ def _float16(value: Any) -> Any:
 
 
 def write_resume_point(out: Path) -> Path:
-    """Write ``out/resume.pt`` from ``out/checkpoint.pt``, atomically, and return its path.
+    """Write ``out/resume.pt`` (:func:`resume_point`), atomically, and return its path."""
+    path = Path(out) / RESUME_POINT_FILE
+    atomic_torch_save(resume_point(out), path)
+    return path
+
+
+def resume_point(out: Path) -> dict[str, Any]:
+    """The resume point of the run at ``out``, from its ``checkpoint.pt``; a one-line
+    :class:`UsageError` where it has none (no checkpoint, another config, not a replay agent).
 
     A checkpoint cannot be committed (Pong's is 100 MB, 71 of them replay), so a run whose disk
     is lost between two chunks (a replaced machine) would start again from frame 0. The resume
     point keeps what fixes the run's place (step, episode and update counters, the episode under
-    way, the RNG states, the schedules) and the online weights as float16, and leaves out
+    way, the RNG states, the schedules) and the weights as float16 (the online network's, and
+    i-DQN's mean image and fixed values), and leaves out
     :data:`RESUME_POINT_LEAVES_OUT`: a few MB. :func:`agents.runner.prepare_run_dir` resumes from
     it only when ``checkpoint.pt`` is absent, and ``meta.json`` records that resume as warm: the
     run goes on from the same step, but not along the trajectory an exact resume would give.
@@ -600,9 +622,7 @@ def write_resume_point(out: Path) -> Path:
         "stored_as": "float16",
         "leaves_out": list(RESUME_POINT_LEAVES_OUT),
     }
-    path = out / RESUME_POINT_FILE
-    atomic_torch_save(point, path)
-    return path
+    return point
 
 
 def load_resume_point(path: Path, digest: str) -> dict[str, Any]:

@@ -112,7 +112,8 @@ def train(
 ) -> dict[str, Any]:
     """Train (or resume, or extend) one run into ``out`` and return its summary.
 
-    Re-running with the same ``out`` resumes from ``out/checkpoint.pt``; a larger ``frames``
+    Re-running with the same ``out`` resumes from ``out/checkpoint.pt`` (without it, warm from
+    ``out/resume.pt`` if the run has one); a larger ``frames``
     extends a finished run, giving the same episodes as one longer run. All validation happens
     before anything is written, and one process at a time may write to ``out``.
 
@@ -158,12 +159,13 @@ def prepare_run_dir(
 
 def disk_full(exc: DiskFull, out: Path, saved_step: int | None) -> RunFailed:
     """The one line a full disk stops a run with, saying which checkpoint is intact."""
-    checkpoint_path = out / "checkpoint.pt"
-    kept = (
-        f"the last checkpoint ({checkpoint_path}, step {_saved_step(out, saved_step)}) is intact"
-        if checkpoint_path.is_file()
-        else "no checkpoint had been written yet"
-    )
+    checkpoint_path, resume_point_path = out / "checkpoint.pt", out / RESUME_POINT_FILE
+    if checkpoint_path.is_file():
+        kept = f"the last checkpoint ({checkpoint_path}, step {_saved_step(out, saved_step)}) is intact"
+    elif resume_point_path.is_file():
+        kept = f"no checkpoint had been written since the resume point ({resume_point_path})"
+    else:
+        kept = "no checkpoint had been written yet"
     return RunFailed(
         f"disk full while writing {exc.path}; {kept}: free space and rerun the same command to "
         "resume"
@@ -203,6 +205,10 @@ class Session:
             self.elapsed_before = checkpoint["elapsed_seconds"]
             self.next_checkpoint = checkpoint["next_checkpoint"]
         self.last_saved_step = self.step if checkpoint is not None else None
+        # Where that step is saved: a warm resume's is resume.pt until the first checkpoint.
+        self.saved_path = self.checkpoint_path
+        if checkpoint is not None and is_resume_point(checkpoint):
+            self.saved_path = out / RESUME_POINT_FILE
         self.phases_done = 0
         if config.eval_every_steps:
             self.phases_done = self.step // config.eval_every_steps
@@ -307,6 +313,7 @@ class Session:
             self.checkpoint_path,
         )
         self.last_saved_step = self.step
+        self.saved_path = self.checkpoint_path
 
     def checkpoint_due(self) -> bool:
         """True (and the next one scheduled) once ``checkpoint_every_steps`` steps have passed."""
@@ -322,8 +329,7 @@ class Session:
         bad = [name for name, value in values.items() if not np.isfinite(value)]
         if bad:
             kept = (
-                f"the last good checkpoint ({self.checkpoint_path}, step {self.last_saved_step}) "
-                "is kept"
+                f"the last good checkpoint ({self.saved_path}, step {self.last_saved_step}) is kept"
                 if self.last_saved_step is not None
                 else "no checkpoint had been taken yet"
             )
@@ -383,7 +389,6 @@ def _train_locked(
         else:
             _train_serial(session, env, checkpoint)
         save_model(out, run, config, session.spec, session.agent)
-        (out / RESUME_POINT_FILE).unlink(missing_ok=True)  # model.pt is the finished run's
     finally:
         session.close()
         env.close()

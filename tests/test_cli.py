@@ -323,3 +323,12 @@ def test_resume_point_writes_resume_pt_beside_the_checkpoint(capsys, finished_ru
     assert '"wrote"' in capsys.readouterr().out
     point = torch.load(out / "resume.pt", weights_only=True)
     assert point["format"] == "resume point 1" and point["replay"] is None
+
+
+def test_resume_point_refuses_an_on_policy_run(tmp_path, capsys):
+    out = tmp_path / "attention"
+    run = RunSpec("attention", "MinAtar-Breakout", 0, 200, "minatar")
+    train(run, out, {"checkpoint_every_steps": 100}, progress=False)
+    (out / "summary.json").unlink()
+    assert "resume points are for replay agents" in _fail(capsys, ["resume-point", str(out)])
+    assert not (out / "resume.pt").exists()

@@ -96,3 +96,19 @@ def test_restart_discards_the_resume_point_too(tmp_path):
     assert not (run / "resume.pt").exists()
     row = (tmp_path / "results" / "atari" / "README.md").read_text().splitlines()[-1]
     assert "| 0 | 0 |" in row and "started again (RESTART=1)" in row
+
+
+def test_a_chunk_whose_resume_point_cannot_be_written_says_so_and_drops_the_old_one(tmp_path):
+    import torch
+
+    run = _layout(tmp_path, logs=True)
+    torch.save({"step": 2000}, run / "resume.pt")
+    # Stands in for Snakemake: the chunk leaves a checkpoint that is no checkpoint of this suite.
+    fake = tmp_path / "fake-snakemake"
+    fake.write_text('#!/bin/sh\nprintf garbage > "$(dirname "$1")/checkpoint.pt"\n')
+    fake.chmod(0o755)
+    result = _chunk(tmp_path, SNAKEMAKE=str(fake))
+    assert result.returncode == 0, result.stderr
+    row = (tmp_path / "results" / "atari" / "README.md").read_text().splitlines()[-1]
+    assert row.endswith("; no resume point written |")
+    assert not (run / "resume.pt").exists()

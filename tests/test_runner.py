@@ -669,3 +669,47 @@ def test_a_resume_point_of_another_run_is_refused(tmp_path):
         run = RunSpec("ddqn", "MinAtar-Breakout", 0, 600, "minatar")
         train(run, ours, {**overrides, "lr": 1e-4}, progress=False)
     assert (ours / "meta.json").read_bytes() == meta  # refused before anything was written
+
+
+def test_restoring_a_resume_point_takes_its_weights_and_starts_adam_and_the_target_afresh():
+    from agents.config import resolve
+    from agents.contract import EnvSpec
+    from agents.idqn import IDQNAgent
+    from agents.rundir import RESUME_POINT_FORMAT, _float16, restore_agent
+
+    config = resolve(RunSpec("idqn", "MinAtar-Breakout", 0, 1000, "minatar"), {})
+    spec = EnvSpec("MinAtar-Breakout", 3, (4, 10, 10), (4, 10, 10), 1, ("NOOP", "LEFT", "RIGHT"))
+    trained, fresh = (IDQNAgent(config, spec, torch.device("cpu")) for _ in range(2))
+    with torch.no_grad():
+        for param in trained.online.parameters():
+            param.add_(torch.randn_like(param))
+        trained.input_mean.fill_(0.3)
+    kept = {k: v for k, v in trained.state_dict().items() if k not in ("optimizer", "target")}
+    restore_agent(fresh, {"format": RESUME_POINT_FORMAT, "agent": _float16(kept)})
+    for key, tensor in trained.online.state_dict().items():
+        assert torch.equal(fresh.online.state_dict()[key], tensor.half().float()), key
+        assert torch.equal(fresh.target.state_dict()[key], fresh.online.state_dict()[key]), key
+    assert torch.allclose(fresh.input_mean, torch.full_like(fresh.input_mean, 0.3), atol=1e-3)
+    assert fresh.optimizer.state_dict()["state"] == {}
+
+
+def test_a_resume_point_older_than_the_logs_is_refused(tmp_path):
+    """Its warm resume would replace the logged rows after it with others, silently."""
+    from agents.errors import UsageError
+    from agents.rundir import write_resume_point
+
+    overrides = {"learning_starts": 100, "checkpoint_every_steps": 200}
+    out = tmp_path / "run"
+    train(RunSpec("ddqn", "MinAtar-Breakout", 0, 300, "minatar"), out, overrides, progress=False)
+    old = shutil.copy(write_resume_point(out), tmp_path / "old-resume.pt")
+    train(RunSpec("ddqn", "MinAtar-Breakout", 0, 900, "minatar"), out, overrides, progress=False)
+    assert not (out / "resume.pt").exists()  # the finished run's model.pt supersedes it
+    (out / "summary.json").unlink()
+    (out / "checkpoint.pt").unlink()
+    shutil.copy(old, out / "resume.pt")
+    episodes = (out / "episodes.csv").read_bytes()
+    with pytest.raises(UsageError, match="rows past .*resume.pt .*older than the logs"):
+        train(
+            RunSpec("ddqn", "MinAtar-Breakout", 0, 1200, "minatar"), out, overrides, progress=False
+        )
+    assert (out / "episodes.csv").read_bytes() == episodes

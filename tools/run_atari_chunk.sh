@@ -49,7 +49,10 @@ fi
 # A run whose logs are here but whose checkpoint is not (a new machine, a fresh clone) would
 # start again from frame 0 and replace them: only when asked to.
 restarted=""
-if [ ! -e "$RUN/checkpoint.pt" ] && [ -e "$RUN/resume.pt" ] && [ "${RESTART:-0}" != 1 ]; then
+if [ ! -e "$RUN/checkpoint.pt" ] && [ "${RESTART:-0}" = 1 ]; then
+  rm -f "$RUN/resume.pt"
+fi
+if [ ! -e "$RUN/checkpoint.pt" ] && [ -e "$RUN/resume.pt" ]; then
   restarted="resumed warm from resume.pt (no checkpoint.pt: replay refilled, optimiser restarted); "
 elif [ ! -e "$RUN/checkpoint.pt" ] && [ -s "$RUN/episodes.csv" ]; then
   logged=$(tail -n 1 "$RUN/episodes.csv" | cut -d, -f1)
@@ -57,7 +60,6 @@ elif [ ! -e "$RUN/checkpoint.pt" ] && [ -s "$RUN/episodes.csv" ]; then
     echo "error: $RUN has logs to frame $logged but neither checkpoint.pt nor resume.pt to resume from; RESTART=1 starts it again from frame 0, replacing them" >&2
     exit 1
   fi
-  rm -f "$RUN/resume.pt"
   restarted="started again (RESTART=1), replacing logs to frame $logged; "
 fi
 start=$(frame)
@@ -68,8 +70,12 @@ timeout --signal=INT --kill-after=60 "${MINUTES}m" "$SNAKEMAKE" "$RUN/summary.js
   --configfile config/pong.yaml --config "train_threads=$THREADS" --cores 2 || status=$?
 wall=$(( $(date +%s) - t0 ))
 end=$(frame) || end="?"
+no_point=""
 if [ ! -e "$RUN/summary.json" ] && [ -e "$RUN/checkpoint.pt" ]; then
-  "$PY" -m agents resume-point "$RUN" > /dev/null || echo "warning: no resume point written for $RUN" >&2
+  if ! "$PY" -m agents resume-point "$RUN" > /dev/null; then
+    rm -f "$RUN/resume.pt"  # older than the logs now: a warm resume from it would replace rows
+    no_point="; no resume point written"
+  fi
 fi
 # The train rule rewrites train.log at each start: keep each chunk's.
 if [ -e "$RUN/train.log" ]; then cp "$RUN/train.log" "$RUN/train-$began.log"; fi
@@ -88,7 +94,7 @@ case "$status" in
     esac
     ;;
 esac
-row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores, torch threads: $THREADS | $wall | $restarted$how |"
+row="| $AGENT | $began | $start | $end | $cpu, $(nproc) cores, torch threads: $THREADS | $wall | $restarted$how$no_point |"
 tmp="$LOG.tmp"
 if ! { cat "$LOG" && printf '%s\n' "$row"; } > "$tmp"; then
   rm -f "$tmp"
