@@ -253,14 +253,17 @@ def t_interval(values: Sequence[float] | np.ndarray, quantile: float) -> tuple[f
     """Mean over seeds and its Student-t bounds ``mean -/+ t(quantile, n-1) * sd / sqrt(n)``.
 
     ``quantile`` 0.975 gives the two-sided 95% interval, 0.95 the one-sided 95% bounds of the
-    verdict. NaNs throughout when there are fewer than two values or any is NaN.
+    verdict. One value is its own mean with NaN bounds (no spread to weigh); NaNs throughout
+    when there is none or any is NaN.
     """
     from scipy import stats
 
     values = np.asarray(values, dtype=float)
-    if len(values) < 2 or np.isnan(values).any():
+    if len(values) == 0 or np.isnan(values).any():
         return float("nan"), float("nan"), float("nan")
     mean = float(values.mean())
+    if len(values) == 1:
+        return mean, float("nan"), float("nan")
     half = (
         float(stats.t.ppf(quantile, len(values) - 1)) * values.std(ddof=1) / math.sqrt(len(values))
     )

@@ -596,6 +596,16 @@ def test_claims_table_gives_the_t_interval_over_seeds_and_the_early_score(tmp_pa
     assert idqn["seeds"] == 2
 
 
+def test_claims_table_gives_one_seed_its_mean_without_an_interval(tmp_path):
+    # config/pong.yaml trains one seed: its final average is a number, its interval is not.
+    _write_log(tmp_path, "ddqn", "Freeway", 0, np.r_[np.zeros(150), np.full(150, 4.0)])
+    _cli("claims", tmp_path, tmp_path / "claims", ["Freeway"], [0], agents=("ddqn",))
+    row = pd.read_csv(tmp_path / "claims.csv").iloc[0]
+    assert row["seeds"] == 1 and row["final_100"] == pytest.approx(4.0)
+    assert row["early_100"] == pytest.approx(0.0)  # episode 100 ends at 100K frames
+    assert np.isnan(row["final_low"]) and np.isnan(row["final_high"])
+
+
 def test_claims_table_leaves_a_seed_without_a_full_window_empty(tmp_path):
     for seed in (0, 1):
         _write_log(tmp_path, "ddqn", "Freeway", seed, np.full(120, 1.0))
