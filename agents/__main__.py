@@ -392,7 +392,9 @@ def _health(args: argparse.Namespace) -> dict:
         caption = (
             f"Network health of {', '.join(f'`{run}`' for run in args.run)}: per ReLU layer of the online network, the fraction "
             "of its units positive on at least one of the replay states; Q spread, the largest "
-            "standard deviation of an action's Q across them; the distinct greedy actions; on "
+            "standard deviation of an action's Q across them; the distinct greedy actions; for "
+            "i-DQN, the fraction of them whose directed action (argmax Q + lambda_exp U) is not "
+            "the greedy one; on "
             "the states whose episode ended inside the replay, the mean Q of the action taken "
             "and the mean discounted return that followed (`python -m agents health`)."
         )

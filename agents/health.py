@@ -19,6 +19,10 @@ overestimation the same way on the greedy policy). The return is that of the pol
 while ε is large it sits below the greedy policy's value, which Q estimates, so Q above it is
 expected then; once ε is near its floor the two should agree if Q is unbiased.
 
+An agent that explores without ε (i-DQN: argmax Q + λ U) can stop exploring altogether when
+its bonus no longer changes an action. :func:`directed_exploration` measures how often it does:
+the fraction of the states whose directed action is not their greedy one.
+
 The states are the checkpoint's own replay (``checkpoint_replay: true``), evenly spaced over it.
 ``python -m agents health --run DIR [--checkpoints FILE ...]`` writes the table; ``--run DIR ...``
 with several runs gives a row for each run's ``checkpoint.pt``.
@@ -74,6 +78,19 @@ def network_health(agent, observations: np.ndarray) -> dict[str, float | int]:
     return row
 
 
+def directed_exploration(agent, observations: np.ndarray) -> dict[str, float]:
+    """``directed not greedy``: the fraction of ``observations`` on which an agent with
+    its own ``directed_actions`` (i-DQN) acts otherwise than greedily in Q; nothing for other agents,
+    whose exploration (ε) does not depend on the network."""
+    obs = torch.as_tensor(observations)
+    try:
+        directed = agent.directed_actions(obs).cpu()
+    except NotImplementedError:
+        return {}
+    greedy = agent.q_values(obs).argmax(dim=1).cpu()
+    return {"directed not greedy": float((directed != greedy).float().mean())}
+
+
 def value_against_return(
     agent, replay: FrameReplay, gamma: float, states: int
 ) -> dict[str, float | int]:
@@ -113,6 +130,7 @@ def health_table(
         rows.append(
             {"checkpoint": str(path), "frames": frames, "states": len(observations)}
             | network_health(agent, observations)
+            | directed_exploration(agent, observations)
             | value_against_return(agent, agent.replay, config.gamma, states)
         )
     return pd.DataFrame(rows).sort_values("frames", kind="stable").reset_index(drop=True)

@@ -8,7 +8,13 @@ from agents.__main__ import main
 from agents.config import build_config
 from agents.ddqn import DDQNAgent, DDQNConfig
 from agents.envs import EnvSpec
-from agents.health import health_table, network_health, value_against_return
+from agents.health import (
+    directed_exploration,
+    health_table,
+    network_health,
+    value_against_return,
+)
+from agents.idqn import IDQNAgent, IDQNConfig
 from agents.replay import FrameReplay
 
 
@@ -35,6 +41,23 @@ def test_a_dead_first_layer_reads_as_dead_and_state_independent():
     dead = network_health(agent, observations)
     assert dead["active trunk.1"] == 0.0 and dead["active trunk.3"] == 0.0
     assert dead["Q spread"] == 0.0 and dead["greedy actions"] == 1
+
+
+def test_directed_exploration_counts_states_whose_bonus_changes_the_action():
+    spec = EnvSpec("MinAtar-Breakout", 3, (4, 10, 10), (10, 10), 1, ("NOOP", "LEFT", "RIGHT"))
+    observations = np.random.default_rng(0).integers(0, 2, (64, 4, 10, 10), dtype=np.uint8)
+
+    def share(exploration_lambda: float) -> float:
+        torch.manual_seed(0)
+        config = build_config(
+            IDQNConfig, "idqn", "minatar", {"exploration_lambda": exploration_lambda}
+        )
+        agent = IDQNAgent(config, spec, torch.device("cpu"))
+        return directed_exploration(agent, observations)["directed not greedy"]
+
+    assert share(0.0) == 0.0  # no bonus: the directed action is the greedy one
+    assert share(1e6) > 0.0  # a bonus that swamps Q picks the widest spread instead
+    assert directed_exploration(_pong_ddqn(), observations) == {}  # ε does not use the network
 
 
 def test_health_of_a_run_and_of_a_kept_checkpoint(tiny_minatar_run, tmp_path, capsys):
