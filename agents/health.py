@@ -79,8 +79,8 @@ def network_health(agent, observations: np.ndarray) -> dict[str, float | int]:
 
 
 def directed_exploration(agent, observations: np.ndarray) -> dict[str, float]:
-    """``directed not greedy``: the fraction of ``observations`` on which an agent with
-    its own ``directed_actions`` (i-DQN) acts otherwise than greedily in Q; nothing for other agents,
+    """``directed not greedy``: the fraction of ``observations`` on which an agent with its own
+    ``directed_actions`` (i-DQN) acts otherwise than greedily in Q; nothing for other agents,
     whose exploration (ε) does not depend on the network."""
     obs = torch.as_tensor(observations)
     try:
