@@ -153,6 +153,14 @@ def _parser() -> argparse.ArgumentParser:
         "default RUN/checkpoint.pt",
     )
     health.add_argument(
+        "--resume-points",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="resume.pt files of a single --run (e.g. from git history): each network, measured "
+        "on the last checkpoint's replay states",
+    )
+    health.add_argument(
         "--states", type=int, default=1000, help="replay states to measure on (default 1000)"
     )
     health.add_argument("--out", type=Path, default=None, help="also write STEM.csv and STEM.md")
@@ -371,10 +379,17 @@ def _health(args: argparse.Namespace) -> dict:
     from agents.files import atomic_write_text
     from agents.health import health_table
 
-    if args.checkpoints and len(args.run) > 1:
-        raise UsageError("--checkpoints takes the checkpoints of one --run, got several runs")
+    if (args.checkpoints or args.resume_points) and len(args.run) > 1:
+        raise UsageError(
+            "--checkpoints and --resume-points take the files of one --run, got several runs"
+        )
     table = pd.concat(
-        [health_table(run, args.checkpoints, args.states).assign(run=str(run)) for run in args.run],
+        [
+            health_table(run, args.checkpoints, args.states, args.resume_points).assign(
+                run=str(run)
+            )
+            for run in args.run
+        ],
         ignore_index=True,
     )
     # Runs of different agents name different layers: all layers first, then the shared measures.
@@ -396,7 +411,9 @@ def _health(args: argparse.Namespace) -> dict:
             "i-DQN, the fraction of them whose directed action (argmax Q + lambda_exp U) is not "
             "the greedy one; on "
             "the states whose episode ended inside the replay, the mean Q of the action taken "
-            "and the mean discounted return that followed (`python -m agents health`)."
+            "and the mean discounted return that followed (`python -m agents health`). A row "
+            "whose checkpoint is a resume point (`--resume-points`) is that network on the "
+            "last checkpoint's replay states, with no Q against the return."
         )
         atomic_write_text(md, f"{caption}\n\n{markdown}\n")
         summary["wrote"] = [str(csv), str(md)]

@@ -39,7 +39,7 @@ from torch import nn
 
 from agents.errors import UsageError
 from agents.replay import FrameReplay, evenly_spaced
-from agents.rundir import load_agent
+from agents.rundir import identity_digest, load_agent, load_resume_point, restore_agent
 
 
 def network_health(agent, observations: np.ndarray) -> dict[str, float | int]:
@@ -113,17 +113,25 @@ def value_against_return(
 
 
 def health_table(
-    run_dir: Path, checkpoints: list[Path] | None = None, states: int = 1000
+    run_dir: Path,
+    checkpoints: list[Path] | None = None,
+    states: int = 1000,
+    resume_points: list[Path] | None = None,
 ) -> pd.DataFrame:
     """One row per checkpoint of the run at ``run_dir`` (default: its ``checkpoint.pt``): the
-    frame it was taken at, the number of replay states measured, :func:`network_health` and
-    :func:`value_against_return`."""
+    frame it was taken at, the number of replay states measured, :func:`network_health`,
+    :func:`directed_exploration` and :func:`value_against_return`.
+
+    ``resume_points`` (``resume.pt`` files of the run, e.g. committed ones from git history,
+    which carry no replay) add a row each: that network measured on the states of the last
+    checkpoint's replay, so every row of them reads the same states. They get no
+    :func:`value_against_return`: the replay's returns are another policy's."""
     if states < 2:
         raise UsageError(f"--states must be at least 2, got {states}")
     paths = [Path(p) for p in checkpoints] if checkpoints else [Path(run_dir) / "checkpoint.pt"]
     rows = []
     for path in paths:
-        _, config, agent = load_agent(run_dir, "cpu", checkpoint_path=path, with_replay=True)
+        run, config, agent = load_agent(run_dir, "cpu", checkpoint_path=path, with_replay=True)
         observations = agent.replay.observations(states)
         # Every transition the replay has taken is one agent step of the run.
         frames = agent.replay.transitions_added * config.frame_skip
@@ -132,5 +140,14 @@ def health_table(
             | network_health(agent, observations)
             | directed_exploration(agent, observations)
             | value_against_return(agent, agent.replay, config.gamma, states)
+        )
+    for path in resume_points or []:
+        point = load_resume_point(Path(path), identity_digest(run, config))
+        restore_agent(agent, point)
+        rows.append(
+            {"checkpoint": str(path), "frames": point["step"] * config.frame_skip}
+            | {"states": len(observations)}
+            | network_health(agent, observations)
+            | directed_exploration(agent, observations)
         )
     return pd.DataFrame(rows).sort_values("frames", kind="stable").reset_index(drop=True)

@@ -74,6 +74,27 @@ def test_health_of_a_run_and_of_a_kept_checkpoint(tiny_minatar_run, tmp_path, ca
     assert (tmp_path / "h.csv").is_file() and (tmp_path / "h.md").is_file()
 
 
+def test_a_resume_point_is_measured_on_the_checkpoints_states(tiny_minatar_run, tmp_path):
+    from agents.rundir import write_resume_point
+
+    point = torch.load(write_resume_point(tiny_minatar_run), weights_only=False)
+    alive = tmp_path / "alive.pt"
+    torch.save(point, alive)
+    point["agent"]["online"]["trunk.0.bias"].fill_(-1e4)  # every first-layer unit off: dead
+    dead = tmp_path / "dead.pt"
+    torch.save(point, dead)
+    table = health_table(tiny_minatar_run, states=50, resume_points=[alive, dead])
+    assert list(table["frames"]) == [600] * 3 and list(table["states"]) == [50] * 3
+    rows = table.set_index("checkpoint")
+    last = rows.loc[str(tiny_minatar_run / "checkpoint.pt")]
+    half, off = rows.loc[str(alive)], rows.loc[str(dead)]
+    # The checkpoint's network in float16, on the same states: the same measures, near enough.
+    assert half["Q spread"] == pytest.approx(last["Q spread"], rel=0.02)
+    assert half["greedy actions"] == last["greedy actions"]
+    assert off["Q spread"] == 0.0 and off["greedy actions"] == 1  # its own network, not the last
+    assert np.isnan(half["mean return"]) and not np.isnan(last["mean return"])
+
+
 def test_health_of_several_runs_is_one_row_each(tiny_minatar_run, tmp_path, capsys):
     other = tmp_path / "other"
     other.mkdir()
@@ -93,7 +114,8 @@ def test_health_of_several_runs_is_one_row_each(tiny_minatar_run, tmp_path, caps
     "extra,message",
     [
         (["--checkpoints", "missing.pt"], "missing.pt: no such checkpoint"),
-        (["--run", "elsewhere", "--checkpoints", "a.pt"], "checkpoints of one --run"),
+        (["--run", "elsewhere", "--checkpoints", "a.pt"], "files of one --run"),
+        (["--run", "elsewhere", "--resume-points", "r.pt"], "files of one --run"),
         (["--states", "1"], "--states must be at least 2"),
     ],
 )
