@@ -145,8 +145,11 @@ def health_table(
         point = load_resume_point(Path(path), identity_digest(run, config))
         restore_agent(agent, point)
         rows.append(
-            {"checkpoint": str(path), "frames": point["step"] * config.frame_skip}
-            | {"states": len(observations)}
+            {
+                "checkpoint": str(path),
+                "frames": point["step"] * config.frame_skip,
+                "states": len(observations),
+            }
             | network_health(agent, observations)
             | directed_exploration(agent, observations)
         )
